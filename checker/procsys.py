@@ -1,0 +1,266 @@
+"""Process models as a transition system: the runtime of compiled `process` declarations.
+
+A global state is `(procs, net)`: `procs[g]` is instance g's tuple `(control, var1, var2, ...)` (control -1
+once crashed) and `net` the network strategy's state. The behaviour comes from closures compiled by
+dsl/lower.py; nothing here knows the syntax. Successors are produced in a fixed order (instances in order;
+per instance its guarded transitions, then deliveries; then crashes and losses), which makes breadth-first
+counterexamples repeatable.
+
+An action is a small tuple `(owner, sent, kind, a, b, c)`: `owner` is the instance whose weak-fairness
+obligation the step discharges (-1 for environment steps such as crashes and losses), `sent` how many
+messages it sends (for message statistics), and `kind`/`a`/`b`/`c` what to replay for a trace.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .network import Network
+from .values import Renderer
+
+State = tuple  # (procs, net)
+Action = tuple  # (owner, sent, kind, a, b, c)
+
+CRASHED = -1
+
+
+class ModelRuntimeError(Exception):
+    """A model did something undefined while running (an index out of range, `min` of an empty set...).
+
+    Carries the source span so the CLI can point at the line; the run ends with exit code 2.
+    """
+
+    def __init__(self, message: str, span: Any = None):
+        super().__init__(message)
+        self.span = span
+
+
+class Ctx:
+    """Scratch space for executing one step; never stored in a state."""
+
+    __slots__ = ("locs", "frame", "me", "gid", "out", "procs")
+
+    def __init__(self, locs, frame, me: int, gid: int, procs):
+        self.locs = locs
+        self.frame = frame
+        self.me = me
+        self.gid = gid
+        self.out: list[tuple[int, int, Any]] = []
+        self.procs = procs
+
+
+Guard = Callable[[Ctx], Any]
+Body = Callable[[Ctx], None]
+
+
+@dataclass(frozen=True)
+class TransitionSpec:
+    source: int
+    target: int
+    text: str
+    guard: Guard | None
+    body: Body | None
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    message: int
+    states: frozenset[int] | None
+    guard: Guard | None
+    body: Body | None
+    sender_slot: int | None
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    name: str
+    param_renderers: tuple[Renderer, ...]
+
+    def render(self, msg: tuple) -> str:
+        args = ", ".join(r(v) for r, v in zip(self.param_renderers, msg[1:]))
+        return f"{self.name}({args})"
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    name: str
+    offset: int
+    size: int
+    indexed: bool
+    states: tuple[str, ...]
+    finals: frozenset[int]
+    var_names: tuple[str, ...]
+    var_renderers: tuple[Renderer, ...]
+    initial: tuple[tuple, ...]  # one local tuple per member
+    transitions: tuple[TransitionSpec, ...]
+    handlers: dict[int, tuple[HandlerSpec, ...]]
+    frame_size: int
+    crashable: frozenset[int] = field(default=frozenset())
+
+    def lane(self, member: int) -> str:
+        return f"{self.name}[{member}]" if self.indexed else self.name
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What one action did, for traces: who, what, which messages moved."""
+
+    actor: int  # gid, or -1 for the network
+    kind: str  # internal | receive | crash | lose
+    text: str
+    sent: tuple[tuple[int, int, Any], ...]
+    received: tuple[int, int, Any] | None  # (src, dst, msg)
+    lost: tuple[int, int, Any] | None
+
+
+class ProcessSystem:
+    """The transition system of a process model under a network strategy."""
+
+    def __init__(self, name: str, families: tuple[FamilySpec, ...], messages: tuple[MessageSpec, ...],
+                 network: Network):
+        self.name = name
+        self.families = families
+        self.messages = messages
+        self.network = network
+        self.instances: tuple[tuple[FamilySpec, int], ...] = tuple(
+            (fam, m) for fam in families for m in range(fam.size))
+        self.crashable = tuple(g for g, (fam, m) in enumerate(self.instances) if m in fam.crashable)
+
+    # ------------------------------------------------------------------ the TransitionSystem interface
+    def initial_states(self) -> list[State]:
+        procs = tuple(fam.initial[m] for fam, m in self.instances)
+        return [(procs, self.network.empty())]
+
+    def successors(self, state: State) -> list[tuple[Action, State]]:
+        procs, net = state
+        out: list[tuple[Action, State]] = []
+        network = self.network
+        for gid, (fam, member) in enumerate(self.instances):
+            ps = procs[gid]
+            ctrl = ps[0]
+            if ctrl == CRASHED:
+                continue
+            for t_idx, t in enumerate(fam.transitions):
+                if t.source != ctrl:
+                    continue
+                ctx = Ctx(ps, None, member, gid, procs)
+                if t.guard is not None and not t.guard(ctx):
+                    continue
+                nxt, ctx = self._run_transition(state, gid, member, t)
+                out.append(((gid, len(ctx.out), "T", gid, t_idx, 0), nxt))
+            for src, pos, msg in network.pending(net, gid):
+                handlers = fam.handlers.get(msg[0], ())
+                for h_idx, h in enumerate(handlers):
+                    if h.states is not None and ctrl not in h.states:
+                        continue
+                    frame = self._frame(fam, h, msg, src)
+                    if h.guard is not None and not h.guard(Ctx(ps, frame, member, gid, procs)):
+                        continue
+                    nxt, ctx = self._run_handler(state, gid, member, src, pos, msg, h, frame)
+                    out.append(((gid, len(ctx.out), "D", src * len(procs) + gid, pos, h_idx), nxt))
+                    break  # the first applicable handler takes the message
+        for gid in self.crashable:
+            if procs[gid][0] != CRASHED:
+                crashed = procs[:gid] + ((CRASHED,) + procs[gid][1:],) + procs[gid + 1:]
+                out.append(((-1, 0, "C", gid, 0, 0), (crashed, net)))
+        for src, dst, pos, _msg in network.losses(net):
+            out.append(((-1, 0, "L", src * len(procs) + dst, pos, 0), (procs, network.take(net, src, dst, pos))))
+        return out
+
+    def is_valid_end(self, state: State) -> bool:
+        """A state without successors is a deadlock unless every instance is crashed or in a final state."""
+        for ps, (fam, _m) in zip(state[0], self.instances):
+            if ps[0] != CRASHED and ps[0] not in fam.finals:
+                return False
+        return True
+
+    # ------------------------------------------------------------------ execution
+    def _frame(self, fam: FamilySpec, h: HandlerSpec, msg: tuple, src: int) -> list:
+        frame = [None] * fam.frame_size
+        frame[: len(msg) - 1] = msg[1:]
+        if h.sender_slot is not None:
+            frame[h.sender_slot] = self.instances[src][1]
+        return frame
+
+    def _commit(self, state: State, gid: int, ctx: Ctx) -> tuple[State, Ctx]:
+        procs, net = state
+        procs = procs[:gid] + (tuple(ctx.locs),) + procs[gid + 1:]
+        return (procs, self.network.send_all(net, ctx.out)), ctx
+
+    def _run_transition(self, state: State, gid: int, member: int, t: TransitionSpec) -> tuple[State, Ctx]:
+        procs = state[0]
+        locs = list(procs[gid])
+        locs[0] = t.target
+        ctx = Ctx(locs, [None] * self.instances[gid][0].frame_size, member, gid, procs)
+        if t.body is not None:
+            t.body(ctx)
+        return self._commit(state, gid, ctx)
+
+    def _run_handler(self, state: State, gid: int, member: int, src: int, pos: int, msg: tuple,
+                     h: HandlerSpec, frame: list) -> tuple[State, Ctx]:
+        procs, net = state
+        taken = (procs, self.network.take(net, src, gid, pos))
+        ctx = Ctx(list(procs[gid]), frame, member, gid, procs)
+        if h.body is not None:
+            h.body(ctx)
+        return self._commit(taken, gid, ctx)
+
+    # ------------------------------------------------------------------ traces
+    def lane(self, gid: int) -> str:
+        fam, m = self.instances[gid]
+        return fam.lane(m)
+
+    def lanes(self) -> tuple[str, ...]:
+        return tuple(self.lane(g) for g in range(len(self.instances)))
+
+    def render_message(self, msg: tuple) -> str:
+        return self.messages[msg[0]].render(msg)
+
+    def describe(self, state: State, action: Action) -> StepInfo:
+        """Replay one action of `state` and say what it did (the successor must be computed separately)."""
+        _owner, _sent, kind, a, b, c = action
+        procs, net = state
+        n = len(procs)
+        if kind == "T":
+            fam, member = self.instances[a]
+            t = fam.transitions[b]
+            _nxt, ctx = self._run_transition(state, a, member, t)
+            return StepInfo(a, "internal", t.text, tuple(ctx.out), None, None)
+        if kind == "D":
+            src, dst = divmod(a, n)
+            fam, member = self.instances[dst]
+            msg = self._message_at(net, src, dst, b)
+            h = fam.handlers[msg[0]][c]
+            _nxt, ctx = self._run_handler(state, dst, member, src, b, msg, h, self._frame(fam, h, msg, src))
+            text = f"on {self.render_message(msg)} from {self.lane(src)}"
+            return StepInfo(dst, "receive", text, tuple(ctx.out), (src, dst, msg), None)
+        if kind == "C":
+            return StepInfo(a, "crash", "crashes", (), None, None)
+        src, dst = divmod(a, n)
+        msg = self._message_at(net, src, dst, b)
+        return StepInfo(-1, "lose", f"loses {self.render_message(msg)}", (), None, (src, dst, msg))
+
+    def _message_at(self, net, src: int, dst: int, pos: int) -> tuple:
+        return net[src * len(self.instances) + dst][pos]
+
+    def changes(self, before: State, after: State, gid: int) -> list[tuple[str, str, str]]:
+        """The variables (and control state) of instance gid that differ between two states."""
+        fam, _m = self.instances[gid]
+        old, new = before[0][gid], after[0][gid]
+        out = []
+        if old[0] != new[0]:
+            out.append(("state", self._ctrl(fam, old[0]), self._ctrl(fam, new[0])))
+        for k, (name, render) in enumerate(zip(fam.var_names, fam.var_renderers), start=1):
+            if old[k] != new[k]:
+                out.append((name, render(old[k]), render(new[k])))
+        return out
+
+    def initial_values(self, state: State, gid: int) -> list[tuple[str, str]]:
+        fam, _m = self.instances[gid]
+        ps = state[0][gid]
+        return [("state", self._ctrl(fam, ps[0]))] + [
+            (name, render(ps[k])) for k, (name, render) in enumerate(zip(fam.var_names, fam.var_renderers), 1)]
+
+    @staticmethod
+    def _ctrl(fam: FamilySpec, ctrl: int) -> str:
+        return "crashed" if ctrl == CRASHED else fam.states[ctrl]

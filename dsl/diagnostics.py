@@ -1,0 +1,64 @@
+"""Diagnostics are data: collected by the front end, rendered once by the CLI.
+
+Rendering follows the compilers users know: `file:line:col: error[E201]: message`, the source line, a caret
+under the offending column, then notes and a hint.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .ast import Span
+
+#: Codes: E1xx reading and parsing, E2xx names, E3xx types, E4xx structure and semantics.
+CODES = {
+    "E100": "the file cannot be read",
+    "E101": "syntax error",
+    "E102": "the file is empty",
+    "E103": "the file is not text",
+    "E201": "unknown name",
+    "E202": "duplicate declaration",
+    "E203": "unknown message",
+    "E204": "unknown control state",
+    "E205": "unknown process",
+    "E301": "type mismatch",
+    "E302": "wrong number of arguments",
+    "E303": "cannot infer a type",
+    "E401": "invalid model structure",
+    "E402": "invalid property",
+    "E403": "invalid constant",
+    "E404": "unknown option",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    span: Span
+    hint: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def render(self, path: str, source: str | None) -> str:
+        """One paragraph: location, message, the source line with a caret, notes and hint."""
+        loc = f"{path}:{self.span.line}:{self.span.column}" if self.span.line else path
+        out = [f"{loc}: error[{self.code}]: {self.message}"]
+        lines = source.splitlines() if source else []
+        if 0 < self.span.line <= len(lines):
+            text = lines[self.span.line - 1].expandtabs(4)
+            width = 1
+            if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
+                width = self.span.end_column - self.span.column
+            out.append(f"  {self.span.line:>4} | {text}")
+            out.append(f"       | {' ' * (self.span.column - 1)}{'^' * width}")
+        out.extend(f"  note: {n}" for n in self.notes)
+        if self.hint:
+            out.append(f"  hint: {self.hint}")
+        return "\n".join(out)
+
+
+class ModelError(Exception):
+    """Raised by the front end with every diagnostic it collected; the CLI prints them and exits 2."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        super().__init__("; ".join(d.message for d in diagnostics))
+        self.diagnostics = tuple(diagnostics)

@@ -1,0 +1,467 @@
+"""Text to syntax tree: Lark (LALR) parses, a transformer builds dsl/ast.py nodes.
+
+Parse errors become diagnostics that name what was expected in the user's words, not Lark's token names.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import ast as A
+from .diagnostics import Diagnostic, ModelError
+
+GRAMMAR = Path(__file__).with_name("wolf.lark")
+
+#: Lark's terminal names, in words a modeller recognises.
+TOKEN_WORDS = {
+    "NAME": "a name",
+    "INT": "a number",
+    "STRING": "a string",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "SEMICOLON": "';'",
+    "EQUAL": "'='",
+    "DOT": "'.'",
+    "CMP": "a comparison",
+    "ADDOP": "'+' or '-'",
+    "MULOP": "'*', '/' or '%'",
+    "AUGOP": "'+=' or '-='",
+    "MINUS": "'-'",
+    "$END": "the end of the file",
+}
+
+
+@lru_cache(maxsize=1)
+def _lark() -> Lark:
+    return Lark(GRAMMAR.read_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def _span(meta_or_token) -> A.Span:
+    if isinstance(meta_or_token, Token):
+        return A.Span(meta_or_token.line or 0, meta_or_token.column or 0,
+                      meta_or_token.end_line or 0, meta_or_token.end_column or 0)
+    m = meta_or_token
+    if getattr(m, "empty", True):
+        return A.NO_SPAN
+    return A.Span(m.line, m.column, m.end_line, m.end_column)
+
+
+def _words(expected: set[str]) -> str:
+    names = []
+    for tok in sorted(expected):
+        if tok in TOKEN_WORDS:
+            names.append(TOKEN_WORDS[tok])
+        elif tok.startswith("__ANON") or tok.startswith("_"):
+            continue
+        else:
+            pattern = _lark().get_terminal(tok).pattern
+            names.append(f"'{pattern.value}'" if pattern.type == "str" else tok.lower())
+    names = sorted(set(names))
+    if not names:
+        return "something else"
+    if len(names) > 8:
+        names = names[:8] + ["..."]
+    return ", ".join(names)
+
+
+def _syntax_error(err: UnexpectedInput) -> Diagnostic:
+    line, col = err.line or 1, err.column or 1
+    if isinstance(err, UnexpectedCharacters):
+        char = err.char
+        return Diagnostic("E101", f"unexpected character {char!r}", A.Span(line, col, line, col + 1),
+                          hint="names are letters, digits and '_'; comments start with '#'")
+    if isinstance(err, UnexpectedEOF):
+        return Diagnostic("E101", f"the file ends too early: expected {_words(set(err.expected))}",
+                          A.Span(line, col, line, col + 1), hint="is a '}' or ')' missing?")
+    assert isinstance(err, UnexpectedToken)
+    tok = err.token
+    if tok.type == "$END":
+        return Diagnostic("E101", f"the file ends too early: expected {_words(err.expected)}",
+                          A.Span(line, col, line, col + 1), hint="is a '}' or ')' missing?")
+    width = max(1, len(str(tok)))
+    hint = None
+    if tok.type == "NAME" and str(tok) in ("and", "or", "not", "in", "where", "for", "to", "when"):
+        hint = f"'{tok}' is a keyword and cannot be used as a name"
+    elif "RBRACE" in err.expected and tok.type != "RBRACE":
+        hint = "a statement or declaration may be incomplete, or a '}' is missing"
+    return Diagnostic("E101", f"unexpected {str(tok)!r}: expected {_words(err.expected)}",
+                      A.Span(line, col, line, col + width), hint=hint)
+
+
+def read_source(path: str) -> str:
+    """Read a model file, refusing binary and empty files with a diagnostic instead of a traceback."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ModelError([Diagnostic("E100", f"cannot read the file: {exc.strerror or exc}", A.NO_SPAN)])
+    if b"\x00" in raw:
+        raise ModelError([Diagnostic("E103", "this is a binary file, not a wolf model", A.NO_SPAN,
+                                     hint="model files are UTF-8 text, usually named *.wolf")])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ModelError([Diagnostic("E103", "the file is not valid UTF-8 text", A.Span(line, col, line, col + 1),
+                                     hint="save the model as UTF-8")])
+    return text
+
+
+def parse(text: str) -> A.Model:
+    """Parse model text into a syntax tree or raise ModelError with one diagnostic."""
+    if not any(line.split("#", 1)[0].strip() for line in text.splitlines()):
+        raise ModelError([Diagnostic("E102", "the model is empty: it declares nothing", A.Span(1, 1, 1, 1),
+                                     hint="a model needs at least one `process` (see docs/language.md)")])
+    try:
+        tree = _lark().parse(text)
+    except UnexpectedInput as err:
+        raise ModelError([_syntax_error(err)]) from None
+    return _Builder().transform(tree)
+
+
+# ---------------------------------------------------------------------------------------------- tree -> AST
+def _single(children: list):
+    return children[0] if len(children) == 1 else None
+
+
+@v_args(meta=True)
+class _Builder(Transformer):
+    """Builds AST nodes bottom-up. Chained binary rules arrive as flat lists (operand, op, operand, ...)."""
+
+    # ---- expressions
+    def int_lit(self, meta, c):
+        return A.IntLit(int(c[0]), span=_span(meta))
+
+    def true_lit(self, meta, c):
+        return A.BoolLit(True, span=_span(meta))
+
+    def false_lit(self, meta, c):
+        return A.BoolLit(False, span=_span(meta))
+
+    def string_lit(self, meta, c):
+        return A.StrLit(str(c[0])[1:-1], span=_span(meta))
+
+    def name(self, meta, c):
+        return A.Name(str(c[0]), span=_span(meta))
+
+    def _chain(self, meta, c, op=None):
+        if len(c) == 1:
+            return c[0]
+        left = c[0]
+        if op is None:  # operands and operator tokens alternate
+            for i in range(1, len(c), 2):
+                left = A.BinOp(str(c[i]), left, c[i + 1], span=_span(meta))
+        else:
+            for right in c[1:]:
+                left = A.BinOp(op, left, right, span=_span(meta))
+        return left
+
+    def arith(self, meta, c):
+        return self._chain(meta, c)
+
+    def or_op(self, meta, c):
+        return self._chain(meta, c, "or")
+
+    def and_op(self, meta, c):
+        return self._chain(meta, c, "and")
+
+    def implies_op(self, meta, c):
+        c = [x for x in c if x is not None]
+        return c[0] if len(c) == 1 else A.BinOp("->", c[0], c[1], span=_span(meta))
+
+    def not_op(self, meta, c):
+        return A.Not(c[0], span=_span(meta))
+
+    def eventually_op(self, meta, c):
+        return A.Eventually(c[0], span=_span(meta))
+
+    def neg(self, meta, c):
+        return A.Neg(c[0], span=_span(meta))
+
+    def compare(self, meta, c):
+        return A.BinOp(str(c[1]), c[0], c[2], span=_span(meta))
+
+    def member(self, meta, c):
+        return A.BinOp("in", c[0], c[1], span=_span(meta))
+
+    def not_member(self, meta, c):
+        return A.BinOp("not in", c[0], c[1], span=_span(meta))
+
+    def range_lit(self, meta, c):
+        return A.RangeLit(c[0], c[1], span=_span(meta))
+
+    def index(self, meta, c):
+        return A.Index(c[0], c[1], span=_span(meta))
+
+    def field(self, meta, c):
+        return A.Field(c[0], str(c[1]), span=_span(meta))
+
+    def tuple_lit(self, meta, c):
+        return A.TupleLit(tuple(c), span=_span(meta))
+
+    def empty_braces(self, meta, c):
+        return A.EmptyBraces(span=_span(meta))
+
+    def set_lit(self, meta, c):
+        return A.SetLit(tuple(c), span=_span(meta))
+
+    def seq_lit(self, meta, c):
+        return A.SeqLit(tuple(x for x in c if x is not None), span=_span(meta))
+
+    def map_lit(self, meta, c):
+        return A.MapLit(tuple((c[i], c[i + 1]) for i in range(0, len(c), 2)), span=_span(meta))
+
+    def set_comp(self, meta, c):
+        element, var, source, cond = c
+        return A.Comprehension("set", str(var), source, element, cond, span=_span(meta))
+
+    def map_comp(self, meta, c):
+        key, value, var, source = c
+        if not (isinstance(key, A.Name) and key.id == str(var)):
+            raise _AstError(Diagnostic("E401", "a map comprehension is written {k: value for k in S}",
+                                       key.span, hint=f"use the loop variable {var} as the key"))
+        return A.Comprehension("map", str(var), source, value, None, span=_span(meta))
+
+    def set_filter(self, meta, c):
+        binder, cond = c
+        var, source = _binder(binder)
+        return A.Comprehension("filter", var, source, None, cond, span=_span(meta))
+
+    def plain_args(self, meta, c):
+        return ("plain", tuple(c))
+
+    def gen_args(self, meta, c):
+        element, var, source, cond = c
+        return ("gen", element, str(var), source, cond)
+
+    def where_args(self, meta, c):
+        binder, cond = c
+        var, source = _binder(binder)
+        return ("where", var, source, cond)
+
+    def call(self, meta, c):
+        func = str(c[0])
+        args = c[1] if c[1] is not None else ("plain", ())
+        span = _span(meta)
+        if args[0] == "plain":
+            return A.Call(func, args[1], span=span)
+        if func not in ("all", "any", "count", "sum", "min", "max"):
+            raise _AstError(Diagnostic("E401", f"'{func}' does not take a generator",
+                                       span, hint="generators work with all, any, count, sum, min and max"))
+        if args[0] == "gen":
+            _, element, var, source, cond = args
+            if func == "count":
+                raise _AstError(Diagnostic("E401", "count is written count(x in S where condition)", span))
+            return A.Comprehension(func, var, source, element, cond, span=span)
+        _, var, source, cond = args
+        if func != "count":
+            raise _AstError(Diagnostic("E401", f"{func} is written {func}(expression for x in S)", span))
+        return A.Comprehension("count", var, source, None, cond, span=span)
+
+    # ---- types
+    def simple_type(self, meta, c):
+        return A.TypeExpr(str(c[0]), (), _span(meta))
+
+    def generic_type(self, meta, c):
+        return A.TypeExpr(str(c[0]), tuple(c[1:]), _span(meta))
+
+    def tuple_type(self, meta, c):
+        return A.TypeExpr("tuple", tuple(c), _span(meta))
+
+    # ---- statements
+    def block(self, meta, c):
+        return tuple(c)
+
+    def lvalue(self, meta, c):
+        return (str(c[0]), tuple(c[1:]), _span(meta))
+
+    def assign(self, meta, c):
+        name, idx, _ = c[0]
+        return A.Assign(name, idx, "=", c[1], span=_span(meta))
+
+    def aug_assign(self, meta, c):
+        name, idx, _ = c[0]
+        return A.Assign(name, idx, str(c[1]), c[2], span=_span(meta))
+
+    def proc_target(self, meta, c):
+        return A.ProcTarget(str(c[0]), c[1] if len(c) > 1 else None, _span(meta))
+
+    def send_stmt(self, meta, c):
+        return A.Send(str(c[0]), tuple(x for x in c[1:-1] if x is not None), c[-1], span=_span(meta))
+
+    def broadcast_stmt(self, meta, c):
+        fam = c[-1]
+        return A.Broadcast(str(c[0]), tuple(x for x in c[1:-1] if x is not None),
+                           str(fam) if fam is not None else None, span=_span(meta))
+
+    def if_stmt(self, meta, c):
+        orelse = c[-1] if c[-1] is not None else ()
+        body = c[:-1]
+        branches = tuple((body[i], body[i + 1]) for i in range(0, len(body), 2))
+        return A.If(branches, orelse, span=_span(meta))
+
+    def for_stmt(self, meta, c):
+        return A.For(str(c[0]), c[1], c[2], span=_span(meta))
+
+    def goto_stmt(self, meta, c):
+        return A.Goto(str(c[0]), span=_span(meta))
+
+    def skip_stmt(self, meta, c):
+        return A.Skip(span=_span(meta))
+
+    # ---- declarations
+    def param(self, meta, c):
+        return A.Param(str(c[0]), c[1], _span(meta))
+
+    def message_decl(self, meta, c):
+        return A.MessageDecl(str(c[0]), tuple(x for x in c[1:] if x is not None), _span(meta))
+
+    def var_decl(self, meta, c):
+        return A.VarDecl(str(c[0]), c[1], c[2], _span(meta))
+
+    def state_decl(self, meta, c):
+        return ("states", tuple(str(x) for x in c), tuple(_span(x) for x in c))
+
+    def final_decl(self, meta, c):
+        return ("finals", tuple(str(x) for x in c), _span(meta))
+
+    def label(self, meta, c):
+        return str(c[0])
+
+    def transition(self, meta, c):
+        src, dst, label, guard, body = c
+        return A.Transition(str(src), str(dst), label, guard, body or (), _span(meta))
+
+    def from_clause(self, meta, c):
+        return str(c[0])
+
+    def in_states(self, meta, c):
+        return tuple(str(x) for x in c)
+
+    def handler(self, meta, c):
+        name = str(c[0])
+        body = c[-1]
+        guard = c[-2]
+        states = c[-3] or ()
+        sender = c[-4]
+        params = tuple(str(x) for x in c[1:-4] if x is not None)
+        return A.Handler(name, params, sender, states, guard, body, _span(meta))
+
+    def family(self, meta, c):
+        return ("family", str(c[0]), c[1])
+
+    def process_decl(self, meta, c):
+        name = str(c[0])
+        fam = c[1][1:] if len(c) > 1 and isinstance(c[1], tuple) and c[1][0] == "family" else None
+        members = c[2:] if fam is not None else c[1:]
+        vars_, states, state_spans, finals, transitions, handlers = [], [], [], [], [], []
+        for m in members:
+            if isinstance(m, A.VarDecl):
+                vars_.append(m)
+            elif isinstance(m, A.Transition):
+                transitions.append(m)
+            elif isinstance(m, A.Handler):
+                handlers.append(m)
+            elif isinstance(m, tuple) and m[0] == "states":
+                states.extend(m[1])
+                state_spans.extend(m[2])
+            elif isinstance(m, tuple) and m[0] == "finals":
+                finals.extend(m[1])
+        return A.ProcessDecl(name, fam[0] if fam else None, fam[1] if fam else None, tuple(vars_), tuple(states),
+                             tuple(finals), tuple(transitions), tuple(handlers), _span(meta), tuple(state_spans))
+
+    def const_decl(self, meta, c):
+        return A.ConstDecl(str(c[0]), c[1], _span(meta))
+
+    def model_decl(self, meta, c):
+        return ("model", str(c[0]))
+
+    def network_decl(self, meta, c):
+        return ("network", tuple(str(x) for x in c), _span(meta))
+
+    def attacker_decl(self, meta, c):
+        return ("attacker", tuple(str(x) for x in c), _span(meta))
+
+    def crash_decl(self, meta, c):
+        return A.CrashDecl(c[0], c[1] if len(c) > 1 else None, _span(meta))
+
+    def cmp_tail(self, meta, c):
+        return (str(c[0]), c[1])
+
+    def always(self, meta, c):
+        return ("always", c[0])
+
+    def eventually(self, meta, c):
+        return ("eventually", c[0])
+
+    def messages_per(self, meta, c):
+        return ("messages_per", str(c[0]), str(c[1]), c[2])
+
+    def check_decl(self, meta, c):
+        name, body = str(c[0]), c[1]
+        span = _span(meta)
+        if body is None:
+            return A.CheckDecl(name, "deadlock_free" if name == "deadlock_free" else "missing", span=span)
+        if body[0] == "messages_per":
+            _, fam, state, (op, bound) = body
+            return A.CheckDecl(name, "messages_per", family=fam, state=state, op=op, bound=bound, span=span)
+        return A.CheckDecl(name, body[0], formula=body[1], span=span)
+
+    def start(self, meta, c):
+        name, network, network_span, attacker, attacker_span = None, (), A.NO_SPAN, None, A.NO_SPAN
+        consts, crashes, messages, procs, checks = [], [], [], [], []
+        for item in c:
+            if isinstance(item, A.ConstDecl):
+                consts.append(item)
+            elif isinstance(item, A.CrashDecl):
+                crashes.append(item)
+            elif isinstance(item, A.MessageDecl):
+                messages.append(item)
+            elif isinstance(item, A.ProcessDecl):
+                procs.append(item)
+            elif isinstance(item, A.CheckDecl):
+                checks.append(item)
+            elif item[0] == "model":
+                name = item[1]
+            elif item[0] == "network":
+                network, network_span = network + item[1], item[2]
+            elif item[0] == "attacker":
+                attacker, attacker_span = (attacker or ()) + item[1], item[2]
+        return A.Model(name, tuple(consts), network, network_span, attacker, attacker_span, tuple(crashes),
+                       tuple(messages), tuple(procs), tuple(checks))
+
+
+class _AstError(Exception):
+    def __init__(self, diag: Diagnostic):
+        super().__init__(diag.message)
+        self.diag = diag
+
+
+def _binder(expr: A.Expr) -> tuple[str, A.Expr]:
+    """`x in S` written before `where` binds x over S."""
+    if isinstance(expr, A.BinOp) and expr.op == "in" and isinstance(expr.left, A.Name):
+        return expr.left.id, expr.right
+    raise _AstError(Diagnostic("E401", "expected `x in S` before `where`", expr.span,
+                               hint="for example {q in queue where q[1] == j}"))
+
+
+def parse_model(text: str) -> A.Model:
+    """Parse, turning AST construction errors into ModelError like syntax errors."""
+    try:
+        return parse(text)
+    except _AstError as err:
+        raise ModelError([err.diag]) from None
+    except Exception as err:  # lark wraps transformer exceptions
+        inner = getattr(err, "orig_exc", None)
+        if isinstance(inner, _AstError):
+            raise ModelError([inner.diag]) from None
+        raise
