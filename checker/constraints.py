@@ -498,7 +498,7 @@ class ConstraintSet:
             if not (_tighten(d, i, 0, v) and _tighten(d, 0, i, -v)):
                 raise SolverError("DBM witness construction failed")  # unreachable on a closed DBM
             out[self._names[i - 1]] = v
-        return {n: out.get(n, 0) for n in self._vars}
+        return {n: out.get(n, 0) for n in sorted(self._vars)}
 
 
 def _key(c: Constraint) -> tuple[tuple[str, ...], tuple[int, ...], str, int]:
@@ -592,7 +592,8 @@ class Solver:
 
     def model(self, cs: ConstraintSet, variables: Iterable[str] = ()) -> dict[str, int] | None:
         """A witness for every variable of `cs` (and of `variables`, unconstrained ones set to 0), verified
-        in plain Python; None when `cs` is UNSAT or Z3 could not find one in time."""
+        in plain Python, keys sorted; None when `cs` is UNSAT or Z3 could not find one in time. Raises
+        `SolverError` if a witness fails the Python check."""
         self.stats.models += 1
         if cs in self._models:
             self.stats.cache_hits += 1
@@ -602,7 +603,7 @@ class Solver:
             self._models[cs] = found
         if found is None:
             return None
-        return {**{n: 0 for n in variables}, **found}
+        return dict(sorted({**{n: 0 for n in variables}, **found}.items()))  # stable order for goldens
 
     def _solve(self, cs: ConstraintSet) -> dict[str, int] | None:
         if self.check(cs) is not Verdict.SAT:
@@ -648,7 +649,7 @@ class Solver:
         if self._run(s, cs) is not Verdict.SAT:
             return None
         m = s.model()
-        return {n: m.eval(z3.Int(n, self._ctx), model_completion=True).as_long() for n in cs.variables()}
+        return {n: m.eval(z3.Int(n, self._ctx), model_completion=True).as_long() for n in sorted(cs.variables())}
 
     def _z3(self, c: Constraint) -> z3.BoolRef:
         ctx = self._ctx

@@ -140,11 +140,11 @@ class ProcessSystem:
             ctrl = ps[0]
             if ctrl == CRASHED:
                 continue
+            scratch = [None] * fam.frame_size  # guards only read and bind loop variables
             for t_idx, t in enumerate(fam.transitions):
                 if t.source != ctrl:
                     continue
-                ctx = Ctx(ps, None, member, gid, procs)
-                if t.guard is not None and not t.guard(ctx):
+                if t.guard is not None and not t.guard(Ctx(ps, scratch, member, gid, procs)):
                     continue
                 nxt, ctx = self._run_transition(state, gid, member, t)
                 out.append(((gid, len(ctx.out), "T", gid, t_idx, 0), nxt))

@@ -70,8 +70,9 @@ def _headline(trace: Trace, step: Step, width: int) -> str:
     if step.time:
         parts.append(f"({_time(step.time)})")
     if step.kind in ATTACKER_KINDS or step.kind in FAULT_KINDS:
-        parts.append(f"{step.kind.upper()}:")
-    parts.append(_indented(step.text))
+        parts.append(f"{step.kind.upper()}: {_indented(step.text)}")
+    else:
+        parts.append(_indented(step.text))
     head = "  ".join(p for p in parts if p)
     received = [_receipt(trace, step, msg_id) for msg_id in step.receives]
     if received:

@@ -1,0 +1,125 @@
+"""The whole pipeline in one function: `analyze(path, options) -> Analysis`.
+
+The CLI, the tests, the benchmarks and the report all go through here, so every consumer sees the same
+verdicts. This module and checker/cli.py are the composition roots: the only checker modules that import
+the front end (dsl/).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path as FsPath
+from typing import Any, Callable
+
+from dsl.diagnostics import Diagnostic, ModelError
+from dsl.frontend import load_model
+
+from .explorer import Bounds, Exploration, Explorer, Stats
+from .liveness import check_response
+from .measures import measure
+from .procsys import ModelRuntimeError
+from .properties import DeadlockFree, Invariant, MessagesPer, Property, Response
+from .trace import Trace
+from .tracebuild import build_trace
+
+HOLDS, FAILS, UNKNOWN = "holds", "fails", "unknown"
+
+
+@dataclass(frozen=True)
+class Options:
+    defines: dict[str, Any] = field(default_factory=dict)
+    bounds: Bounds = Bounds()
+    progress: Callable[[Stats], None] | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    name: str
+    text: str
+    status: str  # holds | fails | unknown
+    reason: str
+    trace: Trace | None = None
+    value: str | None = None  # measured figure, for message statistics
+
+
+@dataclass(frozen=True)
+class Analysis:
+    path: str
+    model: str
+    network: str
+    verdicts: tuple[Verdict, ...]
+    stats: Stats
+    complete: bool
+    stop_reason: str | None
+
+    @property
+    def exit_code(self) -> int:
+        """0 all hold, 1 a property fails, 3 a bound was hit (or a verdict is otherwise inconclusive)."""
+        if any(v.status == FAILS for v in self.verdicts):
+            return 1
+        if any(v.status == UNKNOWN for v in self.verdicts) or not self.complete:
+            return 3
+        return 0
+
+
+def analyze(path: str, options: Options = Options()) -> Analysis:
+    """Parse, check, explore and judge one model file. Raises ModelError for bad input."""
+    system, props = load_model(path, options.defines)
+    explorer = Explorer(system, props, options.bounds, options.progress)
+    try:
+        result = explorer.run()
+        verdicts = tuple(_judge(system, p, result) for p in props)
+    except ModelRuntimeError as err:
+        from dsl.ast import NO_SPAN
+        raise ModelError([Diagnostic("E405", f"the model failed while running: {err}", err.span or NO_SPAN,
+                                     hint="guard the statement so the failing case cannot happen")]) from None
+    return Analysis(path, system.name, system.network.name, verdicts, result.stats, result.complete,
+                    result.stop_reason)
+
+
+def _judge(system: Any, prop: Property, result: Exploration) -> Verdict:
+    bound_note = f"no violation found before the {result.stop_reason}" if result.stop_reason else \
+        "no violation found within the depth bound"
+    if isinstance(prop, (Invariant, DeadlockFree)):
+        found = result.found.get(prop.name)
+        if found is not None:
+            if isinstance(prop, DeadlockFree):
+                reason = "the last state has no enabled step and not every process is in a final state"
+            else:
+                where = f" (for {found.case})" if found.case else ""
+                reason = f"{prop.text} is false in the last state{where}"
+            trace = build_trace(system, found.path, system.name, prop.name, reason)
+            return Verdict(prop.name, prop.text, FAILS, reason, trace)
+        if result.complete:
+            return Verdict(prop.name, prop.text, HOLDS, f"holds in all {result.stats.states} reachable states")
+        return Verdict(prop.name, prop.text, UNKNOWN, bound_note)
+    if not result.complete or result.graph is None:
+        return Verdict(prop.name, prop.text, UNKNOWN,
+                       "needs the complete state graph, but exploration stopped: " + (result.stop_reason or
+                                                                                     "depth bound"))
+    if isinstance(prop, Response):
+        for k in range(len(prop.cases)):
+            lasso = check_response(prop, k, result.graph)
+            if lasso is not None:
+                where = f" for {lasso.case}" if lasso.case else ""
+                reason = f"{prop.text} fails{where}: {lasso.reason}"
+                trace = build_trace(system, lasso.path, system.name, prop.name, reason, lasso.loop_start)
+                return Verdict(prop.name, prop.text, FAILS, reason, trace)
+        return Verdict(prop.name, prop.text, HOLDS, "holds on every weakly fair run")
+    assert isinstance(prop, MessagesPer)
+    m = measure(prop, result.measures.index(prop), result.graph)
+    if m.low is None:
+        return Verdict(prop.name, prop.text, UNKNOWN, m.note)
+    value = f"{_num(m.low)}" if m.low == m.high else f"{_num(m.low)}..{_num(m.high)}"
+    figure = f"{value} messages per entry into {prop.family}.{prop.state} ({m.note})"
+    if prop.holds_for(m.low) and prop.holds_for(m.high):
+        return Verdict(prop.name, prop.text, HOLDS, figure, value=value)
+    trace = build_trace(system, m.witness, system.name, prop.name, figure) if m.witness else None
+    return Verdict(prop.name, prop.text, FAILS, figure, trace, value=value)
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
+
+
+def model_name(path: str) -> str:
+    return FsPath(path).stem

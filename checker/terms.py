@@ -1,0 +1,453 @@
+"""The term algebra of security protocols: atoms, constructor applications, pattern variables.
+
+Cryptography is data: `PRIMITIVES` is the one table that says, per operator, its arity, whether the
+attacker may apply it, how it is taken apart (its destructor), how it is normalised and how it prints.
+Adding a primitive edits that table and nothing else; `knowledge.py` reads it generically.
+
+Every `App` is built in normal form by its own constructor, so two spellings of the same message are the
+same Python value (equal, same hash, same `sort_key`):
+  * `k(B, A)` becomes `k(A, B)` (long-term shared keys are symmetric: arguments sorted by `sort_key`);
+  * `exp(exp(g, x), y)` becomes `App('exp', (g, x, y))`: the base followed by the multiset of exponents
+    sorted by `sort_key` (the base is never itself an `exp`), so `exp(exp(g, y), x)` is the same term;
+  * tuples are right-nested pairs written flat: `(a, (b, c))` becomes `(a, b, c)`. This is the pairing
+    semantics of the classic tools, and it is what lets an untyped variable in the last position of a tuple
+    pattern bind the remaining components (the Otway-Rees type flaw: `{Na, K}` matches `{Na, M, A, B}`
+    with `K = (M, A, B)`). A tuple in any other position stays nested: `((a, b), c)`.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Callable, Iterator, Mapping, Sequence, Union
+
+SORTS = ("agent", "nonce", "key", "number", "time", "text")
+
+
+@dataclass(frozen=True, slots=True)
+class Atom:
+    """A name: an agent, a nonce, a key, a number, a time, or a public text constant."""
+
+    name: str
+    sort: str
+    _hash: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.sort not in SORTS:
+            raise ValueError(f"unknown sort {self.sort!r} for atom {self.name!r}")
+        object.__setattr__(self, "_hash", hash(("atom", self.name, self.sort)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self):  # rebuild (and re-hash) on unpickling: string hashes differ between processes
+        return (Atom, (self.name, self.sort))
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class Var:
+    """A pattern variable; `sort` None means it may stand for any term. Never occurs in stored states."""
+
+    name: str
+    sort: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.sort is not None and self.sort not in SORTS:
+            raise ValueError(f"unknown sort {self.sort!r} for variable {self.name!r}")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """An operator applied to arguments; constructing one validates the arity and normalises (see module doc)."""
+
+    op: str
+    args: tuple["Pattern", ...]
+    _hash: int = field(init=False, repr=False, compare=False)
+    _ground: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        prim = PRIMITIVES.get(self.op)
+        if prim is None:
+            raise ValueError(f"unknown operator {self.op!r}")
+        args = tuple(self.args)
+        for a in args:
+            if not isinstance(a, (Atom, App, Var)):
+                raise TypeError(f"argument of {self.op} is not a term: {a!r}")
+        prim.check_arity(len(args))
+        if prim.normalise is not None:
+            args = prim.normalise(args)
+        if prim.commutative:
+            args = tuple(sorted(args, key=sort_key))
+        object.__setattr__(self, "args", args)
+        object.__setattr__(self, "_hash", hash((self.op, args)))
+        object.__setattr__(self, "_ground", all(not isinstance(a, Var) and (isinstance(a, Atom) or a._ground)
+                                                for a in args))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self):
+        return (App, (self.op, self.args))
+
+    def __str__(self) -> str:
+        return pretty(self)
+
+
+Term = Union[Atom, App]
+Pattern = Union[Atom, App, Var]
+Bindings = Mapping[str, Term]
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The table of primitives
+
+
+@dataclass(frozen=True, slots=True)
+class Destructor:
+    """How the attacker takes a term apart.
+
+    `needs(args)` names the terms the attacker must derive first: `()` for nothing (tuples, signatures),
+    `None` when the term cannot be opened at all (an `aenc` whose key is not `pk(X)`). `reveals` are the
+    argument positions learnt (None: all of them); `verb` is used in derivation explanations.
+    """
+
+    needs: Callable[[tuple[Term, ...]], tuple[Term, ...] | None]
+    reveals: tuple[int, ...] | None
+    verb: str
+
+    def parts(self, args: tuple[Term, ...]) -> tuple[Term, ...]:
+        return args if self.reveals is None else tuple(args[i] for i in self.reveals)
+
+
+@dataclass(frozen=True, slots=True)
+class Primitive:
+    """One operator. `arity` None means n-ary with at least `min_arity` arguments.
+
+    `sort` is the sort a typed variable must have to match an application of this operator (None: only an
+    untyped variable matches). `compose(args, can)` overrides synthesis: given a predicate telling which terms
+    the attacker can derive, it returns the terms the application is built from, or None if it cannot be
+    built (default: all arguments). `notation` is `tuple`, `braces` (`{m}k`) or `call` (`h(m)`).
+    """
+
+    name: str
+    arity: int | None
+    public: bool
+    destructor: Destructor | None
+    notation: str = "call"
+    sort: str | None = None
+    commutative: bool = False
+    normalise: Callable[[tuple], tuple] | None = None
+    compose: Callable[[tuple, Callable[[Term], bool]], tuple[Term, ...] | None] | None = None
+    min_arity: int = 2
+
+    def check_arity(self, n: int) -> None:
+        if (self.arity is not None and n != self.arity) or (self.arity is None and n < self.min_arity):
+            want = self.arity if self.arity is not None else f"at least {self.min_arity}"
+            raise ValueError(f"{self.name} takes {want} arguments, got {n}")
+
+
+def _needs_nothing(args: tuple[Term, ...]) -> tuple[Term, ...]:
+    return ()
+
+
+def _needs_key(args: tuple[Term, ...]) -> tuple[Term, ...]:
+    return (args[1],)
+
+
+def _needs_private_key(args: tuple[Term, ...]) -> tuple[Term, ...] | None:
+    """`{m}pk(X)` opens with `sk(X)`; under any other key the matching private key is unnameable."""
+    key = args[1]
+    if isinstance(key, App) and key.op == "pk":
+        return (App("sk", key.args),)
+    return None
+
+
+def _flatten_tuple(args: tuple) -> tuple:
+    """Right-nested pairs are written flat: a tuple in the last position is spliced in."""
+    last = args[-1]
+    if isinstance(last, App) and last.op == "tuple":
+        return args[:-1] + last.args
+    return args
+
+
+def _normalise_exp(args: tuple) -> tuple:
+    """exp(exp(b, xs), ys) = exp(b, xs + ys); the exponents are a multiset, kept sorted."""
+    base, exps = args[0], args[1:]
+    if isinstance(base, App) and base.op == "exp":
+        base, exps = base.args[0], base.args[1:] + exps
+    return (base,) + tuple(sorted(exps, key=sort_key))
+
+
+def exp_or_base(base: Pattern, exponents: Sequence[Pattern]) -> Pattern:
+    """`exp(base, exponents)`, or `base` itself for no exponent (g^{} = g)."""
+    return App("exp", (base, *exponents)) if exponents else base
+
+
+def _compose_exp(args: tuple, can: Callable[[Term], bool]) -> tuple[Term, ...] | None:
+    """Diffie-Hellman synthesis: exp(b, E) is built from exp(b, E - {e}) and e, peeling one exponent at a time
+    (so from exp(g, x) and y the attacker gets exp(g, x, y), and from g, x, y likewise; never from
+    exp(g, x) and exp(g, y) alone)."""
+    base, exps = args[0], args[1:]
+    for i, e in enumerate(exps):
+        if i and exps[i - 1] == e:
+            continue
+        rest = exp_or_base(base, exps[:i] + exps[i + 1:])
+        if can(e) and can(rest):
+            return (rest, e)
+    return None
+
+
+def _table(*prims: Primitive) -> Mapping[str, Primitive]:
+    return MappingProxyType({p.name: p for p in prims})
+
+
+PRIMITIVES: Mapping[str, Primitive] = _table(
+    Primitive("tuple", None, True, Destructor(_needs_nothing, None, "projected"), notation="tuple",
+              normalise=_flatten_tuple),
+    Primitive("senc", 2, True, Destructor(_needs_key, (0,), "decrypted"), notation="braces"),
+    Primitive("aenc", 2, True, Destructor(_needs_private_key, (0,), "decrypted"), notation="braces"),
+    Primitive("sign", 2, True, Destructor(_needs_nothing, (0,), "read"), notation="braces"),
+    Primitive("h", 1, True, None),
+    Primitive("pk", 1, True, None, sort="key"),
+    Primitive("sk", 1, False, None, sort="key"),
+    Primitive("k", 2, False, None, sort="key", commutative=True),
+    Primitive("exp", None, True, None, sort="key", normalise=_normalise_exp, compose=_compose_exp),
+)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Constructors (all return normal forms)
+
+
+def apply(op: str, args: Sequence[Pattern]) -> App:
+    """Apply `op` to `args`, checking the arity and normalising."""
+    return App(op, tuple(args))
+
+
+def mk_tuple(*items: Pattern) -> Pattern:
+    """The tuple of `items`; a single item is itself (protocol notation `{Na}k` encrypts Na, not a 1-tuple)."""
+    if not items:
+        raise ValueError("empty tuple")
+    return items[0] if len(items) == 1 else App("tuple", items)
+
+
+def senc(m: Pattern, key: Pattern) -> App:
+    return App("senc", (m, key))
+
+
+def aenc(m: Pattern, key: Pattern) -> App:
+    return App("aenc", (m, key))
+
+
+def sign(m: Pattern, key: Pattern) -> App:
+    return App("sign", (m, key))
+
+
+def h(m: Pattern) -> App:
+    return App("h", (m,))
+
+
+def pk(a: Pattern) -> App:
+    return App("pk", (a,))
+
+
+def sk(a: Pattern) -> App:
+    return App("sk", (a,))
+
+
+def k(a: Pattern, b: Pattern) -> App:
+    return App("k", (a, b))
+
+
+def exp(base: Pattern, *exponents: Pattern) -> App:
+    return App("exp", (base, *exponents))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inspection
+
+
+def sort_key(term: Pattern) -> tuple:
+    """A total order over terms and patterns, independent of `hash()`: atoms, then applications, then variables."""
+    if isinstance(term, Atom):
+        return (0, term.name, term.sort)
+    if isinstance(term, App):
+        return (1, term.op, tuple(sort_key(a) for a in term.args))
+    return (2, term.name, term.sort or "")
+
+
+def is_ground(term: Pattern) -> bool:
+    return isinstance(term, Atom) or (isinstance(term, App) and term._ground)
+
+
+def _children(term: Pattern) -> Iterator[Pattern]:
+    """Immediate subterms; a tuple's tails count too, since `(a, b, c)` is the pair `(a, (b, c))`."""
+    if isinstance(term, App):
+        yield from term.args
+        if term.op == "tuple":
+            for i in range(1, len(term.args) - 1):
+                yield App("tuple", term.args[i:])
+
+
+def subterms(term: Pattern) -> tuple[Pattern, ...]:
+    """All subterms including `term` itself, without duplicates, sorted by `sort_key`."""
+    seen: set[Pattern] = set()
+    stack = [term]
+    while stack:
+        t = stack.pop()
+        if t not in seen:
+            seen.add(t)
+            stack.extend(_children(t))
+    return tuple(sorted(seen, key=sort_key))
+
+
+def atoms(term: Pattern) -> tuple[Atom, ...]:
+    return tuple(t for t in subterms(term) if isinstance(t, Atom))
+
+
+def variables(pattern: Pattern) -> tuple[Var, ...]:
+    return tuple(t for t in subterms(pattern) if isinstance(t, Var))
+
+
+def has_sort(term: Term, sort: str) -> bool:
+    """Typed matching: an atom of that sort, or an application whose primitive declares that result sort
+    (so a `key` variable accepts `Kab`, `k(A, B)`, `pk(B)`, `sk(B)` and DH keys `exp(g, x, y)`)."""
+    if isinstance(term, Atom):
+        return term.sort == sort
+    return isinstance(term, App) and PRIMITIVES[term.op].sort == sort
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Printing
+
+
+def pretty(term: Pattern) -> str:
+    """Protocol notation: `{Na, A}pk(B)`, `{Nb}k(A, S)`, `h(h(x))`, `exp(g, x, y)`, `Na, (A, B), C`."""
+    return _pretty(term, top=True)
+
+
+def _pretty(term: Pattern, top: bool) -> str:
+    if not isinstance(term, App):
+        return term.name
+    notation = PRIMITIVES[term.op].notation
+    if notation == "tuple":
+        inner = ", ".join(_pretty(a, False) for a in term.args)
+        return inner if top else f"({inner})"
+    if notation == "braces":
+        return "{" + _pretty(term.args[0], True) + "}" + _pretty(term.args[1], False)
+    if len(term.args) == 1:
+        return f"{term.op}({_pretty(term.args[0], True)})"
+    return f"{term.op}({', '.join(_pretty(a, False) for a in term.args)})"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Matching and substitution
+
+
+def match_all(pattern: Pattern, term: Term, bindings: Bindings = MappingProxyType({}),
+              typed: bool = True) -> list[dict[str, Term]]:
+    """Every way `pattern` matches the ground `term` extending `bindings`, without duplicates, in a fixed order.
+
+    There can be several: `k(X, Y)` against `k(A, B)` (commutativity), `exp(G, Y)` against `exp(g, x, y)`
+    (which exponent the variable base absorbs). Typed: a variable with a sort only binds terms of that sort
+    (`has_sort`); untyped: any variable binds any term. A variable ending a tuple pattern may bind the
+    remaining components as a tuple when its sort allows a tuple (untyped, or no sort).
+    """
+    found: dict[frozenset, dict[str, Term]] = {}
+    for b in _match(pattern, term, dict(bindings), typed):
+        found.setdefault(frozenset(b.items()), b)
+    return list(found.values())
+
+
+def match(pattern: Pattern, term: Term, bindings: Bindings = MappingProxyType({}),
+          typed: bool = True) -> dict[str, Term] | None:
+    """The first matcher of `match_all` (the same order every run), or None."""
+    return next(_match(pattern, term, dict(bindings), typed), None)
+
+
+def _match(p: Pattern, t: Term, b: dict[str, Term], typed: bool) -> Iterator[dict[str, Term]]:
+    if isinstance(p, Var):
+        bound = b.get(p.name)
+        if bound is not None:
+            if bound == t:
+                yield b
+        elif not typed or p.sort is None or has_sort(t, p.sort):
+            yield {**b, p.name: t}
+        return
+    if isinstance(p, Atom) or p._ground:
+        if p == t:
+            yield b
+        return
+    if not isinstance(t, App) or t.op != p.op:
+        return
+    if p.op == "tuple":
+        yield from _match_tuple(p, t, b, typed)
+    elif p.op == "exp":
+        yield from _match_exp(p, t, b, typed)
+    elif PRIMITIVES[p.op].commutative:
+        for order in dict.fromkeys(itertools.permutations(t.args)):
+            yield from _match_seq(p.args, order, b, typed)
+    else:
+        yield from _match_seq(p.args, t.args, b, typed)
+
+
+def _match_seq(ps: Sequence[Pattern], ts: Sequence[Term], b: dict[str, Term],
+               typed: bool) -> Iterator[dict[str, Term]]:
+    if len(ps) != len(ts):
+        return
+    if not ps:
+        yield b
+        return
+    for b1 in _match(ps[0], ts[0], b, typed):
+        yield from _match_seq(ps[1:], ts[1:], b1, typed)
+
+
+def _match_tuple(p: App, t: App, b: dict[str, Term], typed: bool) -> Iterator[dict[str, Term]]:
+    n, m = len(p.args), len(t.args)
+    if m > n and isinstance(p.args[-1], Var):  # the last variable binds the tail pair
+        yield from _match_seq(p.args, t.args[:n - 1] + (App("tuple", t.args[n - 1:]),), b, typed)
+    else:
+        yield from _match_seq(p.args, t.args, b, typed)
+
+
+def _match_exp(p: App, t: App, b: dict[str, Term], typed: bool) -> Iterator[dict[str, Term]]:
+    """Exponents match as a multiset; a variable base absorbs the exponents the pattern does not name."""
+    pbase, pexps = p.args[0], p.args[1:]
+    tbase, texps = t.args[0], t.args[1:]
+    if isinstance(pbase, Var) and pbase.name in b:
+        yield from _match(App("exp", (b[pbase.name], *pexps)), t, b, typed)
+        return
+    n, m = len(pexps), len(texps)
+    if isinstance(pbase, Var):
+        for chosen in itertools.permutations(range(m), n):
+            rest = [texps[i] for i in range(m) if i not in chosen]
+            yield from _match_seq((pbase, *pexps), (exp_or_base(tbase, rest), *(texps[i] for i in chosen)),
+                                  b, typed)
+    elif n == m:
+        for b1 in _match(pbase, tbase, b, typed):
+            for order in itertools.permutations(texps):
+                yield from _match_seq(pexps, order, b1, typed)
+
+
+def instantiate(pattern: Pattern, bindings: Bindings) -> Pattern:
+    """Replace the bound variables of `pattern` (others stay), renormalising."""
+    if isinstance(pattern, Var):
+        return bindings.get(pattern.name, pattern)
+    if isinstance(pattern, Atom) or pattern._ground:
+        return pattern
+    return App(pattern.op, tuple(instantiate(a, bindings) for a in pattern.args))
+
+
+def substitute(pattern: Pattern, bindings: Bindings) -> Term:
+    """The ground term `pattern` denotes under `bindings`; every variable must be bound."""
+    result = instantiate(pattern, bindings)
+    if not is_ground(result):
+        names = ", ".join(v.name for v in variables(result))
+        raise ValueError(f"unbound variables in {pretty(pattern)}: {names}")
+    return result
