@@ -14,7 +14,8 @@ from dsl.diagnostics import Diagnostic, ModelError
 from dsl.frontend import load_model
 
 from .explorer import Bounds, Exploration, Explorer, Stats
-from .liveness import check_response
+from .goals import Executable, Goal, goal_verdict
+from .liveness import GraphIndex, check_response
 from .measures import measure
 from .procsys import ModelRuntimeError
 from .properties import DeadlockFree, Invariant, MessagesPer, Property, Response
@@ -28,6 +29,8 @@ HOLDS, FAILS, UNKNOWN = "holds", "fails", "unknown"
 class Options:
     defines: dict[str, Any] = field(default_factory=dict)
     bounds: Bounds = Bounds()
+    attacker: tuple[str, ...] | None = None  # overrides the model's capabilities; () means no attacker
+    untyped: bool | None = None  # overrides the model's matching discipline
     progress: Callable[[Stats], None] | None = None
 
 
@@ -63,11 +66,14 @@ class Analysis:
 
 def analyze(path: str, options: Options = Options()) -> Analysis:
     """Parse, check, explore and judge one model file. Raises ModelError for bad input."""
-    system, props = load_model(path, options.defines)
-    explorer = Explorer(system, props, options.bounds, options.progress)
+    system, props = load_model(path, options.defines, options.attacker, options.untyped)
+    explorer = Explorer(system, [p for p in props if not isinstance(p, Executable)], options.bounds,
+                        options.progress)
     try:
         result = explorer.run()
-        verdicts = tuple(_judge(system, p, result) for p in props)
+        index = GraphIndex(result.graph) if result.graph is not None and result.complete and any(
+            isinstance(p, Response) for p in props) else None
+        verdicts = tuple(_judge(system, p, result, index) for p in props)
     except ModelRuntimeError as err:
         from dsl.ast import NO_SPAN
         raise ModelError([Diagnostic("E405", f"the model failed while running: {err}", err.span or NO_SPAN,
@@ -76,7 +82,10 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
                     result.stop_reason)
 
 
-def _judge(system: Any, prop: Property, result: Exploration) -> Verdict:
+def _judge(system: Any, prop: Property, result: Exploration, index: GraphIndex | None) -> Verdict:
+    if isinstance(prop, (Goal, Executable)):
+        status, reason, trace = goal_verdict(system, prop, result)
+        return Verdict(prop.name, prop.text, status, reason, trace)
     bound_note = f"no violation found before the {result.stop_reason}" if result.stop_reason else \
         "no violation found within the depth bound"
     if isinstance(prop, (Invariant, DeadlockFree)):
@@ -98,10 +107,14 @@ def _judge(system: Any, prop: Property, result: Exploration) -> Verdict:
                                                                                      "depth bound"))
     if isinstance(prop, Response):
         for k in range(len(prop.cases)):
-            lasso = check_response(prop, k, result.graph)
+            lasso = check_response(prop, k, index)
             if lasso is not None:
-                where = f" for {lasso.case}" if lasso.case else ""
-                reason = f"{prop.text} fails{where}: {lasso.reason}"
+                where = f" ({lasso.case})" if lasso.case else ""
+                after = f"after step {lasso.trigger}" if lasso.trigger else "from the start"
+                ending = ("then the run reaches a state where no step is enabled" if lasso.loop_start is None
+                          else f"the steps from {lasso.loop_start + 1} on repeat forever, fair to every process")
+                reason = (f"{prop.p_text} holds {after}{where}, but {prop.q_text} never holds afterwards: "
+                          f"{ending}")
                 trace = build_trace(system, lasso.path, system.name, prop.name, reason, lasso.loop_start)
                 return Verdict(prop.name, prop.text, FAILS, reason, trace)
         return Verdict(prop.name, prop.text, HOLDS, "holds on every weakly fair run")

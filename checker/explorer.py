@@ -82,6 +82,7 @@ class Graph:
     sent: array = field(default_factory=lambda: array("l"))
     entered: array = field(default_factory=lambda: array("l"))  # bit k: entry for MessagesPer #k
     labels: dict[str, bytearray] = field(default_factory=dict)  # predicate bits per state id
+    valid_end: bytearray = field(default_factory=bytearray)  # 1: no successor and every process final
 
     def path_to(self, sid: int) -> Path:
         acts = []
@@ -154,6 +155,8 @@ class Explorer:
             for s, fp in frontier:
                 succ = system.successors(s)
                 sid = seen[fp] if graph is not None else 0
+                if graph is not None and not succ and system.is_valid_end(s):
+                    graph.valid_end[sid] = 1
                 if not succ and self.deadlock is not None and "deadlock_free" not in found \
                         and not system.is_valid_end(s):
                     found["deadlock_free"] = Found("deadlock_free", "", self._path(seen, graph, fp))
@@ -229,6 +232,7 @@ class Explorer:
         graph.depth.append(depth)
         graph.parent.append(parent)
         graph.parent_action.append(action)
+        graph.valid_end.append(0)
         if parent < 0:
             graph.initial_ids.append(sid)
         for name, pred in self.label_preds:

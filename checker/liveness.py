@@ -8,9 +8,14 @@ obligation; if some process is enabled throughout and never steps there, no cycl
 not-q state without any successor counts too: the run stops there, and stopping is fair. The counterexample
 is a lasso: the shortest prefix to such a p-state, a path inside not-q to the component, and a cycle that
 visits a witness for every process's fairness.
+
+Only states that lie between cycles of the whole graph can be in a non-trivial component, so networkx sees
+just that core (nothing at all for the acyclic graphs of bounded-round algorithms); everything else works
+on flat arrays.
 """
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from dataclasses import dataclass
 
@@ -24,72 +29,136 @@ from .properties import Response
 class Lasso:
     case: str
     path: Path  # prefix + cycle as successor indices
-    loop_start: int  # index into path.actions where the cycle starts
-    reason: str
+    loop_start: int | None  # index into path.actions where the cycle starts; None: the run stops
+    trigger: int  # index into path.actions after which p holds (the obligation starts)
 
 
-def check_response(prop: Response, k: int, graph: Graph) -> Lasso | None:
+class GraphIndex:
+    """Adjacency of a reachable graph in compressed rows, computed once for all response properties."""
+
+    def __init__(self, graph: Graph):
+        n, m = len(graph.depth), len(graph.src)
+        self.graph = graph
+        self.n = n
+        self.out_start, self.out_edges = _rows(graph.src, n, m)
+        self.in_start, self.in_edges = _rows(graph.dst, n, m)
+        self.core = self._cyclic_core()
+
+    def out(self, v: int):
+        return self.out_edges[self.out_start[v]:self.out_start[v + 1]]
+
+    def into(self, v: int):
+        return self.in_edges[self.in_start[v]:self.in_start[v + 1]]
+
+    def _cyclic_core(self) -> set[int]:
+        """States that can be reached from a cycle and can reach one (a superset of all cycle states):
+        trim states without live predecessors, then states without live successors."""
+        g, n = self.graph, self.n
+        alive = bytearray(b"\x01") * n
+        indeg = [self.in_start[v + 1] - self.in_start[v] for v in range(n)]
+        queue = deque(v for v in range(n) if indeg[v] == 0)
+        while queue:
+            v = queue.popleft()
+            alive[v] = 0
+            for e in self.out(v):
+                w = g.dst[e]
+                indeg[w] -= 1
+                if indeg[w] == 0:
+                    queue.append(w)
+        outdeg = [sum(1 for e in self.out(v) if alive[g.dst[e]]) if alive[v] else 0 for v in range(n)]
+        queue = deque(v for v in range(n) if alive[v] and outdeg[v] == 0)
+        while queue:
+            v = queue.popleft()
+            alive[v] = 0
+            for e in self.into(v):
+                u = g.src[e]
+                if alive[u]:
+                    outdeg[u] -= 1
+                    if outdeg[u] == 0:
+                        queue.append(u)
+        return {v for v in range(n) if alive[v]}
+
+
+def _rows(keys: array, n: int, m: int) -> tuple[array, array]:
+    start = array("l", [0]) * (n + 1)
+    for e in range(m):
+        start[keys[e] + 1] += 1
+    for v in range(n):
+        start[v + 1] += start[v]
+    fill = array("l", start)
+    edges = array("l", [0]) * m
+    for e in range(m):
+        k = keys[e]
+        edges[fill[k]] = e
+        fill[k] += 1
+    return start, edges
+
+
+def check_response(prop: Response, k: int, index: GraphIndex) -> Lasso | None:
     """The shortest fair counterexample for case k of a response property, or None if it holds."""
-    label, _p, _q = prop.cases[k]
+    graph = index.graph
+    label = prop.cases[k][0]
     pbits = graph.labels[f"{prop.name}#{k}:p"]
     qbits = graph.labels[f"{prop.name}#{k}:q"]
-    n = len(graph.depth)
-    notq = nx.DiGraph()
-    notq.add_nodes_from(v for v in range(n) if not qbits[v])
-    out_degree = [0] * n
-    enabled: list[set[int]] = [set() for _ in range(n)]
-    for e in range(len(graph.src)):
-        u, w, owner = graph.src[e], graph.dst[e], graph.owner[e]
-        out_degree[u] += 1
-        if owner >= 0:
-            enabled[u].add(owner)
-        if not qbits[u] and not qbits[w]:
-            if notq.has_edge(u, w):
-                notq[u][w]["owners"].add(owner)
-            else:
-                notq.add_edge(u, w, owners={owner}, action=graph.action[e])
-    fair_members: set[int] = set()
+    core = nx.DiGraph()
+    for v in index.core:
+        if not qbits[v]:
+            core.add_node(v)
+    for v in core.nodes:
+        for e in index.out(v):
+            w = graph.dst[e]
+            if w in core:
+                if core.has_edge(v, w):
+                    core[v][w]["owners"].add(graph.owner[e])
+                else:
+                    core.add_edge(v, w, owners={graph.owner[e]}, action=graph.action[e])
+    fair: set[int] = {v for v in range(index.n) if not qbits[v] and index.out_start[v] == index.out_start[v + 1]}
     components: list[set[int]] = []
-    for comp in nx.strongly_connected_components(notq):
-        if _is_fair(comp, notq, enabled, out_degree):
-            fair_members |= comp
+    for comp in nx.strongly_connected_components(core):
+        if _is_fair(comp, core, index):
+            fair |= comp
             components.append(comp)
-    if not fair_members:
+    if not fair:
         return None
-    # not-q states from which a fair component is reachable inside not-q
-    doomed = set(fair_members)
-    queue = deque(fair_members)
+    # not-q states from which a fair component or stop is reachable inside not-q, with the next edge to take
+    toward: dict[int, int] = {v: -1 for v in fair}
+    queue = deque(sorted(fair))
     while queue:
         v = queue.popleft()
-        for u in notq.predecessors(v):
-            if u not in doomed:
-                doomed.add(u)
+        for e in index.into(v):
+            u = graph.src[e]
+            if u not in toward and not qbits[u]:
+                toward[u] = e
                 queue.append(u)
-    starts = [v for v in doomed if (v in graph.initial_ids if prop.from_init else pbits[v])]
+    starts = [v for v in toward if (v in graph.initial_ids if prop.from_init else pbits[v])]
     if not starts:
         return None
     start = min(starts, key=lambda v: (graph.depth[v], v))
     prefix = graph.path_to(start)
-    to_comp = nx.single_source_shortest_path(notq, start)
-    target = min((v for v in fair_members if v in to_comp), key=lambda v: (len(to_comp[v]), v))
-    walk = to_comp[target]
-    comp = next(c for c in components if target in c)
-    cycle = _fair_cycle(target, comp, notq, enabled)
     actions = list(prefix.actions)
-    actions += [notq[u][w]["action"] for u, w in zip(walk, walk[1:])]
+    trigger = len(actions)
+    v = start
+    while toward[v] >= 0:  # follow the breadth-first tree: a shortest walk to the fair part
+        e = toward[v]
+        actions.append(graph.action[e])
+        v = graph.dst[e]
+    comp = next((c for c in components if v in c), None)
+    if comp is None:
+        return Lasso(label, Path(prefix.initial, tuple(actions)), None, trigger)
+    cycle = _fair_cycle(v, comp, core, index)
     loop_start = len(actions)
-    actions += [notq[u][w]["action"] for u, w in zip(cycle, cycle[1:])]
-    stuck = len(cycle) <= 1
-    reason = ("after the prefix the system reaches a state where no step is enabled, and q never holds"
-              if stuck else "the marked steps repeat forever under weak fairness and q never holds")
-    return Lasso(label, Path(prefix.initial, tuple(actions)), loop_start, reason)
+    actions += [core[a][b]["action"] for a, b in zip(cycle, cycle[1:])]
+    return Lasso(label, Path(prefix.initial, tuple(actions)), loop_start, trigger)
 
 
-def _is_fair(comp: set[int], g: nx.DiGraph, enabled: list[set[int]], out_degree: list[int]) -> bool:
+def _enabled(v: int, index: GraphIndex) -> set[int]:
+    """The processes with a step in state v (environment steps, owner -1, carry no fairness)."""
+    return {index.graph.owner[e] for e in index.out(v)} - {-1}
+
+
+def _is_fair(comp: set[int], g: nx.DiGraph, index: GraphIndex) -> bool:
     if len(comp) == 1:
         (v,) = comp
-        if out_degree[v] == 0:
-            return True  # the run stops here
         if not g.has_edge(v, v):
             return False
     taken: set[int] = set()
@@ -97,17 +166,15 @@ def _is_fair(comp: set[int], g: nx.DiGraph, enabled: list[set[int]], out_degree:
         for w, data in g[u].items():
             if w in comp:
                 taken |= data["owners"]
-    always_enabled = set.intersection(*(enabled[v] for v in comp))
+    always_enabled = set.intersection(*(_enabled(v, index) for v in comp))
     return always_enabled <= taken
 
 
-def _fair_cycle(entry: int, comp: set[int], g: nx.DiGraph, enabled: list[set[int]]) -> list[int]:
+def _fair_cycle(entry: int, comp: set[int], g: nx.DiGraph, index: GraphIndex) -> list[int]:
     """A cycle from `entry` back to itself inside `comp` that takes a step of every process enabled
     throughout the component (so every weak-fairness obligation is met)."""
-    if len(comp) == 1 and not g.has_edge(entry, entry):
-        return [entry]
     sub = g.subgraph(comp)
-    always_enabled = set.intersection(*(enabled[v] for v in comp))
+    always_enabled = set.intersection(*(_enabled(v, index) for v in comp))
     cycle = [entry]
     for owner in sorted(always_enabled):
         edge = next(((u, w) for u in sorted(comp) for w, d in sub[u].items() if owner in d["owners"]), None)
@@ -115,8 +182,9 @@ def _fair_cycle(entry: int, comp: set[int], g: nx.DiGraph, enabled: list[set[int
             continue
         u, w = edge
         cycle += nx.shortest_path(sub, cycle[-1], u)[1:] + [w]
-    back = nx.shortest_path(sub, cycle[-1], entry)[1:] if cycle[-1] != entry or len(cycle) == 1 else []
-    if len(cycle) == 1 and not back:  # a self-loop or a cycle with no fairness obligations
+    if len(cycle) == 1:  # no obligations: any cycle through the entry will do
         w = min(sub.successors(entry))
-        back = [w] + (nx.shortest_path(sub, w, entry)[1:] if w != entry else [])
-    return cycle + back
+        cycle.append(w)
+    if cycle[-1] != entry:
+        cycle += nx.shortest_path(sub, cycle[-1], entry)[1:]
+    return cycle

@@ -1,6 +1,7 @@
 """Message statistics over complete runs: messages sent per entry into a control state.
 
-A complete run goes from an initial state to a state without successors. On an acyclic reachable graph
+A complete run goes from an initial state to a valid end state (no successor, every process in a final
+state); runs that deadlock are not complete and are not measured. On an acyclic reachable graph
 (bounded rounds) a dynamic programme in topological order gives, for every final state, the fewest and most
 messages and entries over all runs that reach it, and a parent edge for each extreme so the run that
 attains it can be shown. With cycles, runs are unbounded and the count is reported as not measurable.
@@ -63,7 +64,7 @@ def measure(prop: MessagesPer, bit: int, graph: Graph) -> Measurement:
                 hi_msgs[w], hi_edge[w] = hi_msgs[v] + sent, e
             lo_ent[w] = min(lo_ent[w], lo_ent[v] + ent)
             hi_ent[w] = max(hi_ent[w], hi_ent[v] + ent)
-    finals = [v for v in range(n) if not out_edges[v] and hi_ent[v] > 0]
+    finals = [v for v in range(n) if graph.valid_end[v] and hi_ent[v] > 0]
     if not finals:
         return Measurement(prop, None, None, 0, f"no complete run enters {prop.family}.{prop.state}")
     lows = {v: lo_msgs[v] / hi_ent[v] for v in finals}

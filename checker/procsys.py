@@ -111,6 +111,14 @@ class StepInfo:
     sent: tuple[tuple[int, int, Any], ...]
     received: tuple[int, int, Any] | None  # (src, dst, msg)
     lost: tuple[int, int, Any] | None
+    # Attacker steps (checker/secsys.py). `capability` names it (a drop has kind `drop`); for a message the
+    # attacker hands the actor, `injected` is (claimed src, dst, msg), `derivation` how it was built and
+    # `intercepted` the in-flight message it replaced (modify). `note` is the engine's explanation.
+    capability: str | None = None
+    injected: tuple[int, int, Any] | None = None
+    derivation: str | None = None
+    intercepted: tuple[int, int, Any] | None = None
+    note: str | None = None
 
 
 class ProcessSystem:

@@ -43,6 +43,8 @@ class Response:
     text: str
     cases: tuple[tuple[str, Predicate, Predicate], ...]  # (binding label, p, q)
     from_init: bool = False
+    p_text: str = "p"
+    q_text: str = "q"
 
 
 @dataclass(frozen=True)

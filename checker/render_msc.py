@@ -10,12 +10,15 @@ spaced so they do not collide) and hands Graphviz pinned positions (`layout=nop2
 
 Labels sit on their arrow, on a white ground, at the first spot along it (from the middle outwards) that
 covers no other label, box or arrow end; when no spot is free the rows the arrow spans are spaced further
-apart and the placement runs again. Text widths are estimated from Helvetica's metrics (Graphviz's
-"Helvetica" resolves to the metric-compatible Liberation Sans, and browsers use Helvetica or Arial).
+apart and the placement runs again (rows are also spaced, a bounded amount, where an arrow would pass behind
+a box or a label would have to sit on another arrow). Text widths are estimated from Helvetica's metrics, and the chart is set
+in Arial, which has the same metrics: browsers have it, and Graphviz's Pango resolves it to the
+metric-compatible Liberation Sans (its "Helvetica" becomes the wider DejaVu Sans).
 
 Why HTML-like labels: every string that comes from a model (lane names, terms, notes) is untrusted;
-XML-escaping it in one place (`_html`) is simpler to get right than DOT's record and escString rules, and
-the SVG then carries it as text. Tooltips are the only plain strings, quoted by `_tooltip`.
+XML-escaping it in one place (`_html`, which also doubles backslashes: Graphviz expands `\\N` even inside
+HTML labels) is simpler to get right than DOT's record and escString rules, and the SVG then carries it as
+text. Tooltips are the only plain strings holding model text, quoted by `_tooltip`.
 
 This is the only module of wolf that imports `graphviz`.
 """
@@ -26,7 +29,7 @@ import textwrap
 import unicodedata
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Mapping
 
 import graphviz
 
@@ -48,7 +51,7 @@ _GREY = "#777777"
 _CYCLE_FILL = "#fff3dc"
 _CYCLE_BORDER = "#e0a040"
 _CYCLE_TEXT = "#9a5a00"
-_FONT = "Helvetica"
+_FONT = "Arial"
 
 SVG_INSTALL_HINT = (
     "the `dot` program from Graphviz is needed for SVG output: install it with "
@@ -77,14 +80,16 @@ def msc_dot(trace: Trace, show_state: bool = False) -> str:
     chart = _chart(trace, show_state)
     extra: tuple[float, ...] = (0.0,) * chart.rows
     geometry = _geometry(chart, extra)
-    labels, crowded = _place_labels(chart, geometry)
-    for _ in range(_MAX_SPREAD_ROUNDS):
-        if not crowded:
+    placement = _place_labels(chart, geometry)
+    for round_ in range(_MAX_SPREAD_ROUNDS):
+        wanted = placement.occluded | (placement.soft if round_ < _SOFT_SPREAD_ROUNDS else frozenset())
+        grow = placement.hard | {r for r in wanted if extra[r] < _MAX_SPREAD}
+        if not grow:
             break
-        extra = tuple(e + (_SPREAD_STEP if r in crowded else 0.0) for r, e in enumerate(extra))
+        extra = tuple(e + _SPREAD_STEP if r in grow else e for r, e in enumerate(extra))
         geometry = _geometry(chart, extra)
-        labels, crowded = _place_labels(chart, geometry)
-    return _emit(trace, chart, geometry, labels)
+        placement = _place_labels(chart, geometry)
+    return _emit(trace, chart, geometry, placement.labels)
 
 
 # ------------------------------------------------------------------------------------- text and sizes
@@ -123,8 +128,8 @@ def _char_width(ch: str) -> float:
 
 
 def _run_width(run: _Run) -> float:
-    """Estimated width of a run in points (bold is about 8% wider)."""
-    return sum(_char_width(c) for c in run.text) * run.size * (1.08 if run.bold else 1.0)
+    """Estimated width of a run in points (bold is about 8% wider; 5% to spare for rounding)."""
+    return sum(_char_width(c) for c in run.text) * run.size * (1.08 if run.bold else 1.0) * 1.05
 
 
 def _block_size(lines: tuple[_Line, ...]) -> tuple[float, float]:
@@ -180,26 +185,34 @@ class _Cell:
 
 @dataclass(frozen=True)
 class _Arrow:
-    """One message: from a cell to a cell, or to its end marker (a cross or a stub) between two lanes."""
+    """One message: from a cell to a cell, or to its end marker (a cross or a stub) between two lanes.
+
+    A message that never arrived ends in the gap `end_gap` (gap k lies between lanes k and k + 1; -1 for a
+    message to oneself, which ends right of its lane) at `end_row`, in slot `end_slot` = (k, n): the k-th
+    of n markers that share that gap and row, spread evenly across it.
+    """
 
     msg: Message
     tail: tuple[int, int]                 # (lane, row)
     head: tuple[int, int] | None          # None: the message never arrived
     towards: int                          # the receiver's lane, whether or not it arrived
-    end_row: int                          # the row of the end marker when head is None
     label: tuple[_Line, ...]
     colour: str
     dashed: bool
+    end_row: int = 0
+    end_gap: int = -1
+    end_slot: tuple[int, int] = (0, 1)
 
 
 @dataclass(frozen=True)
 class _Link:
-    """A dotted line from an attacker step to a message it acts on without receiving it."""
+    """A dotted line between an attacker step and a message it acts on without receiving it: an
+    eavesdrop taps the message's arrow at the step's row, a drop points at the message's cross."""
 
     name: str
-    kind: str
-    tail: tuple[int, int]
-    head: tuple[int, int] | int           # a cell, or the id of a message whose end marker it joins
+    kind: str                             # eavesdrop | drop
+    cell: tuple[int, int]                 # the attacker step's cell
+    msg_id: int
 
 
 @dataclass(frozen=True)
@@ -208,7 +221,6 @@ class _Chart:
 
     lanes: tuple[str, ...]
     rows: int                             # header row 0, [initial row], step rows, end row
-    first_step_row: int
     step_rows: Mapping[int, int]          # step index -> row
     cells: Mapping[tuple[int, int], _Cell]
     arrows: tuple[_Arrow, ...]
@@ -238,15 +250,12 @@ def _chart(trace: Trace, show_state: bool) -> _Chart:
         if step.actor in lanes:
             col, row = lanes.index(step.actor), step_rows[step.index]
             cells[(col, row)] = _step_cell(col, row, step, show_state)
-    arrows = tuple(_arrow(trace, lanes, step_rows, m, rows - 1) for m in trace.messages)
+    arrows = _spread_ends(tuple(_arrow(trace, lanes, step_rows, m, rows - 1) for m in trace.messages))
     for arrow in arrows:
         for end in (arrow.tail, arrow.head):
             if end is not None and end not in cells:
                 cells[end] = _Cell(*end)
     links = _links(trace, lanes, step_rows, arrows)
-    for link in links:
-        if isinstance(link.head, tuple) and link.head not in cells:
-            cells[link.head] = _Cell(*link.head)
     margin = {0: ()} | {step_rows[s.index]: _margin_lines(s) for s in trace.steps}
     if has_init:
         margin[1] = ((_Run("init", 9, italic=True, colour=_GREY),),)
@@ -255,7 +264,7 @@ def _chart(trace: Trace, show_state: bool) -> _Chart:
     cycle = None
     if trace.loop_start is not None and trace.loop_start in step_rows:
         cycle = (step_rows[trace.loop_start], rows - 2)
-    return _Chart(lanes, rows, first, step_rows, cells, arrows, links, margin, notes, cycle)
+    return _Chart(lanes, rows, step_rows, cells, arrows, links, margin, notes, cycle)
 
 
 def _lanes(trace: Trace) -> tuple[str, ...]:
@@ -294,7 +303,7 @@ def _header_cell(col: int, lane: str) -> _Cell:
     colour = "#a01010" if attacker else None
     style = {"shape": "box", "style": "rounded,filled", "fillcolor": "#fde8e8" if attacker else "#f2f2f2",
              "color": _INJECTED_DEFAULT if attacker else "#555555", "id": f"lane{col}", "class": "lane",
-             "tooltip": _tooltip(lane)}
+             "tooltip": lane}
     return _Cell(col, 0, tuple((_Run(line, 10, bold=True, colour=colour),) for line in _wrap(lane, 28)), style)
 
 
@@ -307,7 +316,7 @@ def _step_cell(col: int, row: int, step: Step, show_state: bool) -> _Cell:
     """
     title = _step_title(step)
     state = _state_lines([f"{c.name}={c.new}" for c in step.changes]) if show_state and step.changes else ()
-    tip = _tooltip(_step_tooltip(step))
+    tip = _step_tooltip(step)
     if not title and not state:
         if step.kind == "receive":
             return _Cell(col, row, (), {"color": "#333333", "tooltip": tip}, point=0.07)
@@ -358,19 +367,46 @@ def _margin_lines(step: Step) -> tuple[_Line, ...]:
 
 def _arrow(trace: Trace, lanes: tuple[str, ...], step_rows: Mapping[int, int], msg: Message,
            end_row: int) -> _Arrow:
-    """An honest message is solid black; an injected one dashed in its capability's colour. A message
-    that never arrived stops at the step that lost or dropped it, or one row below its send."""
+    """An honest message is solid black; an injected one dashed in its capability's colour.
+
+    A lost or dropped message stops at the step that lost or dropped it; a pending one, or one whose loss
+    no step records, is a short stub that stops one row below its send (a long arrow to the bottom would
+    cross the whole chart to say only "never arrived"). Either ends in the gap next to its receiver on the
+    way there, never on a lane.
+    """
     origin = _origin(trace, msg)
     sent = step_rows.get(msg.sent_at, min(step_rows.values(), default=1))
-    tail = (lanes.index(origin), sent)
-    head = None
+    tail, towards = (lanes.index(origin), sent), lanes.index(msg.receiver)
+    colour = CAPABILITY_COLOURS.get(msg.capability, _INJECTED_DEFAULT) if msg.capability else "black"
+    arrow = _Arrow(msg, tail, None, towards, _message_label(trace, msg), colour, msg.capability is not None)
     if msg.received_at is not None and msg.received_at in step_rows:
-        head = (lanes.index(msg.receiver), step_rows[msg.received_at])
+        return replace(arrow, head=(towards, step_rows[msg.received_at]))
     stop = next((step_rows[s.index] for s in trace.steps
                  if msg.id in s.receives and s.kind in ("lose", "drop") and s.index in step_rows), None)
-    colour = CAPABILITY_COLOURS.get(msg.capability, _INJECTED_DEFAULT) if msg.capability else "black"
-    return _Arrow(msg, tail, head, lanes.index(msg.receiver), stop if stop is not None else min(sent + 1, end_row),
-                  _message_label(trace, msg), colour, msg.capability is not None)
+    if stop is None:
+        stop = min(sent + 1, end_row)
+    if towards == tail[0]:
+        gap = -1
+    else:
+        gaps = range(min(tail[0], towards), max(tail[0], towards))
+        gap = gaps[len(gaps) // 2] if tail[0] < towards else gaps[(len(gaps) - 1) // 2]
+    return replace(arrow, end_row=stop, end_gap=gap)
+
+
+def _spread_ends(arrows: tuple[_Arrow, ...]) -> tuple[_Arrow, ...]:
+    """Give end markers that share a gap and a row distinct slots, so no cross hides another."""
+    groups: dict[tuple[int, int, int], list[int]] = {}
+    for a in arrows:
+        if a.head is None:
+            key = (a.end_gap, a.end_row, a.tail[0] if a.end_gap == -1 else 0)
+            groups.setdefault(key, []).append(a.msg.id)
+    out = []
+    for a in arrows:
+        if a.head is None:
+            ids = groups[(a.end_gap, a.end_row, a.tail[0] if a.end_gap == -1 else 0)]
+            a = replace(a, end_slot=(ids.index(a.msg.id), len(ids)))
+        out.append(a)
+    return tuple(out)
 
 
 def _message_label(trace: Trace, msg: Message) -> tuple[_Line, ...]:
@@ -380,7 +416,7 @@ def _message_label(trace: Trace, msg: Message) -> tuple[_Line, ...]:
     lines[-1] = lines[-1] + (_Run(f" #{msg.id}", 8, colour="#888888"),)
     if msg.capability:
         colour = CAPABILITY_COLOURS.get(msg.capability, _INJECTED_DEFAULT)
-        claim = f" as {msg.sender}" if msg.sender != _origin(trace, msg) else ""
+        claim = f" (sent as {msg.sender})" if msg.sender != _origin(trace, msg) else ""
         lines.append((_Run(msg.capability, 9, bold=True, colour=colour), _Run(claim, 9, colour=colour)))
     if msg.derivation:
         lines += _wrapped(msg.derivation, 40, size=8, colour="#555555")
@@ -392,7 +428,7 @@ def _message_label(trace: Trace, msg: Message) -> tuple[_Line, ...]:
 def _links(trace: Trace, lanes: tuple[str, ...], step_rows: Mapping[int, int],
            arrows: tuple[_Arrow, ...]) -> tuple[_Link, ...]:
     """Dotted lines that tie an attacker step to a message it does not itself receive: an eavesdrop's
-    copy (from the send to the attacker) and a drop (from the attacker to the cross)."""
+    copy (from the message's arrow to the attacker) and a drop (from the attacker to the cross)."""
     by_id = {a.msg.id: a for a in arrows}
     out = []
     for step in trace.steps:
@@ -403,11 +439,8 @@ def _links(trace: Trace, lanes: tuple[str, ...], step_rows: Mapping[int, int],
             arrow = by_id.get(msg_id)
             if arrow is None or arrow.msg.received_at == step.index:
                 continue
-            name = f"{step.kind}{step.index}-{msg_id}"
-            if step.kind == "eavesdrop":
-                out.append(_Link(name, step.kind, arrow.tail, here))
-            elif arrow.head is None:
-                out.append(_Link(name, step.kind, here, msg_id))
+            if step.kind == "eavesdrop" or arrow.head is None:
+                out.append(_Link(f"{step.kind}{step.index}-{msg_id}", step.kind, here, msg_id))
     return tuple(out)
 
 
@@ -418,7 +451,9 @@ _MIN_ROW_PITCH = 30.0
 _ROW_GAP = 12.0            # between the boxes of two consecutive rows
 _LABEL_PAD = 14.0          # around a label between two lifelines
 _SPREAD_STEP = 10.0        # extra space per round below rows whose labels found no free spot
-_MAX_SPREAD_ROUNDS = 12
+_MAX_SPREAD_ROUNDS = 24
+_MAX_SPREAD = 60.0         # bound on the growth of a gap for anything but a label that found no free spot
+_SOFT_SPREAD_ROUNDS = 3    # rounds that also spread rows where a label had to sit on another arrow
 _CYCLE_HEAD = 18.0         # room above a cycle for its band's title
 _SELF_LOOP = 45.0          # how far a message to oneself swings out to the right
 
@@ -441,8 +476,12 @@ class _Geometry:
         receiver); a message to oneself swings out to the right through a middle point."""
         start = self.at(arrow.tail)
         if arrow.head is None:
-            recv_x = self.lane_x[arrow.towards]
-            x = (start[0] + recv_x) / 2 if arrow.towards != arrow.tail[0] else start[0] + _SELF_LOOP
+            k, n = arrow.end_slot
+            if arrow.end_gap == -1:
+                x = start[0] + _SELF_LOOP * (k + 1)
+            else:
+                left, right = self.lane_x[arrow.end_gap], self.lane_x[arrow.end_gap + 1]
+                x = left + (right - left) * (k + 1) / (n + 1)
             return (start, (x, self.row_y[arrow.end_row]))
         end = self.at(arrow.head)
         if arrow.head[0] == arrow.tail[0]:
@@ -457,14 +496,12 @@ def _geometry(chart: _Chart, extra: tuple[float, ...]) -> _Geometry:
               for col in range(len(chart.lanes))]
     pitch = [max(_MIN_LANE_PITCH, widths[k] / 2 + widths[k + 1] / 2 + 24) for k in range(len(widths) - 1)]
     for arrow in sorted(chart.arrows, key=_span):
-        a, b = sorted((arrow.tail[0], arrow.towards))
+        weights = _gap_weights(arrow)
         need = _block_size(arrow.label)[0] + 2 * _LABEL_PAD
-        if arrow.head is None:
-            need *= 2  # the arrow covers only half the distance to its receiver
-        have = sum(pitch[a:b])
-        if have < need:
-            for k in range(a, b):
-                pitch[k] += (need - have) / (b - a)
+        have = sum(pitch[k] * w for k, w in weights.items())
+        if weights and have < need:
+            for k in weights:
+                pitch[k] += (need - have) / sum(weights.values())
     margin_w = max((_block_size(lines)[0] for lines in chart.margin.values()), default=0.0)
     lane_x = [margin_w / 2 + 16 + (widths[0] / 2 if widths else 0.0)]
     for p in pitch:
@@ -481,6 +518,18 @@ def _geometry(chart: _Chart, extra: tuple[float, ...]) -> _Geometry:
         row_y.append(row_y[-1] + gap)
     notes_left = lane_x[-1] + (widths[-1] / 2 if widths else 0.0) + 24
     return _Geometry(tuple(lane_x), tuple(row_y), heights, notes_left)
+
+
+def _gap_weights(arrow: _Arrow) -> dict[int, float]:
+    """How much of each gap between lanes an arrow spans horizontally: whole gaps, and half of the gap
+    where an undelivered message ends."""
+    if arrow.head is not None:
+        a, b = sorted((arrow.tail[0], arrow.head[0]))
+        return {k: 1.0 for k in range(a, b)}
+    if arrow.end_gap == -1:
+        return {}
+    a, b = sorted((arrow.tail[0], arrow.end_gap if arrow.tail[0] > arrow.end_gap else arrow.end_gap + 1))
+    return {k: 0.5 if k == arrow.end_gap else 1.0 for k in range(a, b)}
 
 
 def _span(arrow: _Arrow) -> tuple[int, int]:
@@ -507,20 +556,24 @@ class _Rect:
     def overlaps(self, other: "_Rect") -> bool:
         return self.x0 < other.x1 and other.x0 < self.x1 and self.y0 < other.y1 and other.y0 < self.y1
 
-    def crossed_by(self, p: tuple[float, float], q: tuple[float, float]) -> bool:
-        """Whether the segment p-q passes through the rectangle (Liang-Barsky clipping)."""
+    def clip(self, p: tuple[float, float], q: tuple[float, float]) -> tuple[float, float] | None:
+        """The stretch (t0, t1) of the segment p-q inside the rectangle, or None (Liang-Barsky)."""
         t0, t1 = 0.0, 1.0
         dx, dy = q[0] - p[0], q[1] - p[1]
         for d, lo, hi in ((dx, self.x0 - p[0], self.x1 - p[0]), (dy, self.y0 - p[1], self.y1 - p[1])):
             if d == 0:
                 if lo > 0 or hi < 0:
-                    return False
+                    return None
                 continue
             a, b = sorted((lo / d, hi / d))
             t0, t1 = max(t0, a), min(t1, b)
             if t0 > t1:
-                return False
-        return True
+                return None
+        return (t0, t1)
+
+    def crossed_by(self, p: tuple[float, float], q: tuple[float, float]) -> bool:
+        """Whether the segment p-q passes through the rectangle."""
+        return self.clip(p, q) is not None
 
 
 _Segment = tuple[tuple[float, float], tuple[float, float]]
@@ -529,36 +582,145 @@ _Segment = tuple[tuple[float, float], tuple[float, float]]
 _SPOTS = (0.5, 0.44, 0.56, 0.38, 0.62, 0.32, 0.68, 0.26, 0.74, 0.2, 0.8, 0.15, 0.85)
 
 
-def _place_labels(chart: _Chart, geo: _Geometry) -> tuple[dict[int, tuple[float, float]], frozenset[int]]:
-    """Put each message's label on its arrow where it hides nothing; return the label centres by message
-    id and the rows below which more space is needed because some label found no free spot."""
-    hard = _obstacles(chart, geo)
+@dataclass(frozen=True)
+class _Placement:
+    """Where the labels went, and the rows below which more room would help: `hard` where a label could
+    only cover something (grown until it fits), `soft` where it had to sit on another arrow and `occluded`
+    where an arrow passes behind a box (both grown a bounded amount)."""
+
+    labels: Mapping[int, tuple[float, float]]
+    hard: frozenset[int]
+    soft: frozenset[int]
+    occluded: frozenset[int]
+
+
+@dataclass(frozen=True)
+class _Surroundings:
+    """What lies near one arrow, by how badly a label may cover it (see `_spot_cost`)."""
+
+    boxes: tuple[_Rect, ...]          # must not be covered at all
+    arrows: tuple[_Segment, ...]      # other arrows and the cycle band's edges: better not
+    links: tuple[_Segment, ...]       # the attacker's dotted links
+    lifelines: tuple[_Segment, ...]   # cheap to cover, but free spots are preferred
+
+
+def _place_labels(chart: _Chart, geo: _Geometry) -> _Placement:
+    """Put each message's label on its arrow where it hides nothing, leaving a visible stretch of the arrow
+    on both sides of it (so it is clear which arrow it names). Labels are placed top to bottom, each one
+    then an obstacle for the next."""
+    boxes = _obstacles(chart, geo)
     paths = {a.msg.id: geo.path(a) for a in chart.arrows}
-    segments = {i: tuple(zip(p, p[1:])) for i, p in paths.items()}
-    link_segments = tuple(_link_points(l, geo, paths) for l in chart.links)
+    links = tuple(_link_points(l, geo, paths) for l in chart.links)
     lifelines = tuple(((x, geo.row_y[0]), (x, geo.row_y[-1])) for x in geo.lane_x)
+    borders: tuple[_Segment, ...] = ()
+    if chart.cycle is not None:
+        left, top, right, bottom = _cycle_bounds(chart, geo)
+        borders = (((left, top), (right, top)), ((left, bottom), (right, bottom)))
     placed: dict[int, tuple[float, float]] = {}
-    crowded: set[int] = set()
+    hard_rows: set[int] = set()
+    soft_rows: set[int] = set()
+    occluded: set[int] = set()
     for arrow in sorted(chart.arrows, key=lambda a: (a.tail[1], a.msg.id)):
         w, h = _block_size(arrow.label)
-        others = [s for i, segs in segments.items() if i != arrow.msg.id for s in segs]
-        best: tuple[float, tuple[float, float]] | None = None
-        for t in _SPOTS:
-            x, y = _along(paths[arrow.msg.id], t)
-            rect = _Rect.around(x, y, w + 6, h + 2)
-            cost = 1000.0 * sum(rect.overlaps(o) for o in hard)
-            cost += 25.0 * sum(rect.crossed_by(*s) for s in others)
-            cost += 10.0 * sum(rect.crossed_by(*s) for s in link_segments)
-            cost += 4.0 * sum(rect.crossed_by(*s) for s in lifelines) + 20.0 * abs(t - 0.5)
-            if best is None or cost < best[0]:
-                best = (cost, (x, y))
-        assert best is not None
-        placed[arrow.msg.id] = best[1]
-        hard.append(_Rect.around(*best[1], w + 6, h + 2))
-        if best[0] >= 1000:
-            rows = (arrow.tail[1], arrow.head[1] if arrow.head else arrow.end_row)
-            crowded.update(range(min(rows), max(rows)))
-    return placed, frozenset(crowded)
+        path = paths[arrow.msg.id]
+        region = _Rect(min(p[0] for p in path) - w, min(p[1] for p in path) - h,
+                       max(p[0] for p in path) + w, max(p[1] for p in path) + h)
+        others = [seg for i, p in paths.items() if i != arrow.msg.id for seg in zip(p, p[1:])]
+        near = _Surroundings(_near_rects(region, boxes), _near_segments(region, others + list(borders)),
+                             _near_segments(region, list(links)), _near_segments(region, list(lifelines)))
+        ends = _end_rects(chart, geo, arrow)
+        cost, spot = min((_spot_cost(path, t, w, h, ends, near), k) for k, t in enumerate(_SPOTS))
+        placed[arrow.msg.id] = _along(path, _SPOTS[spot])
+        boxes.append(_Rect.around(*placed[arrow.msg.id], w + 6, h + 2))
+        rows = (arrow.tail[1], arrow.head[1] if arrow.head else arrow.end_row)
+        if cost >= 1000:
+            hard_rows.update(range(min(rows), max(rows)))
+        elif cost >= 25:
+            soft_rows.update(range(min(rows), max(rows)))
+        occluded.update(_occluding_gaps(chart, geo, arrow, path))
+    return _Placement(placed, frozenset(hard_rows), frozenset(soft_rows), frozenset(occluded))
+
+
+def _spot_cost(path: tuple[tuple[float, float], ...], t: float, w: float, h: float,
+               ends: tuple[_Rect, _Rect], near: _Surroundings) -> float:
+    """How bad a label of size w x h would be at fraction t of its arrow: 1000 per box it covers (or if it
+    hides its own arrow), 25 per other arrow under it, 10 per attacker link, 4 per lifeline, and a little
+    for leaving the middle."""
+    rect = _Rect.around(*_along(path, t), w + 6, h + 2)
+    cost = 1000.0 * (sum(rect.overlaps(o) for o in near.boxes) + (not _leaves_arrow_visible(path, rect, ends)))
+    cost += 25.0 * sum(rect.crossed_by(*seg) for seg in near.arrows)
+    cost += 10.0 * sum(rect.crossed_by(*seg) for seg in near.links)
+    return cost + 4.0 * sum(rect.crossed_by(*seg) for seg in near.lifelines) + 20.0 * abs(t - 0.5)
+
+
+def _near_rects(region: _Rect, rects: list[_Rect]) -> tuple[_Rect, ...]:
+    """The rectangles that touch a region (a cheap filter before the spot-by-spot tests)."""
+    return tuple(r for r in rects if r.overlaps(region))
+
+
+def _near_segments(region: _Rect, segments: list[_Segment]) -> tuple[_Segment, ...]:
+    """The segments that pass through a region."""
+    return tuple(seg for seg in segments if region.crossed_by(*seg))
+
+
+def _occluding_gaps(chart: _Chart, geo: _Geometry, arrow: _Arrow,
+                    path: tuple[tuple[float, float], ...]) -> set[int]:
+    """The gaps between rows to widen so that an arrow stops passing behind a box it does not touch.
+
+    An arrow from row a to row b crosses a box's lane at a fraction f of its way across. Widening a gap
+    above the box (but below a) moves the box down and the crossing by only f of that, so the crossing
+    rises past the box at rate 1 - f; widening a gap at or below the box moves the crossing down at rate
+    f. The cheaper of the two, in the distance to the box's near edge, decides which gap grows.
+    """
+    out: set[int] = set()
+    if len(path) != 2 or arrow.head is None:
+        return out
+    (px, py), (qx, qy) = path
+    top_row, bottom_row = sorted((arrow.tail[1], arrow.head[1]))
+    for key, cell in chart.cells.items():
+        if not cell.lines or key in (arrow.tail, arrow.head) or not top_row <= key[1] <= bottom_row:
+            continue
+        x, y = geo.at(key)
+        box = _Rect.around(x, y, *cell.size, pad=3)
+        if box.clip((px, py), (qx, qy)) is None or qx == px:
+            continue
+        f = (x - px) / (qx - px)
+        crossing = py + f * (qy - py)
+        up = (crossing - box.y0) / (1 - f) if key[1] > top_row and f < 1 else float("inf")
+        down = (box.y1 - crossing) / f if key[1] < bottom_row and f > 0 else float("inf")
+        if up <= down and up < float("inf"):
+            out.add(key[1] - 1)
+        elif down < float("inf"):
+            out.add(key[1])
+    return out
+
+
+_MIN_VISIBLE = 14.0  # points of an arrow that must show between its label and either end
+
+
+def _leaves_arrow_visible(path: tuple[tuple[float, float], ...], rect: _Rect, ends: tuple[_Rect, _Rect]) -> bool:
+    """Whether a straight arrow shows at least `_MIN_VISIBLE` points between its tail's box and the label
+    and between the label and its head's box (a label that swallows its arrow names nothing)."""
+    if len(path) != 2:
+        return True
+    p, q = path
+    length = ((q[0] - p[0]) ** 2 + (q[1] - p[1]) ** 2) ** 0.5
+    inside = rect.clip(p, q)
+    if inside is None or length == 0:
+        return True
+    tail = ends[0].clip(p, q)
+    head = ends[1].clip(p, q)
+    leave = tail[1] if tail is not None else 0.0
+    enter = head[0] if head is not None else 1.0
+    return (inside[0] - leave) * length >= _MIN_VISIBLE and (enter - inside[1]) * length >= _MIN_VISIBLE
+
+
+def _end_rects(chart: _Chart, geo: _Geometry, arrow: _Arrow) -> tuple[_Rect, _Rect]:
+    """The boxes an arrow leaves and enters (its end marker counts as a small box)."""
+    path = geo.path(arrow)
+    tail = chart.cells[arrow.tail]
+    head_size = chart.cells[arrow.head].size if arrow.head is not None else (10.0, 10.0)
+    return (_Rect.around(*path[0], *tail.size), _Rect.around(*path[-1], *head_size))
 
 
 def _along(path: tuple[tuple[float, float], ...], t: float) -> tuple[float, float]:
@@ -596,9 +758,23 @@ def _obstacles(chart: _Chart, geo: _Geometry) -> list[_Rect]:
 
 
 def _link_points(link: _Link, geo: _Geometry, paths: Mapping[int, tuple[tuple[float, float], ...]]) -> _Segment:
-    """The two ends of an attacker link: a cell, and a cell or a message's end marker."""
-    head = geo.at(link.head) if isinstance(link.head, tuple) else paths[link.head][-1]
-    return (geo.at(link.tail), head)
+    """Where an attacker link starts and ends: an eavesdrop runs from its tap on the message's arrow to
+    the attacker; a drop from the attacker to the message's cross."""
+    here = geo.at(link.cell)
+    path = paths[link.msg_id]
+    if link.kind == "drop":
+        return (here, path[-1])
+    return (_tap(path, here[1]), here)
+
+
+def _tap(path: tuple[tuple[float, float], ...], y: float) -> tuple[float, float]:
+    """The point of an arrow at height y (where an eavesdropper copies it in flight), or its start when
+    the arrow does not pass that height (the copy was taken before or after the flight)."""
+    for p, q in zip(path, path[1:]):
+        if min(p[1], q[1]) < y < max(p[1], q[1]):
+            f = (y - p[1]) / (q[1] - p[1])
+            return (p[0] + f * (q[0] - p[0]), y)
+    return path[0]
 
 
 # ------------------------------------------------------------------------------------------ emitting
@@ -612,7 +788,7 @@ def _emit(trace: Trace, chart: _Chart, geo: _Geometry, labels: Mapping[int, tupl
         "  " + _stmt("graph", {
             "layout": "nop2", "splines": "line", "outputorder": "edgesfirst", "bgcolor": "white",
             "pad": "0.25", "fontname": _FONT, "fontsize": "11", "labelloc": "b", "labeljust": "l",
-            "label": _Html(_footer_html(trace)), "tooltip": _tooltip(f"{trace.model}: {trace.property}")}),
+            "label": _Html(_footer_html(trace)), "tooltip": f"{trace.model}: {trace.property}"}),
         "  " + _stmt("node", {"fontname": _FONT, "fontsize": "10", "shape": "point", "width": "0.01",
                               "height": "0.01", "label": "", "color": _LIFELINE}),
         "  " + _stmt("edge", {"fontname": _FONT, "fontsize": "10", "arrowsize": "0.7"}),
@@ -626,7 +802,7 @@ def _emit(trace: Trace, chart: _Chart, geo: _Geometry, labels: Mapping[int, tupl
 
 def _pos(x: float, y: float) -> str:
     """A Graphviz position in points (Graphviz's y grows upwards)."""
-    return f"{x:.1f},{-y:.1f}"
+    return f"{x + 0.0:.1f},{0.0 - y:.1f}"  # + 0.0: never print "-0.0"
 
 
 def _cell_name(cell: tuple[int, int]) -> str:
@@ -673,7 +849,7 @@ def _arrows(chart: _Chart, geo: _Geometry, labels: Mapping[int, tuple[float, flo
         msg = arrow.msg
         path = geo.path(arrow)
         tail = _cell_name(arrow.tail)
-        attrs = {"id": f"msg{msg.id}", "color": arrow.colour, "tooltip": _tooltip(_message_tooltip(chart, msg))}
+        attrs = {"id": f"msg{msg.id}", "color": arrow.colour, "tooltip": _message_tooltip(msg)}
         if arrow.dashed:
             attrs |= {"style": "dashed", "penwidth": "1.4"}
         if arrow.head is None:
@@ -689,11 +865,21 @@ def _arrows(chart: _Chart, geo: _Geometry, labels: Mapping[int, tuple[float, flo
             out.append(f"{tail} -> {via} {_attrs(bend)};")
             tail = via
         out.append(f"{tail} -> {head} {_attrs(attrs)};")
+        ground = _ground(chart, geo, labels[msg.id])
         out.append(_stmt(f"label{msg.id}", {
-            "shape": "plaintext", "pos": _pos(*labels[msg.id]), "style": "filled", "fillcolor": "white",
-            "color": "white", "margin": "0.03,0.01", "width": "0", "height": "0", "id": f"label-msg{msg.id}",
+            "shape": "plaintext", "pos": _pos(*labels[msg.id]), "style": "filled", "fillcolor": ground,
+            "color": ground, "margin": "0.03,0.01", "width": "0", "height": "0", "id": f"label-msg{msg.id}",
             "label": _Html(_block_html(arrow.label)), "tooltip": attrs["tooltip"]}))
     return out
+
+
+def _ground(chart: _Chart, geo: _Geometry, at: tuple[float, float]) -> str:
+    """The colour under a point: the cycle band's inside the band, else white (labels blend in)."""
+    if chart.cycle is not None:
+        left, top, right, bottom = _cycle_bounds(chart, geo)
+        if left < at[0] < right and top < at[1] < bottom:
+            return _CYCLE_FILL
+    return "white"
 
 
 def _end_marker(msg: Message) -> dict[str, str]:
@@ -701,12 +887,12 @@ def _end_marker(msg: Message) -> dict[str, str]:
     if msg.fate in ("lost", "dropped"):
         colour = CAPABILITY_COLOURS["drop"] if msg.fate == "dropped" else _LOST
         return {"shape": "plaintext", "margin": "0", "width": "0", "height": "0",
-                "label": _Html(f'<font point-size="16" color="{colour}"><b>×</b></font>')}
+                "label": _Html(f'<font point-size="16" color="{colour}"><b>&#215;</b></font>')}
     return {"shape": "circle", "width": "0.09", "height": "0.09", "fixedsize": "true", "color": _GREY,
             "style": "filled", "fillcolor": "white"}
 
 
-def _message_tooltip(chart: _Chart, msg: Message) -> str:
+def _message_tooltip(msg: Message) -> str:
     """Everything about a message, unwrapped, for hovering in a browser."""
     parts = [f"#{msg.id} {msg.text}", f"to {msg.receiver} ({_fate(msg)})"]
     if msg.capability:
@@ -717,13 +903,21 @@ def _message_tooltip(chart: _Chart, msg: Message) -> str:
 
 
 def _link_edges(chart: _Chart, geo: _Geometry) -> list[str]:
-    """The attacker's dotted links: eavesdrop from the send to the attacker, drop to the cross."""
+    """The attacker's dotted links: from a small dot on the tapped arrow to the eavesdropper, and from
+    the attacker to the cross of the message it dropped."""
+    paths = {a.msg.id: geo.path(a) for a in chart.arrows}
     out = []
     for link in chart.links:
-        head = _cell_name(link.head) if isinstance(link.head, tuple) else f"end{link.head}"
-        out.append(f"{_cell_name(link.tail)} -> {head} " + _attrs({
-            "id": link.name, "style": "dotted", "penwidth": "1.4", "color": CAPABILITY_COLOURS[link.kind],
-            "arrowhead": "normal" if link.kind == "eavesdrop" else "none", "tooltip": _tooltip(link.name)}) + ";")
+        colour = CAPABILITY_COLOURS[link.kind]
+        style = {"id": link.name, "style": "dotted", "penwidth": "1.4", "color": colour,
+                 "tooltip": f"{link.kind} #{link.msg_id}"}
+        if link.kind == "eavesdrop":
+            tap = f"tap{link.cell[1]}_{link.msg_id}"
+            out.append(_stmt(tap, {"pos": _pos(*_link_points(link, geo, paths)[0]), "shape": "point",
+                                   "width": "0.06", "height": "0.06", "color": colour}))
+            out.append(f"{tap} -> {_cell_name(link.cell)} {_attrs(style | {'arrowhead': 'normal'})};")
+        else:
+            out.append(f"{_cell_name(link.cell)} -> end{link.msg_id} {_attrs(style | {'arrowhead': 'none'})};")
     return out
 
 
@@ -798,23 +992,28 @@ def _capabilities(trace: Trace) -> list[str]:
     return [k for k in ATTACKER_KINDS if k in used] + sorted(used - set(ATTACKER_KINDS))
 
 
+_SAMPLE = 28.0  # length of a legend's sample arrow, in points
+
+
 def _legend(trace: Trace, chart: _Chart, geo: _Geometry) -> list[str]:
-    """A legend under the chart, one row of samples (wrapped when wider than the chart), in a light frame."""
+    """A legend under the chart: samples side by side, wrapped at the chart's width, in a light frame."""
     items = _legend_items(trace, chart)
     if not items:
         return []
     left = geo.lane_x[0] - 30
-    limit = max(geo.lane_x[-1] + 60, left + 300)
-    x, y = left + 8, geo.row_y[-1] + 34
+    limit = max(geo.notes_left - 24, left + 320)
+    top = geo.row_y[-1] + 20
+    x, y, right = left + 10, top + 14, left + 10
     out: list[str] = []
     for k, (kind, text) in enumerate(items):
-        text_w = _run_width(_Run(text, 9))
-        width = text_w + 12 if kind == "capability" else 30 + 6 + text_w
-        if x + width > limit and x > left + 8:
-            x, y = left + 8, y + 22
+        text_w = _run_width(_Run(text, 9, bold=kind == "capability"))
+        width = text_w + 12 if kind == "capability" else _SAMPLE + 10 + text_w
+        if x + width > limit and x > left + 10:
+            x, y = left + 10, y + 20
         out += _legend_item(k, kind, text, x, y, text_w)
-        x += width + 18
-    bb = f"{left:.1f},{-(y + 12):.1f},{limit + 10:.1f},{-(geo.row_y[-1] + 20):.1f}"
+        right = max(right, x + width)
+        x += width + 20
+    bb = f"{left:.1f},{-(y + 12):.1f},{right + 10:.1f},{-top:.1f}"
     frame = ["subgraph cluster_legend {",
              "  " + _stmt("graph", {"bb": bb, "style": "rounded", "color": "#cccccc", "label": "",
                                     "id": "legend"}), "}"]
@@ -830,24 +1029,26 @@ def _legend_item(k: int, kind: str, text: str, x: float, y: float, text_w: float
             "fillcolor": _tint(colour), "fontsize": "9", "margin": "0.05,0.02", "width": "0", "height": "0",
             "label": _Html(f'<font color="{colour}"><b>{_html(text)}</b></font>')})]
     a, b = f"legend{k}a", f"legend{k}b"
-    out = [_stmt(a, {"pos": _pos(x, y), "style": "invis"})]
-    style: dict[str, str] = {"color": "black"}
-    if kind == "injected":
-        style = {"color": _INJECTED_DEFAULT, "style": "dashed", "penwidth": "1.4"}
-    elif kind == "copy":
-        style = {"color": CAPABILITY_COLOURS["eavesdrop"], "style": "dotted", "penwidth": "1.4"}
-    if kind == "cross":
-        out.append(_stmt(b, {"pos": _pos(x + 30, y)} | _end_marker(Message(0, "", "", "", 0, fate="lost"))))
-        style["arrowhead"] = "none"
-    elif kind == "stub":
-        out.append(_stmt(b, {"pos": _pos(x + 30, y)} | _end_marker(Message(0, "", "", "", 0, fate="pending"))))
-        style["arrowhead"] = "empty"
-    else:
-        out.append(_stmt(b, {"pos": _pos(x + 30, y), "style": "invis"}))
-    out.append(f"{a} -> {b} {_attrs(style | {'id': f'legend{k}-sample'})};")
-    out.append(_stmt(f"legend{k}t", {"shape": "plaintext", "pos": _pos(x + 36 + text_w / 2, y), "margin": "0",
-                                     "width": "0", "height": "0", "fontsize": "9", "label": _Html(_html(text))}))
-    return out
+    style = {"id": f"legend{k}-sample"} | dict(_LEGEND_STYLES.get(kind, {"color": "black"}))
+    end: dict[str, str] = {"style": "invis"}
+    if kind in ("cross", "stub"):
+        end = _end_marker(Message(0, "", "", "", 0, fate="lost" if kind == "cross" else "pending"))
+    return [
+        _stmt(a, {"pos": _pos(x, y), "style": "invis"}),
+        _stmt(b, {"pos": _pos(x + _SAMPLE, y)} | end),
+        f"{a} -> {b} {_attrs(style)};",
+        _stmt(f"legend{k}t", {"shape": "plaintext", "pos": _pos(x + _SAMPLE + 10 + text_w / 2, y), "margin": "0",
+                              "width": "0", "height": "0", "fontsize": "9", "label": _Html(_html(text))}),
+    ]
+
+
+_LEGEND_STYLES: Mapping[str, Mapping[str, str]] = MappingProxyType({
+    "honest": MappingProxyType({"color": "black"}),
+    "injected": MappingProxyType({"color": _INJECTED_DEFAULT, "style": "dashed", "penwidth": "1.4"}),
+    "copy": MappingProxyType({"color": CAPABILITY_COLOURS["eavesdrop"], "style": "dotted", "penwidth": "1.4"}),
+    "cross": MappingProxyType({"color": "black", "arrowhead": "none"}),
+    "stub": MappingProxyType({"color": "black", "arrowhead": "empty"}),
+})
 
 
 def _footer_html(trace: Trace) -> str:
@@ -875,8 +1076,9 @@ class _Html(str):
 
 def _html(text: str) -> str:
     """Model text made safe inside an HTML-like label: XML-escaped, control characters dropped, newlines
-    turned into line breaks."""
-    return "<br/>".join(html.escape(line, quote=True) for line in _clean(text).split("\n"))
+    turned into line breaks, and backslashes doubled (Graphviz expands `\\N`, `\\G`, ... even there)."""
+    lines = _clean(text).split("\n")
+    return "<br/>".join(html.escape(line, quote=True).replace("\\", "\\\\") for line in lines)
 
 
 def _tooltip(text: str) -> str:
@@ -892,10 +1094,18 @@ def _clean(text: str) -> str:
 
 
 def _attrs(attrs: Mapping[str, str]) -> str:
-    """`[key="value", ...]` in the order given (insertion order keeps the DOT deterministic). Values are
-    either `_Html` or already safe for a quoted string (numbers, colours, ids, `_tooltip` output)."""
-    parts = [f"{k}=<{v}>" if isinstance(v, _Html) else f'{k}="{v}"' for k, v in attrs.items()]
-    return "[" + ", ".join(parts) + "]"
+    """`[key="value", ...]` in the order given (insertion order keeps the DOT deterministic)."""
+    return "[" + ", ".join(f"{k}={_value(k, v)}" for k, v in attrs.items()) + "]"
+
+
+def _value(key: str, value: str) -> str:
+    """An attribute value in DOT syntax: HTML-like labels between `<>`, tooltips (which may hold model
+    text) through `_tooltip`, anything else as a quoted string with quotes and backslashes escaped."""
+    if isinstance(value, _Html):
+        return f"<{value}>"
+    if key == "tooltip":
+        return f'"{_tooltip(value)}"'
+    return '"' + _clean(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _stmt(name: str, attrs: Mapping[str, str]) -> str:

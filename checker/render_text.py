@@ -8,10 +8,13 @@ model's own strings are passed through untouched.
 """
 from __future__ import annotations
 
+from types import MappingProxyType
+from typing import Mapping
+
 from checker.trace import ATTACKER_KINDS, FAULT_KINDS, Change, Message, Step, Trace
 
 #: How a step relates to a message it lists in `receives`, by step kind (honest receipt is the default).
-_RECEIVE_VERBS = {
+_RECEIVE_VERBS: Mapping[str, str] = MappingProxyType({
     "receive": "receives",
     "eavesdrop": "overhears",
     "drop": "drops",
@@ -19,7 +22,7 @@ _RECEIVE_VERBS = {
     "modify": "intercepts",
     "replay": "takes",
     "masquerade": "intercepts",
-}
+})
 
 _INDENT = "       "  # under the step's text, past the step number
 
@@ -31,13 +34,15 @@ def render_text(trace: Trace, show_state: bool = True) -> str:
         lines += ["", "initial state:"]
         lines += [f"  {lane}: {_assignments(changes)}" for lane, changes in trace.initial]
     lines.append("")
+    if not trace.steps:
+        lines.append("  (no steps: the initial state already violates the property)")
     width = len(str(max((s.index for s in trace.steps), default=0)))
     for step in trace.steps:
         if trace.loop_start is not None and step.index == trace.loop_start:
             lines.append("  -- cycle: the steps below repeat forever --")
         lines += _step_block(trace, step, show_state, width)
     if trace.loop_start is not None:
-        lines.append("  -- end of cycle: back to step {} --".format(trace.loop_start))
+        lines.append(f"  -- end of cycle: back to step {trace.loop_start} --")
     lines.append("")
     lines += _ending(trace)
     return "\n".join(lines) + "\n"

@@ -20,6 +20,8 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
     steps: list[Step] = []
     used_lanes: set[str] = set()
     next_id = 1
+    index = 0  # step numbers: an attacker injection adds its own step before the receiver's
+    step_of_action: dict[int, int] = {}
     for k in range(1, len(run)):
         before = run[k - 1][0]
         after, action, _idx = run[k]
@@ -27,33 +29,50 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
         actor = system.lane(info.actor) if info.actor >= 0 else ATTACKER_LANE
         used_lanes.add(actor)
         receives: list[int] = []
+        forwarded = _forwarded(info, in_flight)
+        if forwarded is not None:
+            index += 1
+            messages[forwarded]["received_at"] = index
+            receives.append(forwarded)
+        elif info.injected is not None:
+            index += 1
+            used_lanes.add(ATTACKER_LANE)
+            mid, attacker_step = _injection(system, info, index, next_id, messages, in_flight)
+            next_id += 1
+            steps.append(attacker_step)
+            messages[mid]["received_at"] = index + 1
+            receives.append(mid)
+            index += 1
+        else:
+            index += 1
+        step_of_action[k] = index
         if info.received is not None:
             src, dst, msg = info.received
             mid = _take(in_flight, src, dst, msg)
             if mid is not None:
-                messages[mid]["received_at"] = k
+                messages[mid]["received_at"] = index
                 receives.append(mid)
         if info.lost is not None:
             src, dst, msg = info.lost
             mid = _take(in_flight, src, dst, msg)
             if mid is not None:
-                messages[mid]["fate"] = "lost"
+                messages[mid]["fate"] = "dropped" if info.kind == "drop" else "lost"
                 receives.append(mid)
         sends = []
         for src, dst, msg in info.sent:
             mid = next_id
             next_id += 1
             messages[mid] = dict(id=mid, sender=system.lane(src), receiver=system.lane(dst),
-                                 text=system.render_message(msg), sent_at=k, received_at=None, fate="pending")
+                                 text=system.render_message(msg), sent_at=index, received_at=None, fate="pending")
             in_flight.setdefault((src, dst), []).append((mid, msg))
             sends.append(mid)
         changes = ()
         if info.actor >= 0:
             changes = tuple(Change(n, o, v) for n, o, v in system.changes(before, after, info.actor))
-        steps.append(Step(index=k, actor=actor, kind=info.kind, text=info.text, sends=tuple(sends),
-                          receives=tuple(receives), changes=changes))
+        steps.append(Step(index=index, actor=actor, kind=info.kind, text=info.text, sends=tuple(sends),
+                          receives=tuple(receives), changes=changes, note=info.note))
     for m in messages.values():
-        if m["received_at"] is not None:
+        if m["received_at"] is not None and m["fate"] == "pending":
             m["fate"] = "delivered"
     lanes = tuple(system.lanes())
     if ATTACKER_LANE in used_lanes and ATTACKER_LANE not in lanes:
@@ -61,7 +80,7 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
     initial_state = run[0][0]
     initial = tuple((system.lane(g), tuple(Change(n, "", v) for n, v in system.initial_values(initial_state, g)))
                     for g in range(len(system.lanes())))
-    loop = None if loop_start is None else loop_start + 1
+    loop = None if loop_start is None else step_of_action.get(loop_start + 1, loop_start + 1)
     return Trace(model=model, property=prop, reason=reason, lanes=lanes, steps=tuple(steps),
                  messages=tuple(Message(**m) for m in sorted(messages.values(), key=lambda m: m["id"])),
                  loop_start=loop, initial=initial)
@@ -75,3 +94,49 @@ def _take(in_flight: dict[tuple[int, int], list[tuple[int, Any]]], src: int, dst
             del queue[pos]
             return mid
     return None
+
+
+def _injection(system: Any, info: Any, index: int, mid: int, messages: dict[int, dict[str, Any]],
+               in_flight: dict[tuple[int, int], list[tuple[int, Any]]]) -> tuple[int, Step]:
+    """The attacker's step that hands the actor a message: the new message (with its capability and
+    derivation; a replay names the message it copies) and, for modify, the intercepted one."""
+    src, dst, msg = info.injected
+    text = system.render_message(msg)
+    derivation = info.derivation
+    if info.capability == "replay":
+        original = next((m["id"] for m in messages.values() if m["text"] == text and m.get("capability") is None),
+                        None)
+        derivation = f"a copy of message #{original}" if original is not None else "a copy of an earlier message"
+    taken: list[int] = []
+    if info.intercepted is not None:
+        isrc, idst, imsg = info.intercepted
+        old = _take(in_flight, isrc, idst, imsg)
+        if old is not None:
+            messages[old]["fate"] = "dropped"
+            messages[old]["received_at"] = None
+            taken.append(old)
+    messages[mid] = dict(id=mid, sender=system.lane(src), receiver=system.lane(dst), text=text, sent_at=index,
+                         received_at=None, fate="delivered", capability=info.capability, derivation=derivation)
+    verb = {"replay": "replays", "modify": "replaces it with", "masquerade": "sends"}.get(info.capability,
+                                                                                         info.capability)
+    what = f"{verb} {text} as {system.lane(src)} to {system.lane(dst)}"
+    step = Step(index=index, actor=ATTACKER_LANE, kind=info.capability, text=what, sends=(mid,),
+                receives=tuple(taken))
+    return mid, step
+
+
+def _forwarded(info: Any, in_flight: dict[tuple[int, int], list[tuple[int, Any]]]) -> int | None:
+    """A masquerade that hands the receiver exactly a message still in flight to it is that message's delivery
+    (the attacker-as-network forwarding it), shown as such; returns its id, taken out of the network."""
+    if info.injected is None or info.capability != "masquerade":
+        return None
+    _src, dst, msg = info.injected
+    best = None
+    for (s, d), queue in in_flight.items():
+        if d == dst:
+            for mid, m in queue:
+                if m == msg and (best is None or mid < best[0]):
+                    best = (mid, s)
+    if best is None:
+        return None
+    return _take(in_flight, best[1], dst, msg)

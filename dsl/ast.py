@@ -314,3 +314,110 @@ class Model:
     messages: tuple[MessageDecl, ...]
     processes: tuple[ProcessDecl, ...]
     checks: tuple[CheckDecl, ...]
+    protocol: "ProtocolDecl | None" = None
+    scenario: "ScenarioDecl | None" = None
+
+
+# ------------------------------------------------------------------ security protocols (narrations)
+@dataclass(frozen=True)
+class TermExpr:
+    """A message term as written in a narration; dsl/narration.py turns it into a checker.terms pattern."""
+
+    span: Span = field(default=NO_SPAN, kw_only=True)
+
+
+@dataclass(frozen=True)
+class TName(TermExpr):
+    """A name: a role, a fresh value, a constant."""
+
+    id: str
+
+
+@dataclass(frozen=True)
+class TString(TermExpr):
+    """A quoted public text constant: `"I am A"`."""
+
+    value: str
+
+
+@dataclass(frozen=True)
+class TCall(TermExpr):
+    """A function application: `pk(B)`, `k(A, S)`, `h(Na)`, `exp(g, X)`, `sign(m, sk(A))`."""
+
+    func: str
+    args: tuple[TermExpr, ...]
+
+
+@dataclass(frozen=True)
+class TEnc(TermExpr):
+    """`{m1, m2}key`: asymmetric under `pk(X)`, a signature under `sk(X)`, symmetric otherwise."""
+
+    body: tuple[TermExpr, ...]
+    key: TermExpr
+
+
+@dataclass(frozen=True)
+class TTuple(TermExpr):
+    items: tuple[TermExpr, ...]
+
+
+@dataclass(frozen=True)
+class NarrationMsg:
+    """One line `A -> B: terms` of a narration."""
+
+    sender: str
+    receiver: str
+    body: tuple[TermExpr, ...]
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True)
+class KnowsDecl:
+    role: str
+    terms: tuple[TermExpr, ...]
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True)
+class GoalDecl:
+    """kind: `secret` (terms), `agree` (injective), `niagree`, `wagree`, `alive`; claimer/partner are roles."""
+
+    kind: str
+    claimer: str | None = None
+    partner: str | None = None
+    terms: tuple[TermExpr, ...] = ()
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True)
+class ProtocolDecl:
+    roles: tuple[str, ...]
+    roles_span: Span
+    knows: tuple[KnowsDecl, ...]
+    messages: tuple[NarrationMsg, ...]
+    goals: tuple[GoalDecl, ...]
+    sorts: tuple[tuple[str, str, Span], ...]  # (name, sort, span)
+    secrets: tuple[tuple[str, Span], ...]  # constants the attacker does not know
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True)
+class RunDecl:
+    """`run A(alice, eve)`: one role instance; `_` leaves a role to be learnt from messages."""
+
+    role: str
+    agents: tuple[str, ...]
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True)
+class ScenarioDecl:
+    honest: tuple[tuple[str, Span], ...]
+    compromised: tuple[tuple[str, Span], ...]
+    sessions: tuple[str | int, Span] | None
+    runs: tuple[RunDecl, ...]
+    reveals: tuple[tuple[str, Span], ...]
+    attacker: tuple[str, ...] | None
+    attacker_span: Span
+    untyped: bool
+    span: Span = NO_SPAN

@@ -27,6 +27,10 @@ CODES = {
     "E402": "invalid property",
     "E403": "invalid constant",
     "E404": "unknown option",
+    "E410": "a role cannot build a message it must send",
+    "E411": "a goal cannot be checked",
+    "E412": "invalid scenario",
+    "E405": "runtime error (the model failed while running)",
 }
 
 

@@ -88,7 +88,7 @@ class Lowerer:
         return _Abort()
 
     def _expect(self, got: T.Type, want: T.Type, span: A.Span, what: str) -> T.Type:
-        u = T.unify(got, want)
+        u = _unify(got, want)
         if u is None:
             raise self.error("E301", f"{what} must be {want}, not {got}", span)
         return u
@@ -113,8 +113,8 @@ class Lowerer:
         for name in self.overrides:
             self.error("E404", f"-D {name}: the model has no constant {name}", A.NO_SPAN,
                        hint="constants are declared with `const NAME = value`")
-        if self.diags:
-            raise ModelError(self.diags)
+        if self.diags:  # in source order, like a compiler
+            raise ModelError(sorted(self.diags, key=lambda d: (d.span.line, d.span.column)))
         specs = tuple(FamilySpec(**{**s.__dict__, "crashable": crash.get(s.name, frozenset())}) for s in specs)
         msgs = tuple(MessageSpec(name, tuple(_renderer(t) for t in types))
                      for name, (_, types, _) in sorted(self.messages.items(), key=lambda kv: kv[1][0]))
@@ -130,8 +130,16 @@ class Lowerer:
             if c.name in self.overrides:
                 value = self.overrides.pop(c.name)
                 t = T.BOOL if isinstance(value, bool) else T.INT
-                self.consts[c.name] = (value, t)
-                continue
+                try:
+                    declared, _fn = self.expr(c.value, _Scope(None, False))
+                except _Abort:
+                    declared = t
+                if _unify(declared, t) is None:  # -D N=true for `const N = 3` would only confuse later
+                    self.error("E403", f"-D {c.name}: {c.name} is {declared}, the value given is {t}", c.span,
+                               hint=f"give {c.name} a value of type {declared}")
+                else:
+                    self.consts[c.name] = (value, t)
+                    continue
             try:
                 t, fn = self.expr(c.value, _Scope(None, False))
             except _Abort:
@@ -478,7 +486,7 @@ class Lowerer:
             self._expect(value, target, span, "the assigned value")
             return lambda old, new: new
         fn = _ARITH.get((op[0], target.name))
-        if fn is None or T.unify(target, value) is None:
+        if fn is None or _unify(target, value) is None:
             raise self.error("E301", f"`{op}` does not apply to {target} and {value}", span,
                              hint="+= and -= work on int, set (union/difference) and seq (+= appends a seq)")
         return fn
@@ -496,7 +504,7 @@ class Lowerer:
         if not fam.indexed:
             raise self.error("E401", f"{fam.name} is a single process and takes no index", to.span)
         it, ifn = self.expr(to.index, scope)
-        if T.unify(it, T.PID) is None and T.unify(it, T.INT) is None:
+        if _unify(it, T.PID) is None and _unify(it, T.INT) is None:
             raise self.error("E301", f"a process index must be pid or int, not {it}", to.index.span)
         off, size, span, name = fam.offset, fam.size, to.span, fam.name
 
@@ -637,20 +645,20 @@ class Lowerer:
         if lt.name == "any":
             lt, lf = self.expr(e.left, scope, rt)
         if op in ("==", "!="):
-            if T.unify(lt, rt) is None:
+            if _unify(lt, rt) is None:
                 raise self.error("E301", f"cannot compare {lt} with {rt}", e.span)
             if op == "==":
                 return T.BOOL, lambda c: lf(c) == rf(c)
             return T.BOOL, lambda c: lf(c) != rf(c)
         if op in ("<", "<=", ">", ">="):
-            u = T.unify(lt, rt)
+            u = _unify(lt, rt)
             if u is None or not T.is_ordered(u):
                 raise self.error("E301", f"`{op}` needs two values of one ordered type, not {lt} and {rt}", e.span,
                                  hint="int, pid, str and tuples of them are ordered (tuples lexicographically)")
             cmp = _COMPARE[op]
             return T.BOOL, lambda c: cmp(lf(c), rf(c))
         fn = _ARITH.get((op, lt.name))
-        u = T.unify(lt, rt)
+        u = _unify(lt, rt)
         if fn is None or u is None:
             raise self.error("E301", f"`{op}` does not apply to {lt} and {rt}", e.span,
                              hint="arithmetic works on int; + and - on sets (union, difference); + on seq")
@@ -729,7 +737,7 @@ class Lowerer:
         fns = []
         for item in items:
             t, f = self.expr(item, scope, et if et.name != "any" else None)
-            u = T.unify(et, t)
+            u = _unify(et, t)
             if u is None:
                 raise self.error("E301", f"elements must all be {et}, this one is {t}", item.span)
             et = u
@@ -853,7 +861,7 @@ class Lowerer:
         args = [self.expr(a, scope) for a in e.args]
         if name in ("min", "max") and len(args) == 2:
             (at, af), (bt, bf) = args
-            u = T.unify(at, bt)
+            u = _unify(at, bt)
             if u is None or not T.is_ordered(u):
                 raise self.error("E301", f"{name} needs two values of one ordered type, not {at} and {bt}", span)
             agg = min if name == "min" else max
@@ -938,16 +946,18 @@ class Lowerer:
         if chk.kind == "eventually":
             cases = tuple((label, _state_pred(lambda c: True, 0), q)
                           for label, q in self._cases(formula, free, chk))
-            return Response(chk.name, f"eventually {_text(formula)}", cases, from_init=True)
+            return Response(chk.name, f"eventually {_text(formula)}", cases, from_init=True,
+                            p_text="the run starts", q_text=_text(formula))
         if isinstance(formula, A.BinOp) and formula.op == "->" and isinstance(formula.right, A.Eventually):
             ps = self._cases(formula.left, free, chk)
             qs = self._cases(formula.right.operand, free, chk)
             cases = tuple((lp, p, q) for (lp, p), (_, q) in zip(ps, qs))
-            return Response(chk.name, _text(formula), cases)
+            return Response(chk.name, _text(formula), cases, p_text=_text(formula.left),
+                            q_text=_text(formula.right.operand))
         if isinstance(formula, A.Eventually):
             cases = tuple((label, _state_pred(lambda c: True, 0), q)
                           for label, q in self._cases(formula.operand, free, chk))
-            return Response(chk.name, _text(formula), cases)
+            return Response(chk.name, _text(formula), cases, p_text="always", q_text=_text(formula.operand))
         return Invariant(chk.name, _text(formula), tuple(self._cases(formula, free, chk)))
 
     def _cases(self, formula: A.Expr, free: dict[str, _Family], chk: A.CheckDecl) -> list[tuple[str, Callable]]:
@@ -1020,10 +1030,49 @@ _ARITH: dict[tuple[str, str], Callable[[Any, Any], Any]] = {
     ("*", "int"): lambda a, b: a * b,
     ("/", "int"): lambda a, b: a // b,
     ("%", "int"): lambda a, b: a % b,
+    ("+", "pid"): lambda a, b: a + b,  # a pid is a number 0..N-1: `(i + 1) % N` names the next one
+    ("-", "pid"): lambda a, b: a - b,
+    ("*", "pid"): lambda a, b: a * b,
+    ("/", "pid"): lambda a, b: a // b,
+    ("%", "pid"): lambda a, b: a % b,
     ("+", "set"): lambda a, b: a | b,
     ("-", "set"): lambda a, b: a - b,
     ("+", "seq"): lambda a, b: a + b,
 }
+
+
+def _unify(a: T.Type, b: T.Type) -> T.Type | None:
+    """T.unify, except that pid and int mix (a pid is the number of a family member, so `i == 0`,
+    `(i + 1) % N` and `m[0]` for a map keyed by pid all type-check); the mix is int."""
+    if {a.name, b.name} == {"int", "pid"}:
+        return T.INT
+    if a.name == "any":
+        return b
+    if b.name == "any":
+        return a
+    if a.name != b.name or len(a.args) != len(b.args) or a.family != b.family:
+        return None
+    args = []
+    for x, y in zip(a.args, b.args):
+        u = _unify(x, y)
+        if u is None:
+            return None
+        args.append(u)
+    return T.Type(a.name, tuple(args), a.family)
+
+
+_PRECEDENCE = {"->": 1, "or": 2, "and": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4,
+               "not in": 4, "+": 6, "-": 6, "*": 7, "/": 7, "%": 7}
+
+
+def _operand(child: A.Expr, parent: A.BinOp, side: str) -> str:
+    """A BinOp's operand as text, in parentheses where the precedence of the source needs them."""
+    text = _text(child)
+    if isinstance(child, A.BinOp):
+        mine, theirs = _PRECEDENCE.get(child.op, 0), _PRECEDENCE.get(parent.op, 0)
+        if mine < theirs or (mine == theirs and (side == "right" or child.op != parent.op)):
+            return f"({text})"
+    return text
 
 
 def _text(e: A.Expr) -> str:
@@ -1037,9 +1086,10 @@ def _text(e: A.Expr) -> str:
     if isinstance(e, A.Name):
         return e.id
     if isinstance(e, A.BinOp):
-        return f"{_text(e.left)} {e.op} {_text(e.right)}"
+        return f"{_operand(e.left, e, 'left')} {e.op} {_operand(e.right, e, 'right')}"
     if isinstance(e, A.Not):
-        return f"not {_text(e.operand)}"
+        inner = _text(e.operand)
+        return f"not ({inner})" if isinstance(e.operand, A.BinOp) else f"not {inner}"
     if isinstance(e, A.Neg):
         return f"-{_text(e.operand)}"
     if isinstance(e, A.Eventually):
@@ -1052,12 +1102,26 @@ def _text(e: A.Expr) -> str:
         return f"{e.func}({', '.join(_text(a) for a in e.args)})"
     if isinstance(e, A.TupleLit):
         return "(" + ", ".join(_text(a) for a in e.items) + ")"
+    if isinstance(e, A.SetLit):
+        return "{" + ", ".join(_text(a) for a in e.items) + "}"
+    if isinstance(e, A.SeqLit):
+        return "[" + ", ".join(_text(a) for a in e.items) + "]"
+    if isinstance(e, A.MapLit):
+        return "{" + ", ".join(f"{_text(k)}: {_text(v)}" for k, v in e.items) + "}"
+    if isinstance(e, A.EmptyBraces):
+        return "{}"
+    if isinstance(e, A.RangeLit):
+        return f"{_text(e.low)}..{_text(e.high)}"
     if isinstance(e, A.Comprehension):
         cond = f" where {_text(e.cond)}" if e.cond is not None else ""
         if e.kind == "count":
             return f"count({e.var} in {_text(e.source)}{cond})"
         if e.kind == "filter":
             return f"{{{e.var} in {_text(e.source)}{cond}}}"
+        if e.kind == "set":
+            return f"{{{_text(e.element)} for {e.var} in {_text(e.source)}{cond}}}"
+        if e.kind == "map":
+            return f"{{{e.var}: {_text(e.element)} for {e.var} in {_text(e.source)}}}"
         body = _text(e.element) if e.element is not None else ""
         return f"{e.kind}({body} for {e.var} in {_text(e.source)}{cond})"
     return type(e).__name__

@@ -42,7 +42,8 @@ TOKEN_WORDS = {
 
 @lru_cache(maxsize=1)
 def _lark() -> Lark:
-    return Lark(GRAMMAR.read_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return Lark(GRAMMAR.read_text(), parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                cache=True)  # the LALR tables are cached on disk: building them takes most of a second
 
 
 def _span(meta_or_token) -> A.Span:
@@ -60,12 +61,16 @@ def _words(expected: set[str]) -> str:
     for tok in sorted(expected):
         if tok in TOKEN_WORDS:
             names.append(TOKEN_WORDS[tok])
-        elif tok.startswith("__ANON") or tok.startswith("_"):
+        elif tok.startswith("__ANON"):  # operators such as '->' and '..' have no name of their own
+            pattern = _lark().get_terminal(tok).pattern
+            if pattern.type == "str":
+                names.append(f"'{pattern.value}'")
+        elif tok.startswith("_"):
             continue
         else:
             pattern = _lark().get_terminal(tok).pattern
             names.append(f"'{pattern.value}'" if pattern.type == "str" else tok.lower())
-    names = sorted(set(names))
+    names = sorted(set(names), key=lambda w: (w.startswith("'"), w))  # "a name", "a number" first
     if not names:
         return "something else"
     if len(names) > 8:
@@ -84,16 +89,23 @@ def _syntax_error(err: UnexpectedInput) -> Diagnostic:
                           A.Span(line, col, line, col + 1), hint="is a '}' or ')' missing?")
     assert isinstance(err, UnexpectedToken)
     tok = err.token
+    # `accepts` is what the parser really takes here; `expected` also lists the lookaheads that LALR state
+    # merging adds (a ')' at the top level, say), which would mislead.
+    expected = set(getattr(err, "accepts", None) or err.expected)
     if tok.type == "$END":
-        return Diagnostic("E101", f"the file ends too early: expected {_words(err.expected)}",
+        return Diagnostic("E101", f"the file ends too early: expected {_words(expected)}",
                           A.Span(line, col, line, col + 1), hint="is a '}' or ')' missing?")
     width = max(1, len(str(tok)))
     hint = None
     if tok.type == "NAME" and str(tok) in ("and", "or", "not", "in", "where", "for", "to", "when"):
         hint = f"'{tok}' is a keyword and cannot be used as a name"
-    elif "RBRACE" in err.expected and tok.type != "RBRACE":
+    elif tok.type not in ("NAME", "INT") and str(tok).isidentifier() and "NAME" in expected:
+        hint = f"'{tok}' is a keyword and cannot be used as a name"
+    elif tok.type == "EQUAL" and "CMP" in expected:
+        hint = "to compare two values write '=='; '=' only assigns, inside { ... }"
+    elif "RBRACE" in expected and tok.type != "RBRACE":
         hint = "a statement or declaration may be incomplete, or a '}' is missing"
-    return Diagnostic("E101", f"unexpected {str(tok)!r}: expected {_words(err.expected)}",
+    return Diagnostic("E101", f"unexpected {str(tok)!r}: expected {_words(expected)}",
                       A.Span(line, col, line, col + width), hint=hint)
 
 
@@ -416,10 +428,138 @@ class _Builder(Transformer):
             return A.CheckDecl(name, "messages_per", family=fam, state=state, op=op, bound=bound, span=span)
         return A.CheckDecl(name, body[0], formula=body[1], span=span)
 
+    # ---- security protocols: narrations and scenarios
+    def t_name(self, meta, c):
+        return A.TName(str(c[0]), span=_span(meta))
+
+    def t_string(self, meta, c):
+        return A.TString(str(c[0])[1:-1], span=_span(meta))
+
+    def t_call(self, meta, c):
+        return A.TCall(str(c[0]), c[1], span=_span(meta))
+
+    def t_enc(self, meta, c):
+        return A.TEnc(c[0], c[1], span=_span(meta))
+
+    def t_paren(self, meta, c):
+        items = c[0]
+        return items[0] if len(items) == 1 else A.TTuple(items, span=_span(meta))
+
+    def term_list(self, meta, c):
+        return tuple(c)
+
+    def roles_decl(self, meta, c):
+        return ("roles", tuple(str(x) for x in c), _span(meta))
+
+    def knows_decl(self, meta, c):
+        return A.KnowsDecl(str(c[0]), c[1], _span(meta))
+
+    def narr_msg(self, meta, c):
+        return A.NarrationMsg(str(c[0]), str(c[1]), c[2], _span(meta))
+
+    def sort_kw(self, meta, c):
+        return str(c[0])
+
+    def sort_decl(self, meta, c):
+        return ("sorts", tuple((str(x), c[0], _span(x)) for x in c[1:]))
+
+    def secret_decl(self, meta, c):
+        return ("secrets", tuple((str(x), _span(x)) for x in c))
+
+    def secret_goal(self, meta, c):
+        return A.GoalDecl("secret", terms=(c[0],), span=_span(meta))
+
+    def goal_decl(self, meta, c):
+        return ("goals", tuple(c))
+
+    def _agreement(self, kind, meta, c):
+        terms = c[2] if len(c) > 2 else ()
+        return ("goals", (A.GoalDecl(kind, str(c[0]), str(c[1]), terms, _span(meta)),))
+
+    def goal_agree(self, meta, c):
+        return self._agreement("agree", meta, c)
+
+    def goal_niagree(self, meta, c):
+        return self._agreement("niagree", meta, c)
+
+    def goal_wagree(self, meta, c):
+        return self._agreement("wagree", meta, c)
+
+    def goal_alive(self, meta, c):  # `goal A alive for B`: B is the one who claims
+        return ("goals", (A.GoalDecl("alive", str(c[1]), str(c[0]), (), _span(meta)),))
+
+    def protocol_decl(self, meta, c):
+        roles, roles_span, knows, msgs, goals, sorts, secrets = (), A.NO_SPAN, [], [], [], [], []
+        for item in c:
+            if isinstance(item, A.KnowsDecl):
+                knows.append(item)
+            elif isinstance(item, A.NarrationMsg):
+                msgs.append(item)
+            elif item[0] == "roles":
+                roles, roles_span = roles + item[1], item[2]
+            elif item[0] == "goals":
+                goals.extend(item[1])
+            elif item[0] == "sorts":
+                sorts.extend(item[1])
+            elif item[0] == "secrets":
+                secrets.extend(item[1])
+        return A.ProtocolDecl(roles, roles_span, tuple(knows), tuple(msgs), tuple(goals), tuple(sorts),
+                              tuple(secrets), _span(meta))
+
+    def _names(self, tag, c):
+        return (tag, tuple((str(x), _span(x)) for x in c))
+
+    def honest_decl(self, meta, c):
+        return self._names("honest", c)
+
+    def compromised_decl(self, meta, c):
+        return self._names("compromised", c)
+
+    def reveal_decl(self, meta, c):
+        return self._names("reveal", c)
+
+    def sessions_decl(self, meta, c):
+        tok = c[0]
+        return ("sessions", (int(tok) if tok.type == "INT" else str(tok), _span(tok)))
+
+    def run_decl(self, meta, c):
+        return A.RunDecl(str(c[0]), tuple(str(x) for x in c[1:] if x is not None), _span(meta))
+
+    def untyped_decl(self, meta, c):
+        return ("untyped",)
+
+    def scenario_decl(self, meta, c):
+        honest, compromised, runs, reveals = [], [], [], []
+        sessions, attacker, attacker_span, untyped = None, None, A.NO_SPAN, False
+        for item in c:
+            if isinstance(item, A.RunDecl):
+                runs.append(item)
+            elif item[0] == "honest":
+                honest.extend(item[1])
+            elif item[0] == "compromised":
+                compromised.extend(item[1])
+            elif item[0] == "reveal":
+                reveals.extend(item[1])
+            elif item[0] == "sessions":
+                sessions = item[1]
+            elif item[0] == "attacker":
+                attacker, attacker_span = (attacker or ()) + item[1], item[2]
+            elif item[0] == "untyped":
+                untyped = True
+        return A.ScenarioDecl(tuple(honest), tuple(compromised), sessions, tuple(runs), tuple(reveals), attacker,
+                              attacker_span, untyped, _span(meta))
+
     def start(self, meta, c):
         name, network, network_span, attacker, attacker_span = None, (), A.NO_SPAN, None, A.NO_SPAN
         consts, crashes, messages, procs, checks = [], [], [], [], []
+        protocol, scenario = None, None
         for item in c:
+            if isinstance(item, A.ProtocolDecl):
+                protocol = item
+                continue
+            if isinstance(item, A.ScenarioDecl):
+                scenario = item
+                continue
             if isinstance(item, A.ConstDecl):
                 consts.append(item)
             elif isinstance(item, A.CrashDecl):
@@ -437,7 +577,7 @@ class _Builder(Transformer):
             elif item[0] == "attacker":
                 attacker, attacker_span = (attacker or ()) + item[1], item[2]
         return A.Model(name, tuple(consts), network, network_span, attacker, attacker_span, tuple(crashes),
-                       tuple(messages), tuple(procs), tuple(checks))
+                       tuple(messages), tuple(procs), tuple(checks), protocol, scenario)
 
 
 class _AstError(Exception):

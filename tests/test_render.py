@@ -6,6 +6,7 @@ that never arrive, a long run, hostile names).
 """
 from __future__ import annotations
 
+import re
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -208,3 +209,254 @@ def hostile_trace() -> Trace:
              derivation='pair("a&b", <script>)'),
     )
     return Trace(evil, f"secret({evil})", "a&b <learned> \"it\"", (a, b), steps, messages)
+
+
+def empty_trace() -> Trace:
+    """A deadlock in the initial state: no steps, no messages."""
+    return Trace("Stuck", "deadlock_free", "no action is enabled initially", ("P[0]",), ())
+
+
+def quirky_trace() -> Trace:
+    """What a careless engine might hand over: a message to oneself, a lane missing from `lanes`, a
+    receipt by a step the trace does not contain, and a step that sends an id no message has."""
+    p = "P[0]"
+    steps = (
+        Step(1, p, "send", "note to self", sends=(1, 2, 99)),
+        Step(2, p, "receive", "on self", receives=(1,)),
+        Step(3, "Q", "internal", "unlisted lane"),
+    )
+    messages = (_msg(1, p, p, "self()", 1, 2), _msg(2, p, "Q", "ghost()", 1, 42))
+    return Trace("Quirky", "p", "r", (p,), steps, messages)
+
+
+ALL_TRACES = (process_trace, attacker_trace, lasso_trace, lossy_trace, long_trace, hostile_trace, empty_trace,
+              quirky_trace)
+
+
+# ------------------------------------------------------------------------------------------------- text
+
+
+def test_text_numbers_steps_and_shows_receipts_changes_and_sends() -> None:
+    text = render_text(process_trace())
+    assert "  2. P[1]  on request(1, 0)  [receives #1 from P[0]]" in text
+    assert "       clock: 0 -> 2\n" in text
+    assert "       queue: {} -> {(1, 0)}\n" in text
+    assert "       -> ack(2, 1) to P[0]  (#3)\n" in text
+    assert "initial state:\n  P[0]: clock = 0, queue = {}, state = idle" in text
+    assert text.rstrip().endswith("reason: P[0] entered critical while P[1] waits (demo)")
+    assert "violated: no_starvation" in text
+
+
+def test_text_without_state_omits_changes() -> None:
+    text = render_text(process_trace(), show_state=False)
+    assert "clock: 0 -> 2" not in text and "initial state" not in text
+    assert "  6. P[0]  waiting -> critical" in text
+
+
+def test_text_names_capabilities_injections_and_derivations() -> None:
+    text = render_text(attacker_trace())
+    assert "  2. attacker  MODIFY: decrypt and re-encrypt for bob  [intercepts #1" in text
+    assert "EAVESDROP: learns {Na#1, Nb#1}pk(alice)  [overhears #3 {Na#1, Nb#1}pk(alice) from bob as B#1" in text
+    assert "REPLAY: replay message #2" in text
+    assert "-> {Na#1, alice}pk(bob) to bob as B#1  (#2, injected: modify, claims to be from alice)" in text
+    assert "derivation: decrypt #1 with sk(eve) -> Na#1, alice; encrypt with pk(bob)" in text
+    assert "[receives #5 from attacker posing as alice]" in text
+    assert "note: bob believes he talks to alice" in text
+    assert "facts:\n  attacker knows Nb#1" in text
+
+
+def test_text_marks_the_cycle_times_and_notes() -> None:
+    text = render_text(lasso_trace())
+    lines = text.splitlines()
+    marker = lines.index("  -- cycle: the steps below repeat forever --")
+    assert lines[marker - 2].startswith("  1. P[0]  (t=0)") and lines[marker + 1].startswith("  2. P[1]  (t=3)")
+    assert "note: P[1] yields" in text
+    assert "the steps from 2 on repeat forever" in text
+
+
+def test_text_reports_lost_dropped_pending_and_faults() -> None:
+    text = render_text(lossy_trace())
+    assert "-> ping(1) to P[1]  (#1, lost by the network)" in text
+    assert "-> ping(2) to P[1]  (#2, dropped by the attacker)" in text
+    assert "-> ping(3) to P[1]  (#3, never received)" in text
+    assert "LOSE: the network loses #1  [loses #1 ping(1) from P[0] to P[1]]" in text
+    assert "DROP: drop #2" in text and "CRASH: P[0] crashes" in text
+    assert "in flight at the end:\n  #3 ping(3) from P[0] to P[1]" in text
+
+
+def test_text_aligns_step_numbers_of_long_runs() -> None:
+    lines = render_text(long_trace()).splitlines()
+    assert "   9. P[0]  on ack(2, 1)  [receives #7 from P[1]]" in lines
+    assert "  10. P[2]  on ack(3, 1)  [receives #9 from P[1]]" in lines
+
+
+@pytest.mark.parametrize("make", ALL_TRACES)
+def test_text_renders_every_trace(make) -> None:
+    trace = make()
+    text = render_text(trace)
+    assert f"violated: {trace.property.splitlines()[0]}" in text
+    assert all(f" {s.index}. " in text for s in trace.steps)
+
+
+def test_text_keeps_multiline_model_text_inside_its_block() -> None:
+    text = render_text(hostile_trace())
+    assert "send <script>alert(1)</script>\n         second line" in text
+
+
+# -------------------------------------------------------------------------------------------------- DOT
+
+
+@pytest.mark.parametrize("make", ALL_TRACES)
+def test_dot_is_a_deterministic_function_of_the_trace(make) -> None:
+    assert msc_dot(make()) == msc_dot(make())
+    assert msc_dot(make(), show_state=True) == msc_dot(make(), show_state=True)
+
+
+@pytest.mark.parametrize("make", ALL_TRACES)
+def test_dot_has_one_message_edge_per_message(make) -> None:
+    trace = make()
+    ids = [int(i) for i in re.findall(r'-> \S+ \[id="msg(\d+)"', msc_dot(trace))]
+    assert sorted(ids) == sorted(m.id for m in trace.messages)
+
+
+def test_dot_shows_state_only_when_asked() -> None:
+    assert "clock=2, queue={(1, 0)}" in msc_dot(process_trace(), show_state=True)
+    assert "clock=2" not in msc_dot(process_trace())
+
+
+def test_dot_marks_the_cycle_and_only_for_lassos() -> None:
+    assert "cluster_cycle" in msc_dot(lasso_trace())
+    assert "cycle: the steps below repeat forever" in msc_dot(lasso_trace())
+    assert "cluster_cycle" not in msc_dot(process_trace())
+
+
+def test_attacker_lane_appears_only_when_the_attacker_acts() -> None:
+    assert ">attacker<" not in msc_dot(process_trace())
+    assert ">attacker<" in msc_dot(attacker_trace())
+
+
+def test_legend_lists_only_what_occurs() -> None:
+    honest = msc_dot(process_trace())
+    assert "honest message" in honest
+    assert "injected by the attacker" not in honest and "never received" not in honest
+    attack = msc_dot(attacker_trace())
+    for shown in ("injected by the attacker", "eavesdropped copy", ">eavesdrop<", ">modify<", ">replay<"):
+        assert shown in attack
+    assert ">masquerade<" not in attack and ">drop<" not in attack and "lost or dropped" not in attack
+    assert "lost or dropped" in msc_dot(lossy_trace())
+
+
+# -------------------------------------------------------------------------------------------------- SVG
+
+
+def _svg(trace: Trace, show_state: bool = False) -> ET.Element:
+    return ET.fromstring(msc_svg(trace, show_state))
+
+
+def _groups(root: ET.Element, cls: str) -> list[ET.Element]:
+    return [g for g in root.iter(f"{SVG}g") if cls in (g.get("class") or "").split()]
+
+
+def _texts(root: ET.Element) -> list[str]:
+    return ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+
+
+def _bbox(group: ET.Element) -> tuple[float, float, float, float]:
+    """The bounding box of a node's outline (its first polygon or path)."""
+    shape = next(e for e in group.iter() if e.tag in (f"{SVG}polygon", f"{SVG}path"))
+    numbers = [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", shape.get("points") or shape.get("d") or "")]
+    xs, ys = numbers[0::2], numbers[1::2]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@needs_dot
+@pytest.mark.parametrize("make, lanes", [(process_trace, 3), (attacker_trace, 3), (lasso_trace, 2),
+                                         (lossy_trace, 3), (long_trace, 4), (hostile_trace, 3),
+                                         (empty_trace, 1), (quirky_trace, 2)])
+def test_svg_has_one_header_per_lane_and_one_arrow_per_message(make, lanes: int) -> None:
+    trace = make()
+    root = _svg(trace)
+    assert len(_groups(root, "lane")) == lanes
+    arrows = [g.get("id") for g in _groups(root, "edge") if re.fullmatch(r"msg\d+", g.get("id") or "")]
+    assert sorted(arrows) == sorted(f"msg{m.id}" for m in trace.messages)
+
+
+@needs_dot
+def test_svg_lane_headers_follow_trace_order_with_the_attacker_in_the_middle() -> None:
+    root = _svg(attacker_trace())
+    headers = sorted(_groups(root, "lane"), key=lambda g: _bbox(g)[0])
+    assert ["".join(h.find(f".//{SVG}text").itertext()) for h in headers] == [
+        "alice as A#1", ATTACKER_LANE, "bob as B#1"]
+
+
+@needs_dot
+def test_svg_escapes_model_text() -> None:
+    root = _svg(hostile_trace(), show_state=True)
+    tags = {el.tag.rsplit("}", 1)[-1] for el in root.iter()}
+    assert not tags & {"script", "i", "msg"}                  # model text never becomes markup
+    texts = _texts(root)
+    assert any("<script>alert(1)</script>" in t for t in texts)
+    assert 'a&b "q" \\N {x|y}' in texts                      # not expanded to a node name by Graphviz
+    assert any("<i>forged</i>" in t for t in texts)
+    titles = [el.get("{http://www.w3.org/1999/xlink}title") or "" for el in root.iter()]
+    assert any('a&b "q" \\N {x|y}' in t for t in titles)
+
+
+@needs_dot
+@pytest.mark.parametrize("make", ALL_TRACES)
+@pytest.mark.parametrize("show_state", [False, True])
+def test_svg_labels_neither_overlap_nor_cover_boxes(make, show_state: bool) -> None:
+    """The readability promise, checked on the SVG's own geometry (a 20-step, 4-lane run among them)."""
+    root = _svg(make(), show_state)
+    nodes = {g.get("id"): g for g in _groups(root, "node")}
+    labels = [_bbox(g) for i, g in nodes.items() if i.startswith("label-msg")]
+    boxes = [_bbox(g) for i, g in nodes.items() if re.fullmatch(r"step\d+|lane\d+", i)]
+    assert len(labels) == len(make().messages)
+    for k, a in enumerate(labels):
+        assert not any(_overlap(a, b) for b in labels[k + 1:]), "two message labels overlap"
+        assert not any(_overlap(a, b) for b in boxes), "a message label covers a step box"
+
+
+@needs_dot
+def test_svg_shows_times_notes_cycle_and_verdict() -> None:
+    texts = _texts(_svg(lasso_trace()))
+    for shown in ("t=0", "t=3", "P[1] yields", "cycle: the steps below repeat forever", "violated:", "fair",
+                  "P[0] waits forever: the token circulates, nobody enters critical"):
+        assert any(shown in t for t in texts), shown
+
+
+@needs_dot
+def test_svg_draws_taps_crosses_and_stubs() -> None:
+    root = _svg(attacker_trace())
+    edges = {g.get("id"): g for g in _groups(root, "edge")}
+    assert "eavesdrop4-3" in edges
+    assert edges["msg2"].find(f".//{SVG}path").get("stroke-dasharray")        # injected: dashed
+    assert not edges["msg1"].find(f".//{SVG}path").get("stroke-dasharray")    # honest: solid
+    lossy = _svg(lossy_trace())
+    assert _texts(lossy).count("×") == 3                  # lost, dropped, and the legend's sample
+    assert "drop3-2" in {g.get("id") for g in _groups(lossy, "edge")}
+
+
+def test_missing_dot_raises_renderer_unavailable(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RendererUnavailable) as excinfo:
+        msc_svg(process_trace())
+    assert "apt-get install graphviz" in str(excinfo.value) and "brew install graphviz" in str(excinfo.value)
+
+
+def test_only_the_msc_renderer_imports_graphviz() -> None:
+    """design.md: one module imports graphviz; of the two renderers it is the chart's."""
+    import ast
+    import checker.render_text as text_module
+
+    def imported(module) -> set[str]:
+        tree = ast.parse(open(module.__file__, encoding="utf-8").read())
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        return names | {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+
+    assert "graphviz" in imported(render_msc)
+    assert "graphviz" not in imported(text_module)

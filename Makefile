@@ -1,0 +1,37 @@
+# Set-up and everyday commands. Every target installs what it needs on a fresh Debian machine with Python 3.11.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench gallery dot chromium clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Graphviz's `dot` renders the SVG charts; installed through apt-get when missing and we are root.
+dot:
+	@command -v dot >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
+	  else echo "note: install Graphviz (apt-get install graphviz) for SVG output"; fi; }
+
+# Debian's Chromium opens the HTML report in the browser test; skipped politely when it cannot be installed.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null || true; \
+	  else echo "note: install chromium for the browser test"; fi; }
+
+demo: $(STAMP) dot
+	$(BIN)/wolf check models/mutex/lamport_unordered.wolf -D N=2 --svg reports; test $$? -le 1
+
+test: $(STAMP) dot chromium
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info

@@ -1,0 +1,68 @@
+"""Security goals as properties the explorer understands.
+
+`Goal` is an `Invariant` (so the generic explorer checks it in every state and stops early once every goal
+is violated) that can also say *why* it fails in a state and states its bound: verdicts of security models
+read "holds within N sessions", never an unbounded "holds". `Executable` is the sanity check that the
+honest run of the protocol can complete (so no goal passes vacuously); it is judged by exploring the same
+protocol with the attacker switched off.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .explorer import Bounds, Explorer
+from .properties import Invariant
+
+
+@dataclass(frozen=True)
+class Goal(Invariant):
+    """A secrecy or agreement goal: holds in a state unless `why(state)` has an explanation."""
+
+    why: Callable[[Any], str | None] = lambda state: None
+    bound: str = ""  # "2 sessions": the scenario the verdict is relative to
+
+
+@dataclass(frozen=True)
+class Executable:
+    """Some session of the protocol can complete on a network without attacker."""
+
+    name: str
+    text: str
+    honest_system: Any
+    completed: Callable[[Any], bool]
+    bound: str
+
+    def witness(self, bounds: Bounds) -> tuple[bool | None, str]:
+        """(True, why) if a run completes, (False, why) if none can, (None, why) if the bounds cut it off."""
+        probe = Invariant(self.name, self.text, (("", lambda s: not self.completed(s)),))
+        result = Explorer(self.honest_system, [probe], bounds).run()
+        found = result.found.get(self.name)
+        if found is not None:
+            steps = len(found.path.actions)
+            return True, f"an honest session completes in {steps} steps without the attacker"
+        if result.complete:
+            return False, (f"no session can complete even without an attacker (all {result.stats.states} "
+                           f"honest states explored): every goal would hold vacuously")
+        return None, f"no honest session completed before the {result.stop_reason}"
+
+
+def goal_verdict(system: Any, prop: Goal | Executable, result: Any) -> tuple[str, str, Any]:
+    """(status, reason, trace) of a security goal after exploration; statuses as in checker/analysis.py.
+
+    A violation is replayed into a trace; the reason names the bound so that no verdict claims more than was
+    explored."""
+    from .explorer import replay
+    from .tracebuild import build_trace
+
+    if isinstance(prop, Executable):
+        ok, why = prop.witness(Bounds(max_states=500_000))
+        return ("holds" if ok else "unknown" if ok is None else "fails"), why, None
+    found = result.found.get(prop.name)
+    if found is not None:
+        last = replay(system, found.path)[-1][0]
+        reason = f"{prop.why(last) or prop.text + ' is false in the last state'} (within {prop.bound})"
+        return "fails", reason, build_trace(system, found.path, system.name, prop.name, reason)
+    if result.complete:
+        return "holds", f"holds within {prop.bound} ({result.stats.states} states explored)", None
+    return "unknown", f"no violation found within {prop.bound} before the {result.stop_reason or 'depth bound'}", None

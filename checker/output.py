@@ -1,0 +1,60 @@
+"""An analysis as terminal text or as JSON (schema in docs/json.md). Pure functions of an `Analysis`."""
+from __future__ import annotations
+
+from typing import Any
+
+from .analysis import FAILS, HOLDS, Analysis
+from .render_text import render_text
+
+JSON_SCHEMA_VERSION = 1
+
+
+def render_analysis(a: Analysis, written: dict[str, list[str]] | None = None,
+                    weakest: dict[str, list[list[str]]] | None = None) -> str:
+    """Verdict lines, statistics, then each counterexample as numbered steps."""
+    written = written or {}
+    weakest = weakest or {}
+    lines = [f"model {a.model} ({a.path}), network {a.network}"]
+    width = max((len(v.name) for v in a.verdicts), default=0)
+    for v in a.verdicts:
+        status = {HOLDS: "holds", FAILS: "FAILS"}.get(v.status, "unknown")
+        lines.append(f"  {v.name:<{width}}  {status:<7}  {v.reason}")
+        for caps in weakest.get(v.name, []):
+            lines.append(f"  {'':<{width}}           weakest attacker: {', '.join(caps) or 'none needed'}")
+        for f in written.get(v.name, []):
+            lines.append(f"  {'':<{width}}           wrote {f}")
+    s = a.stats
+    lines.append(f"  states {s.states:,}  transitions {s.transitions:,}  depth {s.depth}  "
+                 f"{s.seconds:.2f} s  {s.states_per_second:,.0f} states/s")
+    if a.stop_reason:
+        lines.append(f"  stopped: {a.stop_reason}; {s.frontier:,} states were still waiting to be explored, "
+                     f"so verdicts other than failures are 'unknown'")
+    for v in a.verdicts:
+        if v.status == FAILS and v.trace is not None:
+            lines.append("")
+            lines.append(render_text(v.trace))
+    return "\n".join(lines)
+
+
+def analysis_to_json(a: Analysis, written: dict[str, list[str]] | None = None,
+                     weakest: dict[str, list[list[str]]] | None = None) -> dict[str, Any]:
+    written = written or {}
+    weakest = weakest or {}
+    return {
+        "schema": JSON_SCHEMA_VERSION,
+        "file": a.path,
+        "model": a.model,
+        "network": a.network,
+        "exit_code": a.exit_code,
+        "complete": a.complete,
+        "stopped": a.stop_reason,
+        "stats": {"states": a.stats.states, "transitions": a.stats.transitions, "depth": a.stats.depth,
+                  "seconds": round(a.stats.seconds, 4), "states_per_second": round(a.stats.states_per_second),
+                  "frontier": a.stats.frontier},
+        "properties": [
+            {"name": v.name, "formula": v.text, "verdict": v.status, "reason": v.reason, "value": v.value,
+             "files": written.get(v.name, []), "weakest_attackers": weakest.get(v.name),
+             "trace": v.trace.to_dict() if v.trace is not None else None}
+            for v in a.verdicts
+        ],
+    }

@@ -1,0 +1,422 @@
+"""Security protocols as a transition system: role instances on a network the attacker controls.
+
+A state is the tuple `(insts, knowledge, net, traffic, events, revealed, violated)`:
+  * `insts[i]` is instance i's `(pc, values)`: the next step and one value (or None) per role slot;
+  * `knowledge` the attacker's `Knowledge`;
+  * `net` the messages in flight, a multiset as a frozenset of `((sender, addressee, term), count)`;
+  * `traffic` every message sent so far (kept only when `replay` is enabled);
+  * `events` the running/commit signals of agreement goals, a multiset like `net`;
+  * `revealed` the session values handed to the attacker by `reveal` (secrecy does not cover them);
+  * `violated` the agreement goals some commit has broken, as (goal name, explanation) pairs.
+Multisets are frozensets of (item, count) so that states do not depend on the order things happened in;
+whenever an order is needed (successors, traces) items are sorted by `terms.sort_key`.
+
+A role step is atomic (receive, check, create fresh values, send up to the next receive): the usual step
+semantics of protocol checkers, which only removes interleavings of purely local work. Instances of one role
+with the same preset bindings are interchangeable, so instance k may only start once instance k-1 has
+(symmetry reduction). An action is `(owner, sent, kind, instance, delivery, sends, note)`; the owner is the
+instance (or -1 for the attacker's drop).
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from .attacker import Attacker, Delivery, Entry
+from .knowledge import Knowledge, derivable, explain
+from .procsys import StepInfo
+from .roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
+from .terms import Atom, Term, atoms, instantiate, is_ground, pretty, substitute
+
+State = tuple
+
+
+@dataclass(frozen=True)
+class Scenario:
+    honest: tuple[Atom, ...]
+    compromised: tuple[Atom, ...]
+    instances: tuple[Instance, ...]
+    sessions: str  # how the bound reads in verdicts: "2 sessions", "the 3 runs of the scenario"
+
+
+class SecuritySystem:
+    """The transition system of a compiled protocol under an attacker (see module doc)."""
+
+    def __init__(self, name: str, roles: tuple[RoleSpec, ...], scenario: Scenario, attacker: Attacker,
+                 initial_knowledge: Knowledge, secrets: tuple[SecretGoal, ...],
+                 agreements: tuple[AgreementGoal, ...]):
+        self.name = name
+        self.roles = roles
+        self.scenario = scenario
+        self.instances = scenario.instances
+        self.attacker = attacker
+        self.initial_knowledge = initial_knowledge
+        self.secrets = secrets
+        self.agreements = agreements
+        self.agents = scenario.honest + scenario.compromised
+        self.honest = frozenset(scenario.honest)
+        self.compromised = frozenset(scenario.compromised)
+        self.labels = tuple(inst.label(roles[inst.role]) for inst in self.instances)
+        self.network = _NetworkName("attacker: " + (", ".join(sorted(attacker.capabilities)) or "none")
+                                    + ("" if attacker.typed else ", untyped"))
+        self.waits_for = tuple(self._predecessor(i) for i in range(len(self.instances)))
+        # With eavesdrop and masquerade the attacker *is* the network: every message sent is known and any
+        # known message can be delivered, so in-flight messages and recorded traffic add nothing but states
+        # (drop, modify and replay are subsumed). Traces still show forwarded messages as deliveries.
+        self.network_free = attacker.has("eavesdrop") and attacker.has("masquerade")
+        self._atoms: dict[Term, frozenset[Atom]] = {}  # caches: pure functions of their keys
+        self._learnt: dict[tuple[Knowledge, frozenset], Knowledge] = {}
+
+    def _predecessor(self, i: int) -> int | None:
+        inst = self.instances[i]
+        for j in range(i - 1, -1, -1):
+            other = self.instances[j]
+            if other.role == inst.role and other.preset == inst.preset:
+                return j
+        return None
+
+    # ------------------------------------------------------------------ the TransitionSystem interface
+    def initial_states(self) -> list[State]:
+        insts = []
+        for inst in self.instances:
+            role = self.roles[inst.role]
+            vals = [None] * len(role.slots)
+            for slot, agent in inst.preset:
+                vals[slot] = agent
+            insts.append((0, tuple(vals)))
+        return [(tuple(insts), self.initial_knowledge, frozenset(), frozenset(), frozenset(), frozenset(),
+                 frozenset())]
+
+    def successors(self, state: State) -> list[tuple[tuple, State]]:
+        insts, know, net, traffic = state[0], state[1], state[2], state[3]
+        out: dict[State, tuple] = {}
+        attacker = self.attacker
+        net_list = attacker.order([e for e, _n in net])
+        traffic_list = attacker.order(traffic) if traffic else []
+        for i, inst in enumerate(self.instances):
+            pc, vals = insts[i]
+            role = self.roles[inst.role]
+            if pc >= len(role.steps):
+                continue
+            if pc == 0:
+                w = self.waits_for[i]
+                if w is not None and insts[w][0] == 0:
+                    continue
+            step = role.steps[pc]
+            for b in self._starts(role, vals, pc, insts):
+                if step.receive is None:
+                    self._fire(state, i, role, step, b, None, out)
+                    continue
+                pattern = instantiate(step.receive, b)
+                for d in attacker.deliveries(know, net_list, traffic_list, pattern, b, b[role.slots[0]]):
+                    if all(substitute(lhs, d.bindings) == substitute(rhs, d.bindings) for lhs, rhs in step.checks):
+                        self._fire(state, i, role, step, d.bindings, d, out)
+        if attacker.has("drop") and not self.network_free:
+            for entry in net_list:
+                nxt = (insts, know, _take(net, entry)) + state[3:]
+                if nxt not in out:
+                    out[nxt] = (-1, 0, "drop", -1, entry, (), None)
+        return [(a, s) for s, a in out.items()]
+
+    def is_valid_end(self, state: State) -> bool:
+        return True
+
+    # ------------------------------------------------------------------ execution
+    def _starts(self, role: RoleSpec, vals: tuple, pc: int, insts: tuple):
+        """Bindings to run the step with; at the first step, every choice of the agents not yet preset.
+
+        Agents are interchangeable until something mentions them (honest ones among themselves, compromised
+        ones likewise: same initial knowledge up to renaming), so a choice ranges over the agents already in
+        use plus the first unused honest and the first unused compromised one. An agent does not run a
+        session with itself."""
+        base = {role.slots[k]: v for k, v in enumerate(vals) if v is not None}
+        if pc > 0:
+            yield base
+            return
+        free = [s for s in role.params if vals[s] is None]
+        if not free:
+            yield base
+            return
+        yield from self._choose(role, free, base, self._used_agents(insts))
+
+    def _choose(self, role: RoleSpec, free: list[int], b: dict[str, Term], used: set[Atom]):
+        if not free:
+            yield b
+            return
+        slot, rest = free[0], free[1:]
+        pools = (self.scenario.honest,) if slot == 0 else (self.scenario.honest, self.scenario.compromised)
+        taken = set(b.values())
+        for pool in pools:
+            fresh_taken = False
+            for agent in pool:
+                if agent in taken and role.slots[slot] != role.slots[0]:
+                    continue
+                if agent not in used:
+                    if fresh_taken:
+                        continue
+                    fresh_taken = True
+                yield from self._choose(role, rest, {**b, role.slots[slot]: agent}, used | {agent})
+
+    def _used_agents(self, insts: tuple) -> set[Atom]:
+        used: set[Atom] = set()
+        cache = self._atoms
+        for _pc, vals in insts:
+            for v in vals:
+                if v is None:
+                    continue
+                found = cache.get(v)
+                if found is None:
+                    found = frozenset(a for a in atoms(v) if a.sort == "agent")
+                    cache[v] = found
+                used |= found
+        return used
+
+    def _fire(self, state: State, i: int, role: RoleSpec, step: StepSpec, b: dict[str, Term],
+              delivery: Delivery | None, out: dict[State, tuple]) -> None:
+        insts, know, net, traffic, events, revealed, violated = state
+        inst = self.instances[i]
+        b = dict(b)
+        for slot, sort in step.fresh:
+            name = role.slots[slot]
+            if name not in b:
+                b[name] = Atom(f"{name}#{inst.number}", sort)
+        me = b[role.slots[0]]
+        if delivery is not None and delivery.taken is not None:
+            net = _take(net, delivery.taken)
+        sends: list[Entry] = []
+        for s in step.sends:
+            sends.append((me, b[role.slots[s.to_slot]], substitute(s.recipe, b)))
+        learn: list[Term] = []
+        attacker = self.attacker
+        if sends and self.network_free:
+            learn.extend(e[2] for e in sends)
+        elif sends:
+            added = []
+            for entry in sends:
+                if entry[1] in self.compromised:
+                    learn.append(entry[2])  # addressed to the attacker's own identity
+                else:
+                    added.append(entry)
+                    if attacker.has("eavesdrop"):
+                        learn.append(entry[2])
+            net = _add(net, added)
+            if attacker.has("replay"):
+                traffic = traffic | frozenset(sends)
+        pc = state[0][i][0] + 1
+        finished = pc == len(role.steps)
+        note = None
+        if finished and role.reveal:
+            values = [b[role.slots[s]] for s in role.reveal if role.slots[s] in b]
+            learn.extend(values)
+            revealed = revealed | frozenset(values)
+            note = "reveals " + ", ".join(pretty(v) for v in values) + " to the attacker (session over)"
+        if step.signals:
+            events, violated, why = self._signals(state, step, role, b, events, violated)
+            if why:
+                note = why if note is None else f"{note}; {why}"
+        if learn and attacker.active:
+            key = (know, frozenset(learn))
+            grown = self._learnt.get(key)
+            if grown is None:
+                if len(self._learnt) > 100_000:
+                    self._learnt.clear()
+                grown = self._learnt[key] = know.add_all(learn)
+            know = grown
+        vals = tuple(b.get(n) for n in role.slots)
+        insts = insts[:i] + ((pc, vals),) + insts[i + 1:]
+        nxt = (insts, know, net, traffic, events, revealed, violated)
+        if nxt not in out:
+            out[nxt] = (i, len(sends), "step", i, delivery, tuple(sends), note)
+
+    def _signals(self, state: State, step: StepSpec, role: RoleSpec, b: dict[str, Term], events: frozenset,
+                 violated: frozenset) -> tuple[frozenset, frozenset, str | None]:
+        why = None
+        counts = dict(events)
+        for sig in step.signals:
+            goal = self.agreements[sig.goal]
+            me, peer = b[role.slots[sig.me]], b[role.slots[sig.peer]]
+            data = tuple(substitute(d, b) for d in sig.data)
+            if sig.kind == "running":
+                key = ("R", sig.goal, me, peer, data)
+                counts[key] = counts.get(key, 0) + 1
+                continue
+            if peer not in self.honest or any(n == goal.name for n, _w in violated):
+                continue
+            if goal.kind == "alive":
+                ok = any(pc > 0 and vals[0] == peer for pc, vals in state[0])
+            else:
+                ran = counts.get(("R", sig.goal, peer, me, data), 0)
+                ok = ran > 0
+                if goal.kind == "agree":
+                    key = ("C", sig.goal, me, peer, data)
+                    counts[key] = counts.get(key, 0) + 1
+                    ok = ran >= counts[key]
+            if not ok:
+                what = ", ".join(pretty(d) for d in data)
+                on = f" on {what}" if data else ""
+                if goal.kind == "alive":
+                    reason = f"{peer} has not run the protocol at all"
+                elif goal.kind == "agree" and ran > 0:
+                    reason = f"{peer} ran it only {ran} time(s) with these values: an earlier commit already used that run"
+                else:
+                    reason = f"{peer} never ran it with {me}{on}"
+                why = f"{me} finishes believing it ran the protocol with {peer}{on}, but {reason}"
+                violated = violated | {(goal.name, why)}
+        return frozenset(counts.items()), violated, why
+
+    # ------------------------------------------------------------------ goals as state predicates
+    def secret_leak(self, goal: SecretGoal, state: State) -> str | None:
+        """Why `goal` fails in `state` (the instance and the value the attacker derives), or None."""
+        insts, know, revealed = state[0], state[1], state[5]
+        for i, (pc, vals) in enumerate(insts):
+            role = self.roles[self.instances[i].role]
+            if pc < len(role.steps):  # the claim is made when the role finishes (and holds ever after)
+                continue
+            recipe = goal.per_role[self.instances[i].role]
+            if recipe is None:
+                continue
+            if any(vals[s] is not None and vals[s] not in self.honest for s in role.role_slots):
+                continue
+            b = {role.slots[k]: v for k, v in enumerate(vals) if v is not None}
+            value = instantiate(recipe, b)
+            if not is_ground(value) or value in revealed:
+                continue
+            if derivable(know, value):
+                partners = ", ".join(f"{role.slots[s]}={vals[s]}" for s in role.role_slots if vals[s] is not None)
+                how = explain(know, value, self.attacker.fresh)
+                return (f"the attacker knows {pretty(value)}, the value of {goal.text[7:-1]} in "
+                        f"{self.labels[i]} ({partners}, all honest): {how}")
+        return None
+
+    def secret_holds(self, goal: SecretGoal, state: State) -> bool:
+        return self.secret_leak(goal, state) is None
+
+    def session_completed(self, state: State) -> bool:
+        """Some session ran to the end: one finished instance per role, all agreeing on who plays which role,
+        every one of them honest."""
+        finished: list[list[dict[str, Atom]]] = [[] for _ in self.roles]
+        for i, (pc, vals) in enumerate(state[0]):
+            inst = self.instances[i]
+            role = self.roles[inst.role]
+            if pc < len(role.steps):
+                continue
+            agents = {role.slots[s]: vals[s] for s in role.role_slots}
+            if all(a in self.honest for a in agents.values()):
+                finished[inst.role].append(agents)
+        if not all(finished):
+            return False
+        for combo in itertools.product(*finished):
+            merged: dict[str, Atom] = {}
+            if all(merged.setdefault(r, a) == a for agents in combo for r, a in agents.items()):
+                return True
+        return False
+
+    # ------------------------------------------------------------------ traces
+    def lane(self, g: int) -> str:
+        return self.agents[g].name
+
+    def lanes(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.agents)
+
+    def render_message(self, term: Term) -> str:
+        return pretty(term)
+
+    def describe(self, state: State, action: tuple) -> StepInfo:
+        _owner, _sent, kind, i, delivery, sends, note = action
+        lane = {a: g for g, a in enumerate(self.agents)}
+        if kind == "drop":
+            src, dst, term = delivery
+            return StepInfo(-1, "drop", f"drops {pretty(term)}", (), None, (lane[src], lane[dst], term),
+                            capability="drop")
+        inst = self.instances[i]
+        role = self.roles[inst.role]
+        pc = state[0][i][0]
+        step = role.steps[pc]
+        after_vals = None
+        for act, nxt in self.successors(state):
+            if act == action:
+                after_vals = nxt[0][i][1]
+                break
+        me = after_vals[0] if after_vals is not None else state[0][i][1][0]
+        parts = []
+        if step.receive is not None:
+            parts.append(f"receives message {step.receive_number}")
+        if sends:
+            parts.append("sends message " + ", ".join(str(s.number) for s in step.sends))
+        if pc + 1 == len(role.steps):
+            parts.append("finishes")
+        text = f"{self.labels[i]}: " + ", ".join(parts)
+        sent = tuple((lane[s], lane[d], t) for s, d, t in sends)
+        if delivery is None:
+            return StepInfo(lane[me], "send", text, sent, None, None, note=note)
+        if delivery.capability is None:
+            src, dst, term = delivery.taken
+            return StepInfo(lane[me], "receive", text, sent, (lane[src], lane[dst], term), None, note=note)
+        claimed = delivery.claimed
+        if claimed is None and step.sender_slot is not None:
+            claimed = delivery.bindings.get(role.slots[step.sender_slot])
+        if claimed is None or claimed not in lane:
+            claimed = self.scenario.compromised[0] if self.scenario.compromised else me
+        derivation = None
+        if delivery.capability in ("modify", "masquerade"):
+            derivation = explain(state[1], delivery.term, self.attacker.fresh)
+        intercepted = None
+        if delivery.taken is not None:
+            src, dst, term = delivery.taken
+            intercepted = (lane[src], lane[dst], term)
+        return StepInfo(lane[me], "receive", text, sent, None, None, capability=delivery.capability,
+                        injected=(lane[claimed], lane[me], delivery.term), derivation=derivation,
+                        intercepted=intercepted, note=note)
+
+    def changes(self, before: State, after: State, g: int) -> list[tuple[str, str, str]]:
+        out = []
+        agent = self.agents[g]
+        for i, ((pc0, v0), (pc1, v1)) in enumerate(zip(before[0], after[0])):
+            if (pc0, v0) == (pc1, v1) or v1[0] != agent:
+                continue
+            role = self.roles[self.instances[i].role]
+            for k, name in enumerate(role.slots):
+                if v0[k] != v1[k] and not name.startswith("_"):
+                    out.append((f"{self.labels[i]}.{name}", _show(v0[k]), _show(v1[k])))
+            if pc1 == len(role.steps):
+                out.append((self.labels[i], "running", "finished"))
+        return out
+
+    def initial_values(self, state: State, g: int) -> list[tuple[str, str]]:
+        agent = self.agents[g]
+        out = []
+        for i, (pc, vals) in enumerate(state[0]):
+            if vals[0] == agent:
+                role = self.roles[self.instances[i].role]
+                bound = ", ".join(f"{role.slots[s]}={vals[s]}" for s in role.role_slots if vals[s] is not None)
+                out.append((self.labels[i], bound))
+        return out
+
+
+@dataclass(frozen=True)
+class _NetworkName:
+    """What analysis.py reports as the network of a security model."""
+
+    name: str
+
+
+def _show(v: Term | None) -> str:
+    return "" if v is None else pretty(v)
+
+
+def _take(net: frozenset, entry: Entry) -> frozenset:
+    counts = dict(net)
+    n = counts.pop(entry)
+    if n > 1:
+        counts[entry] = n - 1
+    return frozenset(counts.items())
+
+
+def _add(net: frozenset, entries: list[Entry]) -> frozenset:
+    if not entries:
+        return net
+    counts = dict(net)
+    for e in entries:
+        counts[e] = counts.get(e, 0) + 1
+    return frozenset(counts.items())

@@ -1,0 +1,356 @@
+"""A model with a `protocol` block to a checkable security transition system and its goals.
+
+Composes dsl/narration.py (roles) with the scenario (agents, instances, attacker, reveals) and the goals.
+Goal names are deterministic, since `# expect:` lines and the CLI refer to them:
+`secret(Na)` is `secret_Na` (`secret(k(A, B))` is `secret_k_A_B`), `B agrees with A` is `B_agrees_A`,
+`non-injectively` gives `B_niagrees_A`, `weakly` gives `B_wagrees_A`, `A alive for B` gives `B_alive_A`, and
+every protocol has `executable`.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from checker.attacker import Attacker
+from checker.goals import Executable, Goal
+from checker.knowledge import Knowledge
+from checker.roles import (CAPABILITIES, AgreementGoal, Instance, RoleSpec, SecretGoal, Signal)
+from checker.secsys import Scenario, SecuritySystem
+from checker.terms import Atom, Pattern, Var, instantiate, is_ground, pretty, subterms, variables
+
+from . import ast as A
+from .diagnostics import Diagnostic, ModelError
+from .narration import Compiled, RoleView, compile_narration, freeze_steps
+
+#: The attacker's own fresh atoms, one per sort a protocol creates fresh values of.
+ATTACKER_ATOMS = {"nonce": "Ne", "key": "Ke", "text": "Te", "number": "Xe", "time": "Ti", "agent": "Ie"}
+
+
+def compile_protocol(model: A.Model, defines: dict[str, Any], default_name: str,
+                     attacker: tuple[str, ...] | None, untyped: bool | None) -> tuple[SecuritySystem, tuple]:
+    proto = model.protocol
+    assert proto is not None
+    if model.processes:
+        raise ModelError([Diagnostic("E401", "a model has either a protocol or processes, not both",
+                                     model.processes[0].span)])
+    comp = compile_narration(proto)
+    diags: list[Diagnostic] = []
+    goal_specs = _goals(proto, comp, diags)
+    scen = model.scenario or A.ScenarioDecl((), (), None, (), (), None, A.NO_SPAN, False, proto.span)
+    roles = _roles(comp, scen, diags)
+    if diags:
+        raise ModelError(diags)
+    scenario = _scenario(model, scen, comp, roles, defines, diags)
+    caps = _capabilities(scen, attacker, diags)
+    if diags:
+        raise ModelError(diags)
+    typed = not (untyped if untyped is not None else scen.untyped)
+    fresh = _attacker_atoms(comp)
+    know = _initial_knowledge(comp, scenario, fresh)
+    secrets, agreements = goal_specs
+    name = model.name or default_name
+    system = SecuritySystem(name, roles, scenario, Attacker(frozenset(caps), typed, fresh), know, secrets,
+                            agreements)
+    honest = SecuritySystem(name, roles, scenario, Attacker(frozenset(), typed, fresh), know, secrets, agreements)
+    bound = scenario.sessions
+    props: list[Any] = [Executable("executable", "an honest session can complete", honest,
+                                   honest.session_completed, bound)]
+    for g in secrets:
+        props.append(Goal(g.name, g.text, (("", _secret_pred(system, g)),), why=_secret_why(system, g),
+                          bound=bound))
+    for g in agreements:
+        props.append(Goal(g.name, g.text, (("", _agreement_pred(g.name)),), why=_agreement_why(g.name),
+                          bound=bound))
+    return system, tuple(props)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# goals
+
+
+def _goal_name(base: str, used: set[str]) -> str:
+    name, k = base, 2
+    while name in used:
+        name, k = f"{base}_{k}", k + 1
+    used.add(name)
+    return name
+
+
+def _goals(proto: A.ProtocolDecl, comp: Compiled, diags: list[Diagnostic]) -> tuple[tuple, tuple]:
+    from .narration import Terms
+    terms = Terms(comp.names, diags)
+    used: set[str] = {"executable"}
+    secrets: list[SecretGoal] = []
+    agreements: list[AgreementGoal] = []
+    for g in proto.goals:
+        if g.kind == "secret":
+            t = terms.convert(g.terms[0])
+            if t is None:
+                continue
+            per_role = tuple(comp.views[r].build(t) for r in comp.names.roles)
+            if all(p is None for p in per_role):
+                diags.append(Diagnostic("E411", f"no role ever knows {pretty(t)}, so its secrecy says nothing",
+                                        g.span))
+                continue
+            base = "secret_" + re.sub(r"[^A-Za-z0-9]+", "_", pretty(t)).strip("_")
+            secrets.append(SecretGoal(_goal_name(base, used), f"secret({pretty(t)})", per_role))
+            continue
+        claimer, partner = g.claimer, g.partner
+        bad = [r for r in (claimer, partner) if r not in comp.views]
+        if bad:
+            for r in bad:
+                diags.append(Diagnostic("E201", f"unknown role '{r}'", g.span,
+                                        hint=f"the roles are {', '.join(comp.names.roles)}"))
+            continue
+        if claimer == partner:
+            diags.append(Diagnostic("E411", "a role cannot agree with itself", g.span))
+            continue
+        data = [terms.convert(t) for t in g.terms]
+        if any(d is None for d in data):
+            continue
+        word = {"agree": "agrees", "niagree": "niagrees", "wagree": "wagrees", "alive": "alive"}[g.kind]
+        name = _goal_name(f"{claimer}_{word}_{partner}", used)
+        what = ", ".join(pretty(d) for d in data)
+        text = {"agree": f"{claimer} agrees with {partner} on {what}",
+                "niagree": f"{claimer} non-injectively agrees with {partner} on {what}",
+                "wagree": f"{claimer} weakly agrees with {partner}",
+                "alive": f"{partner} alive for {claimer}"}[g.kind]
+        index = len(agreements)
+        if _signals(comp, g, index, data, diags):
+            agreements.append(AgreementGoal(name, text, g.kind, index))
+    return tuple(secrets), tuple(agreements)
+
+
+def _signals(comp: Compiled, g: A.GoalDecl, index: int, data: list[Pattern], diags: list[Diagnostic]) -> bool:
+    """Attach the commit to the claimer's last step and the running signal to the partner's last send before it."""
+    claimer, partner = comp.views[g.claimer], comp.views[g.partner]
+    if not claimer.steps:
+        diags.append(Diagnostic("E411", f"{claimer.name} takes no part in the protocol", g.span))
+        return False
+    claim_at = claimer.steps[-1].last_message
+    if partner.name not in claimer.slots:
+        diags.append(Diagnostic("E411", f"{claimer.name} never learns who plays {partner.name}", g.span))
+        return False
+    recipes = [claimer.build(d) for d in data]
+    for d, r in zip(data, recipes):
+        if r is None:
+            diags.append(Diagnostic("E411", f"{claimer.name} never knows {pretty(d)}", g.span))
+            return False
+    commit = Signal(index, "commit", 0, claimer.slots.index(partner.name), tuple(recipes))
+    if g.kind == "alive":
+        claimer.steps[-1].signals.append(commit)
+        return True
+    point = None
+    for number, step_index, known in partner.snapshots:
+        step = partner.steps[step_index]
+        if number <= claim_at and any(s.number == number for s in step.sends):
+            point = (number, step_index, known)
+    if point is None:
+        diags.append(Diagnostic("E411", f"{partner.name} sends nothing before {claimer.name} finishes, so "
+                                        f"{claimer.name} cannot agree with it", g.span))
+        return False
+    number, step_index, known = point
+    if Var(claimer.name, "agent") not in known:
+        diags.append(Diagnostic("E411", f"{partner.name} does not know who plays {claimer.name} when it sends "
+                                        f"message {number}", g.span))
+        return False
+    theirs = []
+    for d in data:
+        r = partner.build(d, known)
+        if r is None:
+            diags.append(Diagnostic("E411", f"{partner.name} does not know {pretty(d)} when it sends message "
+                                            f"{number}, its last before {claimer.name} finishes", g.span))
+            return False
+        theirs.append(r)
+    partner.steps[step_index].signals.append(
+        Signal(index, "running", 0, partner.slots.index(claimer.name), tuple(theirs)))
+    claimer.steps[-1].signals.append(commit)
+    return True
+
+
+def _secret_pred(system: SecuritySystem, goal: SecretGoal):
+    def holds(state) -> bool:
+        return system.secret_holds(goal, state)
+    return holds
+
+
+def _secret_why(system: SecuritySystem, goal: SecretGoal):
+    def why(state) -> str | None:
+        return system.secret_leak(goal, state)
+    return why
+
+
+def _agreement_pred(name: str):
+    def holds(state) -> bool:
+        return all(n != name for n, _why in state[6])
+    return holds
+
+
+def _agreement_why(name: str):
+    def why(state) -> str | None:
+        return next((w for n, w in state[6] if n == name), None)
+    return why
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# roles, scenario, attacker
+
+
+def _roles(comp: Compiled, scen: A.ScenarioDecl, diags: list[Diagnostic]) -> tuple[RoleSpec, ...]:
+    reveal_names = {n for n, _s in scen.reveals}
+    for n, span in scen.reveals:
+        if not any(n in v.slots and v.slots.index(n) not in v.params for v in comp.views.values()):
+            diags.append(Diagnostic("E412", f"'{n}' is not a value any role learns in a session", span,
+                                    hint="reveal names a session value such as a session key"))
+    out = []
+    for r in comp.names.roles:
+        v = comp.views[r]
+        role_slots = tuple(k for k, n in enumerate(v.slots) if n in comp.names.roles)
+        reveal = tuple(k for k, n in enumerate(v.slots) if n in reveal_names and n not in comp.names.roles)
+        out.append(RoleSpec(r, tuple(v.slots), tuple(v.sorts), tuple(v.params), role_slots=role_slots,
+                            steps=freeze_steps(v), reveal=reveal))
+    return tuple(out)
+
+
+def _sessions(model: A.Model, scen: A.ScenarioDecl, defines: dict[str, Any], diags: list[Diagnostic]) -> int:
+    consts = {c.name: c for c in model.consts}
+    for name in defines:
+        if name not in consts:
+            diags.append(Diagnostic("E403", f"-D {name}: the model has no constant {name}", A.NO_SPAN,
+                                    hint=", ".join(sorted(consts)) or "declare it with `const NAME = value`"))
+    if scen.sessions is None:
+        return 1
+    value, span = scen.sessions
+    if isinstance(value, str):
+        if value in defines:
+            value = defines[value]
+        elif value in consts and isinstance(consts[value].value, A.IntLit):
+            value = consts[value].value.value
+        else:
+            diags.append(Diagnostic("E201", f"unknown constant '{value}'", span,
+                                    hint="declare it with `const NAME = 2` or write a number"))
+            return 1
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        diags.append(Diagnostic("E412", f"sessions must be a positive number, got {value}", span))
+        return 1
+    return value
+
+
+def _scenario(model: A.Model, scen: A.ScenarioDecl, comp: Compiled, roles: tuple[RoleSpec, ...],
+              defines: dict[str, Any], diags: list[Diagnostic]) -> Scenario:
+    names = comp.names
+    honest = _agents(scen.honest, diags)
+    compromised = _agents(scen.compromised, diags)
+    if not honest:
+        diags.append(Diagnostic("E412", "the scenario names no honest agent", scen.span,
+                                hint="add `honest alice, bob` to the scenario block"))
+    for name, span in scen.honest + scen.compromised:
+        if name in names.sorts:
+            diags.append(Diagnostic("E202", f"agent '{name}' has the name of a role or value of the protocol", span))
+    both = {a.name for a in honest} & {a.name for a in compromised}
+    for name in sorted(both):
+        diags.append(Diagnostic("E412", f"agent '{name}' is both honest and compromised", scen.span))
+    sessions = _sessions(model, scen, defines, diags)
+    agents = {a.name: a for a in honest + compromised}
+    instances: list[Instance] = []
+    counts = [0] * len(roles)
+    if scen.runs:
+        for run in scen.runs:
+            if run.role not in names.roles:
+                diags.append(Diagnostic("E201", f"unknown role '{run.role}'", run.span,
+                                        hint=f"the roles are {', '.join(names.roles)}"))
+                continue
+            r = names.roles.index(run.role)
+            order = [run.role] + [x for x in names.roles if x != run.role]
+            if len(run.agents) > len(order):
+                diags.append(Diagnostic("E302", f"run {run.role}(...) takes at most {len(order)} agents "
+                                                f"({', '.join(order)})", run.span))
+                continue
+            preset = []
+            for k, (role_name, agent) in enumerate(zip(order, run.agents)):
+                if agent == "_":
+                    continue
+                if agent not in agents:
+                    diags.append(Diagnostic("E201", f"undeclared agent '{agent}'", run.span,
+                                            hint="declare agents with `honest` or `compromised`"))
+                    continue
+                if k == 0 and agents[agent] not in honest:
+                    diags.append(Diagnostic("E412", f"{agent} is compromised: the attacker plays its roles",
+                                            run.span, hint="runs are for honest agents"))
+                    continue
+                if role_name not in roles[r].slots:
+                    diags.append(Diagnostic("E412", f"{run.role} never learns who plays {role_name}", run.span,
+                                            hint=f"write _ in the place of {role_name}"))
+                    continue
+                preset.append((roles[r].slots.index(role_name), agents[agent]))
+            counts[r] += 1
+            instances.append(Instance(r, counts[r], tuple(preset)))
+        sessions = max(counts) if counts else 1
+    else:
+        for _ in range(sessions):
+            for r in range(len(roles)):
+                counts[r] += 1
+                instances.append(Instance(r, counts[r], ()))
+    text = f"{sessions} session{'s' if sessions != 1 else ''}"
+    if scen.runs:
+        text += f" ({len(instances)} role instances)"
+    return Scenario(tuple(honest), tuple(compromised), tuple(instances), text)
+
+
+def _agents(names: tuple[tuple[str, A.Span], ...], diags: list[Diagnostic]) -> list[Atom]:
+    out, seen = [], set()
+    for name, span in names:
+        if name in seen:
+            diags.append(Diagnostic("E202", f"agent '{name}' is declared twice", span))
+            continue
+        seen.add(name)
+        out.append(Atom(name, "agent"))
+    return out
+
+
+def _capabilities(scen: A.ScenarioDecl, override: tuple[str, ...] | None, diags: list[Diagnostic]) -> tuple:
+    caps = override if override is not None else (scen.attacker if scen.attacker is not None else CAPABILITIES)
+    span = scen.attacker_span if override is None else A.NO_SPAN
+    if tuple(caps) == ("none",):
+        return ()
+    for c in caps:
+        if c not in CAPABILITIES:
+            where = "" if override is None else " (from --attacker)"
+            diags.append(Diagnostic("E404", f"unknown attacker capability '{c}'{where}", span,
+                                    hint=f"the capabilities are {', '.join(CAPABILITIES)}, or 'none'"))
+    return tuple(c for c in caps if c in CAPABILITIES)
+
+
+def _attacker_atoms(comp: Compiled) -> tuple[Atom, ...]:
+    taken = set(comp.names.sorts)
+    wanted = {"nonce"} | {s for n, s in comp.names.sorts.items()
+                          if n not in comp.names.roles and n not in comp.names.constants}
+    out = []
+    for sort in sorted(wanted):
+        name = ATTACKER_ATOMS[sort]
+        while name in taken:
+            name += "'"
+        out.append(Atom(name, sort))
+    return tuple(out)
+
+
+def _initial_knowledge(comp: Compiled, scenario: Scenario, fresh: tuple[Atom, ...]) -> Knowledge:
+    """Every agent name, the public constants, the attacker's own atoms, and everything a compromised agent
+    would know initially in any role (its private key, the keys it shares with anyone)."""
+    names = comp.names
+    agents = scenario.honest + scenario.compromised
+    terms: set = set(agents) | set(fresh)
+    terms |= {Atom(n, names.sorts[n]) for n in names.constants if n not in names.secrets}
+    for _msg, t in comp.messages:
+        terms |= {s for s in subterms(t) if isinstance(s, Atom) and names.public(s)}
+    for e in scenario.compromised:
+        for r, view in comp.views.items():
+            for known in view.known_initially:
+                others = sorted({v.name for v in variables(known) if v.name != r})
+                for combo in itertools.product(agents, repeat=len(others)):
+                    b = {r: e, **dict(zip(others, combo))}
+                    t = instantiate(known, b)
+                    if is_ground(t):
+                        terms.add(t)
+    return Knowledge.initial(terms)
