@@ -31,6 +31,7 @@ class Options:
     bounds: Bounds = Bounds()
     attacker: tuple[str, ...] | None = None  # overrides the model's capabilities; () means no attacker
     untyped: bool | None = None  # overrides the model's matching discipline
+    only: tuple[str, ...] = ()  # check just these properties (all when empty)
     progress: Callable[[Stats], None] | None = None
 
 
@@ -67,6 +68,13 @@ class Analysis:
 def analyze(path: str, options: Options = Options()) -> Analysis:
     """Parse, check, explore and judge one model file. Raises ModelError for bad input."""
     system, props = load_model(path, options.defines, options.attacker, options.untyped)
+    if options.only:
+        unknown = sorted(set(options.only) - {p.name for p in props})
+        if unknown:
+            from dsl.ast import NO_SPAN
+            raise ModelError([Diagnostic("E404", f"the model has no property {unknown[0]}", NO_SPAN,
+                                         hint="properties: " + ", ".join(p.name for p in props))])
+        props = tuple(p for p in props if p.name in options.only)
     explorer = Explorer(system, [p for p in props if not isinstance(p, Executable)], options.bounds,
                         options.progress)
     try:

@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--max-states", type=int, metavar="N", help="stop after N distinct states")
     check.add_argument("--max-depth", type=int, metavar="N", help="explore runs of at most N steps")
     check.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+    check.add_argument("-p", "--property", dest="only", action="append", default=[], metavar="NAME",
+                       help="check only this property (repeatable; default: all)")
     check.add_argument("--format", choices=("text", "json"), default="text")
     check.add_argument("--attacker", metavar="CAPS",
                        help="attacker capabilities, comma-separated (eavesdrop,drop,modify,replay,masquerade) "
@@ -94,7 +96,7 @@ def _check(args: argparse.Namespace) -> int:
         raise UsageError("--timeout must be positive")
     bounds = Bounds(args.max_states, args.max_depth, args.timeout)
     progress = None if args.quiet or args.format == "json" else _progress_printer(sys.stderr)
-    options = Options(defines, bounds, _capabilities(args.attacker), args.untyped, progress)
+    options = Options(defines, bounds, _capabilities(args.attacker), args.untyped, tuple(args.only), progress)
     worst = EXIT_OK
     results: list[dict[str, Any]] = []
     for path in args.files:

@@ -186,7 +186,7 @@ class _Explainer:
         parts = _build_parts(self.closed, term, self.memo) or ()
         flat: list[Term] = []
         for p in parts:
-            for q in (self.parts(p) if _is_tuple(p) and p not in self.closed else [p]):
+            for q in (self.parts(p) if _is_tuple(p) else [p]):
                 if q not in flat:
                     flat.append(q)
         return flat

@@ -33,11 +33,19 @@ class Network:
     def empty(self) -> NetState:
         return ((),) * (self.n * self.n)
 
-    def send_all(self, net: NetState, sends: list[tuple[int, int, Any]]) -> NetState:
-        """Append every (src, dst, message) of one step, in order."""
-        if not sends:
+    def update(self, net: NetState, taken: tuple[int, int] | None, sends: list[tuple[int, int, Any]],
+               canonical: dict[tuple, tuple]) -> NetState:
+        """One step's effect on the network: remove the delivered message (slot, position), append the sent
+        ones; changed channels are replaced by their canonical copies so equal channels are shared."""
+        if taken is None and not sends:
             return net
         slots = list(net)
+        changed = []
+        if taken is not None:
+            k, pos = taken
+            ch = slots[k]
+            slots[k] = ch[:pos] + ch[pos + 1:]
+            changed.append(k)
         n = self.n
         for src, dst, msg in sends:
             k = src * n + dst
@@ -47,6 +55,10 @@ class Network:
                 ch = list(slots[k])
                 bisect.insort(ch, msg, key=vkey)
                 slots[k] = tuple(ch)
+            changed.append(k)
+        for k in changed:
+            ch = slots[k]
+            slots[k] = canonical.setdefault(ch, ch)
         return tuple(slots)
 
     def pending(self, net: NetState, dst: int) -> list[tuple[int, int, Any]]:

@@ -133,6 +133,14 @@ class ProcessSystem:
         self.instances: tuple[tuple[FamilySpec, int], ...] = tuple(
             (fam, m) for fam in families for m in range(fam.size))
         self.crashable = tuple(g for g, (fam, m) in enumerate(self.instances) if m in fam.crashable)
+        # per instance, per control state: the guarded transitions leaving it, with their indices
+        self._leaving = tuple(
+            tuple(tuple((k, t) for k, t in enumerate(fam.transitions) if t.source == ctrl)
+                  for ctrl in range(len(fam.states)))
+            for fam, _m in self.instances)
+        # Canonical copies of local-state tuples: successors share them instead of holding equal copies
+        # (the idea of SPIN's COLLAPSE compression). A cache only; it never changes what a state means.
+        self._canonical: dict[tuple, tuple] = {}
 
     # ------------------------------------------------------------------ the TransitionSystem interface
     def initial_states(self) -> list[State]:
@@ -148,14 +156,14 @@ class ProcessSystem:
             ctrl = ps[0]
             if ctrl == CRASHED:
                 continue
-            scratch = [None] * fam.frame_size  # guards only read and bind loop variables
-            for t_idx, t in enumerate(fam.transitions):
-                if t.source != ctrl:
-                    continue
-                if t.guard is not None and not t.guard(Ctx(ps, scratch, member, gid, procs)):
-                    continue
-                nxt, ctx = self._run_transition(state, gid, member, t)
-                out.append(((gid, len(ctx.out), "T", gid, t_idx, 0), nxt))
+            leaving = self._leaving[gid][ctrl]
+            if leaving:
+                guard_ctx = Ctx(ps, [None] * fam.frame_size, member, gid, procs)  # guards only read
+                for t_idx, t in leaving:
+                    if t.guard is not None and not t.guard(guard_ctx):
+                        continue
+                    nxt, ctx = self._run_transition(state, gid, member, t)
+                    out.append(((gid, len(ctx.out), "T", gid, t_idx, 0), nxt))
             for src, pos, msg in network.pending(net, gid):
                 handlers = fam.handlers.get(msg[0], ())
                 for h_idx, h in enumerate(handlers):
@@ -190,10 +198,13 @@ class ProcessSystem:
             frame[h.sender_slot] = self.instances[src][1]
         return frame
 
-    def _commit(self, state: State, gid: int, ctx: Ctx) -> tuple[State, Ctx]:
+    def _commit(self, state: State, gid: int, ctx: Ctx, taken: tuple[int, int] | None = None) -> tuple[State, Ctx]:
+        """The successor: instance gid's new locals, minus the delivered message, plus the sent ones."""
         procs, net = state
-        procs = procs[:gid] + (tuple(ctx.locs),) + procs[gid + 1:]
-        return (procs, self.network.send_all(net, ctx.out)), ctx
+        ps = tuple(ctx.locs)
+        ps = self._canonical.setdefault(ps, ps)
+        procs = procs[:gid] + (ps,) + procs[gid + 1:]
+        return (procs, self.network.update(net, taken, ctx.out, self._canonical)), ctx
 
     def _run_transition(self, state: State, gid: int, member: int, t: TransitionSpec) -> tuple[State, Ctx]:
         procs = state[0]
@@ -206,12 +217,11 @@ class ProcessSystem:
 
     def _run_handler(self, state: State, gid: int, member: int, src: int, pos: int, msg: tuple,
                      h: HandlerSpec, frame: list) -> tuple[State, Ctx]:
-        procs, net = state
-        taken = (procs, self.network.take(net, src, gid, pos))
+        procs = state[0]
         ctx = Ctx(list(procs[gid]), frame, member, gid, procs)
         if h.body is not None:
             h.body(ctx)
-        return self._commit(taken, gid, ctx)
+        return self._commit(state, gid, ctx, (src * len(procs) + gid, pos))
 
     # ------------------------------------------------------------------ traces
     def lane(self, gid: int) -> str:

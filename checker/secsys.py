@@ -14,7 +14,7 @@ whenever an order is needed (successors, traces) items are sorted by `terms.sort
 A role step is atomic (receive, check, create fresh values, send up to the next receive): the usual step
 semantics of protocol checkers, which only removes interleavings of purely local work. Instances of one role
 with the same preset bindings are interchangeable, so instance k may only start once instance k-1 has
-(symmetry reduction). An action is `(owner, sent, kind, instance, delivery, sends, note)`; the owner is the
+(symmetry reduction); generated sessions are cast in order, session k before session k+1. An action is `(owner, sent, kind, instance, delivery, sends, note)`; the owner is the
 instance (or -1 for the attacker's drop).
 """
 from __future__ import annotations
@@ -61,6 +61,10 @@ class SecuritySystem:
         self.network = _NetworkName("attacker: " + (", ".join(sorted(attacker.capabilities)) or "none")
                                     + ("" if attacker.typed else ", untyped"))
         self.waits_for = tuple(self._predecessor(i) for i in range(len(self.instances)))
+        self.sessions: dict[int, tuple[int, ...]] = {}
+        for j, inst in enumerate(self.instances):
+            if inst.session is not None:
+                self.sessions[inst.session] = self.sessions.get(inst.session, ()) + (j,)
         # With eavesdrop and masquerade the attacker *is* the network: every message sent is known and any
         # known message can be delivered, so in-flight messages and recorded traffic add nothing but states
         # (drop, modify and replay are subsumed). Traces still show forwarded messages as deliveries.
@@ -69,7 +73,10 @@ class SecuritySystem:
         self._learnt: dict[tuple[Knowledge, frozenset], Knowledge] = {}
 
     def _predecessor(self, i: int) -> int | None:
+        """The previous instance identical to i before it starts (same role, same preset, no session)."""
         inst = self.instances[i]
+        if inst.session is not None:
+            return None
         for j in range(i - 1, -1, -1):
             other = self.instances[j]
             if other.role == inst.role and other.preset == inst.preset:
@@ -97,27 +104,77 @@ class SecuritySystem:
         for i, inst in enumerate(self.instances):
             pc, vals = insts[i]
             role = self.roles[inst.role]
-            if pc >= len(role.steps):
+            if pc < 0 or pc >= len(role.steps):
                 continue
             if pc == 0:
                 w = self.waits_for[i]
                 if w is not None and insts[w][0] == 0:
                     continue
-            step = role.steps[pc]
-            for b in self._starts(role, vals, pc, insts):
-                if step.receive is None:
-                    self._fire(state, i, role, step, b, None, out)
+                if inst.session is not None and vals[0] is None:
+                    if inst.session > 1 and not self._assigned(insts, inst.session - 1):
+                        continue
+                    for assigned in self._assign(insts, i):
+                        self._step((assigned,) + state[1:], i, role, assigned[i][1], 0, net_list, traffic_list, out)
                     continue
-                pattern = instantiate(step.receive, b)
-                for d in attacker.deliveries(know, net_list, traffic_list, pattern, b, b[role.slots[0]]):
-                    if all(substitute(lhs, d.bindings) == substitute(rhs, d.bindings) for lhs, rhs in step.checks):
-                        self._fire(state, i, role, step, d.bindings, d, out)
+            self._step(state, i, role, vals, pc, net_list, traffic_list, out)
         if attacker.has("drop") and not self.network_free:
             for entry in net_list:
                 nxt = (insts, know, _take(net, entry)) + state[3:]
                 if nxt not in out:
                     out[nxt] = (-1, 0, "drop", -1, entry, (), None)
         return [(a, s) for s, a in out.items()]
+
+    def _step(self, state: State, i: int, role: RoleSpec, vals: tuple, pc: int, net_list: list, traffic_list: list,
+              out: dict[State, tuple]) -> None:
+        """Every way instance i can take its next step: each start choice, then each delivery."""
+        step = role.steps[pc]
+        for b in self._starts(role, vals, pc, state[0]):
+            if step.receive is None:
+                self._fire(state, i, role, step, b, None, out)
+                continue
+            pattern = instantiate(step.receive, b)
+            for d in self.attacker.deliveries(state[1], net_list, traffic_list, pattern, b, b[role.slots[0]]):
+                if all(substitute(lhs, d.bindings) == substitute(rhs, d.bindings) for lhs, rhs in step.checks):
+                    self._fire(state, i, role, step, d.bindings, d, out)
+
+    def _assigned(self, insts: tuple, session: int) -> bool:
+        return all(insts[j][0] < 0 or insts[j][1][0] is not None for j in self.sessions[session])
+
+    def _assign(self, insts: tuple, starter: int):
+        """Each way to cast a session when instance `starter` starts it: distinct agents for the roles, the
+        starter's honest; roles cast to compromised agents are played by the attacker (instance absent).
+        Agents not yet in use are interchangeable, so only the first unused of each kind is tried."""
+        members = self.sessions[self.instances[starter].session]
+        used = self._used_agents(insts)
+        names = [r.name for r in self.roles]
+        starter_role = self.instances[starter].role
+
+        def cast(r: int, chosen: list[Atom], used: set[Atom]):
+            if r == len(names):
+                yield chosen
+                return
+            pools = (self.scenario.honest,) if r == starter_role else (self.scenario.honest, self.scenario.compromised)
+            for pool in pools:
+                tried_fresh = False
+                for agent in pool:
+                    if agent in chosen:
+                        continue
+                    if agent not in used:
+                        if tried_fresh:
+                            continue
+                        tried_fresh = True
+                    yield from cast(r + 1, chosen + [agent], used | {agent})
+
+        for chosen in cast(0, [], used):
+            cast_of = dict(zip(names, chosen))
+            new = list(insts)
+            for j in members:
+                role = self.roles[self.instances[j].role]
+                vals = list(insts[j][1])
+                for s in role.role_slots:
+                    vals[s] = cast_of[role.slots[s]]
+                new[j] = (-1 if vals[0] in self.compromised else 0, tuple(vals))
+            yield tuple(new)
 
     def is_valid_end(self, state: State) -> bool:
         return True

@@ -8,51 +8,58 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Iterator
 
 
-class FrozenMap:
-    """An immutable dict with a cached hash; `set` returns a new map."""
+class FrozenMap(tuple):
+    """An immutable map stored as a tuple of (key, value) pairs sorted by key.
 
-    __slots__ = ("_d", "_h")
+    Being a tuple, it hashes and compares in C, which matters because every state fingerprint hashes every
+    map in it. Lookups scan the pairs: the maps of protocol models are small (one entry per process).
+    Iterating a FrozenMap yields its keys, like a dict.
+    """
 
-    def __init__(self, items: Iterable[tuple[Any, Any]] = ()):
-        self._d = dict(items)
-        self._h: int | None = None
+    __slots__ = ()
+
+    def __new__(cls, items: Iterable[tuple[Any, Any]] = ()):
+        d = dict(items)
+        try:
+            pairs = sorted(d.items())
+        except TypeError:
+            pairs = sorted(d.items(), key=lambda kv: vkey(kv[0]))
+        return super().__new__(cls, pairs)
 
     def __getitem__(self, key: Any) -> Any:
-        return self._d[key]
+        for k, v in tuple.__iter__(self):
+            if k == key:
+                return v
+        raise KeyError(key)
 
     def __contains__(self, key: Any) -> bool:
-        return key in self._d
-
-    def __len__(self) -> int:
-        return len(self._d)
+        for k, _v in tuple.__iter__(self):
+            if k == key:
+                return True
+        return False
 
     def __iter__(self) -> Iterator[Any]:
-        return iter(self._d)
+        return (k for k, _v in tuple.__iter__(self))
 
-    def items(self):
-        return self._d.items()
+    def items(self) -> Iterator[tuple[Any, Any]]:
+        return tuple.__iter__(self)
 
-    def keys(self):
-        return self._d.keys()
+    def keys(self) -> Iterator[Any]:
+        return iter(self)
 
-    def values(self):
-        return self._d.values()
+    def values(self) -> Iterator[Any]:
+        return (v for _k, v in tuple.__iter__(self))
 
     def set(self, key: Any, value: Any) -> "FrozenMap":
-        d = dict(self._d)
-        d[key] = value
-        return FrozenMap(d.items())
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, FrozenMap) and self._d == other._d
-
-    def __hash__(self) -> int:
-        if self._h is None:
-            self._h = hash(frozenset(self._d.items()))
-        return self._h
+        pairs = list(tuple.__iter__(self))
+        for pos, (k, _v) in enumerate(pairs):
+            if k == key:
+                pairs[pos] = (key, value)
+                return tuple.__new__(FrozenMap, pairs)
+        return FrozenMap(pairs + [(key, value)])
 
     def __repr__(self) -> str:
-        return f"FrozenMap({sorted(self._d.items(), key=lambda kv: vkey(kv[0]))!r})"
+        return f"FrozenMap({list(tuple.__iter__(self))!r})"
 
 
 def vkey(v: Any) -> tuple:
@@ -63,12 +70,12 @@ def vkey(v: Any) -> tuple:
         return (1, v)
     if isinstance(v, str):
         return (2, v)
+    if isinstance(v, FrozenMap):  # before tuple: a FrozenMap is a tuple
+        return (5, tuple(sorted((vkey(k), vkey(x)) for k, x in v.items())))
     if isinstance(v, tuple):
         return (3, tuple(vkey(x) for x in v))
     if isinstance(v, frozenset):
         return (4, tuple(sorted(vkey(x) for x in v)))
-    if isinstance(v, FrozenMap):
-        return (5, tuple(sorted((vkey(k), vkey(x)) for k, x in v.items())))
     key = getattr(v, "sort_key", None)
     if callable(key):
         return (6, key())
@@ -88,12 +95,12 @@ def render_value(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, (int, str)):
         return str(v) if isinstance(v, int) else f'"{v}"'
+    if isinstance(v, FrozenMap):  # before tuple: a FrozenMap is a tuple
+        return "{" + ", ".join(f"{render_value(k)}: {render_value(x)}" for k, x in v.items()) + "}"
     if isinstance(v, tuple):
         return "(" + ", ".join(render_value(x) for x in v) + ")"
     if isinstance(v, frozenset):
         return "{" + ", ".join(render_value(x) for x in sorted_values(v)) + "}"
-    if isinstance(v, FrozenMap):
-        return "{" + ", ".join(f"{render_value(k)}: {render_value(v[k])}" for k in sorted_values(v.keys())) + "}"
     return str(v)
 
 

@@ -53,7 +53,8 @@ class Diagnostic:
             if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
                 width = self.span.end_column - self.span.column
             out.append(f"  {self.span.line:>4} | {text}")
-            out.append(f"       | {' ' * (self.span.column - 1)}{'^' * width}")
+            pad = len(lines[self.span.line - 1][: self.span.column - 1].expandtabs(4))  # tabs as shown above
+            out.append(f"       | {' ' * pad}{'^' * width}")
         out.extend(f"  note: {n}" for n in self.notes)
         if self.hint:
             out.append(f"  hint: {self.hint}")

@@ -534,9 +534,10 @@ class Lowerer:
     def _send(self, s: A.Send, scope: _Scope) -> Fn:
         msg_id, fns = self._message_args(s.message, s.args, scope, s.span)
         _fam, gid = self._target(s.to, scope)
+        message = _tuple_builder((lambda c: msg_id,) + fns)
 
         def run_send(c: Ctx) -> None:
-            c.out.append((c.gid, gid(c), (msg_id,) + tuple(f(c) for f in fns)))
+            c.out.append((c.gid, gid(c), message(c)))
         return run_send
 
     def _broadcast(self, s: A.Broadcast, scope: _Scope) -> Fn:
@@ -546,9 +547,10 @@ class Lowerer:
         if fam is None:
             raise self.error("E205", f"unknown process {name}", s.span)
         gids = tuple(range(fam.offset, fam.offset + fam.size))
+        message = _tuple_builder((lambda c: msg_id,) + fns)
 
         def run_broadcast(c: Ctx) -> None:
-            msg = (msg_id,) + tuple(f(c) for f in fns)
+            msg = message(c)
             for g in gids:
                 if g != c.gid:
                     c.out.append((c.gid, g, msg))
@@ -642,7 +644,7 @@ class Lowerer:
             return T.BOOL, lambda c: ef(c) not in cf(c)
         lt, lf = self.expr(e.left, scope)
         rt, rf = self.expr(e.right, scope, lt)
-        if lt.name == "any":
+        if not T.is_complete(lt):  # `{} == m`, `[] == q`: the right side says what the left one is
             lt, lf = self.expr(e.left, scope, rt)
         if op in ("==", "!="):
             if _unify(lt, rt) is None:
@@ -655,8 +657,7 @@ class Lowerer:
             if u is None or not T.is_ordered(u):
                 raise self.error("E301", f"`{op}` needs two values of one ordered type, not {lt} and {rt}", e.span,
                                  hint="int, pid, str and tuples of them are ordered (tuples lexicographically)")
-            cmp = _COMPARE[op]
-            return T.BOOL, lambda c: cmp(lf(c), rf(c))
+            return T.BOOL, _comparison(op, lf, rf)
         fn = _ARITH.get((op, lt.name))
         u = _unify(lt, rt)
         if fn is None or u is None:
@@ -729,8 +730,7 @@ class Lowerer:
         for k, item in enumerate(e.items):
             w = want.args[k] if want is not None and want.name == "tuple" and k < len(want.args) else None
             parts.append(self.expr(item, scope, w))
-        fns = tuple(f for _, f in parts)
-        return T.tuple_of(*(t for t, _ in parts)), lambda c: tuple(f(c) for f in fns)
+        return T.tuple_of(*(t for t, _ in parts)), _tuple_builder(tuple(f for _, f in parts))
 
     def _elements(self, items, scope, want_elem) -> tuple[T.Type, tuple[Fn, ...]]:
         et = want_elem or T.ANY
@@ -746,11 +746,12 @@ class Lowerer:
 
     def _e_SetLit(self, e, scope, want):
         et, fns = self._elements(e.items, scope, want.args[0] if want is not None and want.name == "set" else None)
-        return T.set_of(et), lambda c: frozenset(f(c) for f in fns)
+        items = _tuple_builder(fns)
+        return T.set_of(et), lambda c: frozenset(items(c))
 
     def _e_SeqLit(self, e, scope, want):
         et, fns = self._elements(e.items, scope, want.args[0] if want is not None and want.name == "seq" else None)
-        return T.seq_of(et), lambda c: tuple(f(c) for f in fns)
+        return T.seq_of(et), _tuple_builder(fns)
 
     def _e_EmptyBraces(self, e, scope, want):
         if want is not None and want.name == "map":
@@ -791,8 +792,8 @@ class Lowerer:
         slot = scope.bind(e.var, elem)
         try:
             cond = self._bool(e.cond, scope) if e.cond is not None else None
-            if e.kind == "filter":
-                result_t = st
+            if e.kind == "filter":  # over a map: the set of its keys satisfying the condition
+                result_t = st if st.name in ("set", "seq") else T.set_of(elem)
 
                 def filt(c: Ctx) -> Any:
                     out = []
@@ -800,7 +801,7 @@ class Lowerer:
                         c.frame[slot] = v
                         if cond(c):
                             out.append(v)
-                    return frozenset(out) if st.name == "set" else tuple(out)
+                    return tuple(out) if st.name == "seq" else frozenset(out)
                 return result_t, filt
             if e.kind == "count":
                 def count(c: Ctx) -> int:
@@ -1023,7 +1024,31 @@ def _renderer(t: T.Type) -> Callable[[Any], str]:
     return render_value
 
 
-_COMPARE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
+def _comparison(op: str, lf: Fn, rf: Fn) -> Fn:
+    """One closure per operator: the explorer evaluates guards millions of times."""
+    if op == "<":
+        return lambda c: lf(c) < rf(c)
+    if op == "<=":
+        return lambda c: lf(c) <= rf(c)
+    if op == ">":
+        return lambda c: lf(c) > rf(c)
+    return lambda c: lf(c) >= rf(c)
+
+
+def _tuple_builder(fns: tuple[Fn, ...]) -> Fn:
+    """A closure building the tuple of the values of `fns`, unrolled for the common short lengths."""
+    if len(fns) == 0:
+        return lambda c: ()
+    if len(fns) == 1:
+        (f0,) = fns
+        return lambda c: (f0(c),)
+    if len(fns) == 2:
+        f0, f1 = fns
+        return lambda c: (f0(c), f1(c))
+    if len(fns) == 3:
+        f0, f1, f2 = fns
+        return lambda c: (f0(c), f1(c), f2(c))
+    return lambda c: tuple(f(c) for f in fns)
 _ARITH: dict[tuple[str, str], Callable[[Any, Any], Any]] = {
     ("+", "int"): lambda a, b: a + b,
     ("-", "int"): lambda a, b: a - b,
@@ -1136,4 +1161,8 @@ def _did_you_mean(name: str, candidates: list[str]) -> str | None:
 def lower(model: A.Model, overrides: dict[str, int] | None = None,
           default_name: str = "model") -> tuple[ProcessSystem, tuple[Property, ...]]:
     """Type-check and compile a parsed model; raise ModelError with every diagnostic found."""
-    return Lowerer(model, overrides or {}, default_name).lower()
+    try:
+        return Lowerer(model, overrides or {}, default_name).lower()
+    except RecursionError:
+        raise ModelError([Diagnostic("E401", "the model is nested too deeply to compile", A.NO_SPAN,
+                                     hint="split the expression or block")]) from None

@@ -192,6 +192,7 @@ class RoleView:
             self.known = dict(before)
             self.known.update(learnt)
             self.blobs_pass: list[str] = []
+            self.pending_checks: list[tuple[Pattern, Pattern]] = []
             pattern = self._pattern(t)
             new = {k: v for k, v in self.known.items() if k not in before and not _is_blob(v)}
             if set(new) <= set(learnt):
@@ -234,9 +235,14 @@ class RoleView:
         elif op == "sign":
             priv = t.args[1]
             if isinstance(priv, App) and priv.op == "sk":
-                owner = self.build(priv.args[0])
-                if owner is not None and self.build(App("pk", priv.args)) is not None:
-                    return App("sign", (self._pattern(t.args[0]), App("sk", (owner,))))
+                public = self.build(App("pk", priv.args))
+                if isinstance(public, App) and public.op == "pk":
+                    return App("sign", (self._pattern(t.args[0]), App("sk", public.args)))
+                if public is not None:  # a public key learnt as data (a key server): verify against it
+                    signer = Var(f"_signer{self.blobs + len(self.blobs_pass) + 1}", "agent")
+                    self.blobs_pass.append(signer.name)
+                    self.pending_checks.append((App("pk", (signer,)), public))
+                    return App("sign", (self._pattern(t.args[0]), App("sk", (signer,))))
             unverified = Var(f"_blob{self.blobs + len(self.blobs_pass) + 1}", "key")
             self.blobs_pass.append(unverified.name)
             return App("sign", (self._pattern(t.args[0]), unverified))
@@ -415,7 +421,7 @@ def _receive(view: RoleView, sender: RoleView, number: int, msg: A.NarrationMsg,
     before = dict(view.known)
     pattern = view.receive_pattern(term)
     step = _Step(receive=pattern, receive_number=number, last_message=number)
-    step.checks = view.checks_after(before)
+    step.checks = view.pending_checks + view.checks_after(before)
     if sender.name in view.slots:
         step.sender_slot = view.slots.index(sender.name)
     view.steps.append(step)

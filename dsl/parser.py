@@ -125,7 +125,7 @@ def read_source(path: str) -> str:
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise ModelError([Diagnostic("E103", "the file is not valid UTF-8 text", A.Span(line, col, line, col + 1),
                                      hint="save the model as UTF-8")])
-    return text
+    return text[1:] if text.startswith("\ufeff") else text  # a byte-order mark some editors write
 
 
 def parse(text: str) -> A.Model:
@@ -151,7 +151,10 @@ class _Builder(Transformer):
 
     # ---- expressions
     def int_lit(self, meta, c):
-        return A.IntLit(int(c[0]), span=_span(meta))
+        try:
+            return A.IntLit(int(c[0]), span=_span(meta))
+        except ValueError:  # Python refuses to convert more than 4300 digits
+            raise _AstError(Diagnostic("E101", "this number is too large", _span(meta))) from None
 
     def true_lit(self, meta, c):
         return A.BoolLit(True, span=_span(meta))
@@ -473,7 +476,7 @@ class _Builder(Transformer):
         return ("goals", tuple(c))
 
     def _agreement(self, kind, meta, c):
-        terms = c[2] if len(c) > 2 else ()
+        terms = c[2] if len(c) > 2 and c[2] is not None else ()
         return ("goals", (A.GoalDecl(kind, str(c[0]), str(c[1]), terms, _span(meta)),))
 
     def goal_agree(self, meta, c):
@@ -604,4 +607,10 @@ def parse_model(text: str) -> A.Model:
         inner = getattr(err, "orig_exc", None)
         if isinstance(inner, _AstError):
             raise ModelError([inner.diag]) from None
+        if isinstance(err, RecursionError) or isinstance(inner, RecursionError):
+            raise ModelError([_TOO_DEEP]) from None
         raise
+
+
+_TOO_DEEP = Diagnostic("E101", "the model is nested too deeply to read (about 100 levels of parentheses, "
+                               "blocks or operators)", A.NO_SPAN, hint="split the expression or block")

@@ -288,10 +288,10 @@ def _scenario(model: A.Model, scen: A.ScenarioDecl, comp: Compiled, roles: tuple
             instances.append(Instance(r, counts[r], tuple(preset)))
         sessions = max(counts) if counts else 1
     else:
-        for _ in range(sessions):
+        for k in range(1, sessions + 1):
             for r in range(len(roles)):
                 counts[r] += 1
-                instances.append(Instance(r, counts[r], ()))
+                instances.append(Instance(r, counts[r], (), k))
     text = f"{sessions} session{'s' if sessions != 1 else ''}"
     if scen.runs:
         text += f" ({len(instances)} role instances)"
