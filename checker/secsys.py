@@ -38,6 +38,16 @@ class Scenario:
     compromised: tuple[Atom, ...]
     instances: tuple[Instance, ...]
     sessions: str  # how the bound reads in verdicts: "2 sessions", "the 3 runs of the scenario"
+    dedicated: tuple[tuple[Atom, ...] | None, ...] = ()  # per role: the only agents that may play it
+
+    def cast_pools(self, role: int, starter: bool) -> tuple[tuple[Atom, ...], ...]:
+        """The agents a generated session may cast in a role: honest ones first, then compromised ones (not
+        for the role that starts the session). Agents dedicated to a role play no other."""
+        own = self.dedicated[role] if self.dedicated else None
+        taken = {a for d in self.dedicated if d for a in d}
+        allowed = (lambda a: a in own) if own is not None else (lambda a: a not in taken)
+        pools = (self.honest,) if starter else (self.honest, self.compromised)
+        return tuple(tuple(a for a in pool if allowed(a)) for pool in pools)
 
 
 class SecuritySystem:
@@ -153,8 +163,7 @@ class SecuritySystem:
             if r == len(names):
                 yield chosen
                 return
-            pools = (self.scenario.honest,) if r == starter_role else (self.scenario.honest, self.scenario.compromised)
-            for pool in pools:
+            for pool in self.scenario.cast_pools(r, r == starter_role):
                 tried_fresh = False
                 for agent in pool:
                     if agent in chosen:

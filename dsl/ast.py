@@ -421,3 +421,4 @@ class ScenarioDecl:
     attacker_span: Span
     untyped: bool
     span: Span = NO_SPAN
+    played_by: tuple[tuple[str, tuple[str, ...], Span], ...] = ()  # `S played by server`: dedicated agents

@@ -528,11 +528,14 @@ class _Builder(Transformer):
     def run_decl(self, meta, c):
         return A.RunDecl(str(c[0]), tuple(str(x) for x in c[1:] if x is not None), _span(meta))
 
+    def played_decl(self, meta, c):
+        return ("played", (str(c[0]), tuple(str(x) for x in c[1:]), _span(meta)))
+
     def untyped_decl(self, meta, c):
         return ("untyped",)
 
     def scenario_decl(self, meta, c):
-        honest, compromised, runs, reveals = [], [], [], []
+        honest, compromised, runs, reveals, played = [], [], [], [], []
         sessions, attacker, attacker_span, untyped = None, None, A.NO_SPAN, False
         for item in c:
             if isinstance(item, A.RunDecl):
@@ -549,8 +552,10 @@ class _Builder(Transformer):
                 attacker, attacker_span = (attacker or ()) + item[1], item[2]
             elif item[0] == "untyped":
                 untyped = True
+            elif item[0] == "played":
+                played.append(item[1])
         return A.ScenarioDecl(tuple(honest), tuple(compromised), sessions, tuple(runs), tuple(reveals), attacker,
-                              attacker_span, untyped, _span(meta))
+                              attacker_span, untyped, _span(meta), tuple(played))
 
     def start(self, meta, c):
         name, network, network_span, attacker, attacker_span = None, (), A.NO_SPAN, None, A.NO_SPAN

@@ -292,10 +292,21 @@ def _scenario(model: A.Model, scen: A.ScenarioDecl, comp: Compiled, roles: tuple
             for r in range(len(roles)):
                 counts[r] += 1
                 instances.append(Instance(r, counts[r], (), k))
+    dedicated: list[tuple[Atom, ...] | None] = [None] * len(roles)
+    for role_name, who, span in scen.played_by:
+        if role_name not in names.roles:
+            diags.append(Diagnostic("E201", f"unknown role '{role_name}'", span,
+                                    hint=f"the roles are {', '.join(names.roles)}"))
+            continue
+        missing = [a for a in who if a not in agents]
+        for a in missing:
+            diags.append(Diagnostic("E201", f"undeclared agent '{a}'", span,
+                                    hint="declare agents with `honest` or `compromised`"))
+        dedicated[names.roles.index(role_name)] = tuple(agents[a] for a in who if a in agents)
     text = f"{sessions} session{'s' if sessions != 1 else ''}"
     if scen.runs:
         text += f" ({len(instances)} role instances)"
-    return Scenario(tuple(honest), tuple(compromised), tuple(instances), text)
+    return Scenario(tuple(honest), tuple(compromised), tuple(instances), text, tuple(dedicated))
 
 
 def _agents(names: tuple[tuple[str, A.Span], ...], diags: list[Diagnostic]) -> list[Atom]:
