@@ -93,6 +93,10 @@ class SecuritySystem:
                 return j
         return None
 
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self.attacker.capabilities
+
     # ------------------------------------------------------------------ the TransitionSystem interface
     def initial_states(self) -> list[State]:
         insts = []
@@ -270,13 +274,15 @@ class SecuritySystem:
             if attacker.has("replay"):
                 traffic = traffic | frozenset(sends)
         pc = state[0][i][0] + 1
-        finished = pc == len(role.steps)
+        vals = tuple(b.get(n) for n in role.slots)
+        insts = insts[:i] + ((pc, vals),) + insts[i + 1:]
         note = None
-        if finished and role.reveal:
-            values = [b[role.slots[s]] for s in role.reveal if role.slots[s] in b]
-            learn.extend(values)
-            revealed = revealed | frozenset(values)
-            note = "reveals " + ", ".join(pretty(v) for v in values) + " to the attacker (session over)"
+        if pc == len(role.steps):
+            values = self._reveals(insts, i)
+            if values:
+                learn.extend(values)
+                revealed = revealed | frozenset(values)
+                note = "the session is over: " + ", ".join(pretty(v) for v in values) + " revealed to the attacker"
         if step.signals:
             events, violated, why = self._signals(state, step, role, b, events, violated)
             if why:
@@ -289,11 +295,24 @@ class SecuritySystem:
                     self._learnt.clear()
                 grown = self._learnt[key] = know.add_all(learn)
             know = grown
-        vals = tuple(b.get(n) for n in role.slots)
-        insts = insts[:i] + ((pc, vals),) + insts[i + 1:]
         nxt = (insts, know, net, traffic, events, revealed, violated)
         if nxt not in out:
             out[nxt] = (i, len(sends), "step", i, delivery, tuple(sends), note)
+
+    def _reveals(self, insts: tuple, i: int) -> list[Term]:
+        """The `reveal` values handed out when instance i finishes: those of its whole session once every
+        member has finished (an instance of an explicit `run` is a session of its own)."""
+        session = self.instances[i].session
+        members = self.sessions[session] if session is not None else (i,)
+        values: list[Term] = []
+        for j in members:
+            pc, vals = insts[j]
+            role = self.roles[self.instances[j].role]
+            if 0 <= pc < len(role.steps):
+                return []
+            if pc >= 0:
+                values.extend(v for v in (vals[s] for s in role.reveal) if v is not None and v not in values)
+        return values
 
     def _signals(self, state: State, step: StepSpec, role: RoleSpec, b: dict[str, Term], events: frozenset,
                  violated: frozenset) -> tuple[frozenset, frozenset, str | None]:

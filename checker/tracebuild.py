@@ -103,7 +103,11 @@ def _injection(system: Any, info: Any, index: int, mid: int, messages: dict[int,
     src, dst, msg = info.injected
     text = system.render_message(msg)
     derivation = info.derivation
-    if info.capability == "replay":
+    capability = info.capability
+    if capability == "masquerade" and "replay" in getattr(system, "capabilities", ()) and any(
+            m["text"] == text and m.get("capability") is None for m in messages.values()):
+        capability = "replay"  # forging a copy of an earlier message is a replay, and reads better as one
+    if capability == "replay":
         original = next((m["id"] for m in messages.values() if m["text"] == text and m.get("capability") is None),
                         None)
         derivation = f"a copy of message #{original}" if original is not None else "a copy of an earlier message"
@@ -116,11 +120,10 @@ def _injection(system: Any, info: Any, index: int, mid: int, messages: dict[int,
             messages[old]["received_at"] = None
             taken.append(old)
     messages[mid] = dict(id=mid, sender=system.lane(src), receiver=system.lane(dst), text=text, sent_at=index,
-                         received_at=None, fate="delivered", capability=info.capability, derivation=derivation)
-    verb = {"replay": "replays", "modify": "replaces it with", "masquerade": "sends"}.get(info.capability,
-                                                                                         info.capability)
+                         received_at=None, fate="delivered", capability=capability, derivation=derivation)
+    verb = {"replay": "replays", "modify": "replaces it with", "masquerade": "sends"}.get(capability, capability)
     what = f"{verb} {text} as {system.lane(src)} to {system.lane(dst)}"
-    step = Step(index=index, actor=ATTACKER_LANE, kind=info.capability, text=what, sends=(mid,),
+    step = Step(index=index, actor=ATTACKER_LANE, kind=capability, text=what, sends=(mid,),
                 receives=tuple(taken))
     return mid, step
 

@@ -1,0 +1,236 @@
+"""The explorer on small systems whose state spaces are known, bounds, liveness lassos and message counts."""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from checker.analysis import FAILS, HOLDS, UNKNOWN, Options, analyze
+from checker.cli import main
+from checker.explorer import Bounds, Explorer, replay
+from dsl.frontend import load_model
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def model(tmp_path: Path, text: str, name: str = "m.wolf") -> str:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+COUNTERS = """
+    const N = 2
+    const MAX = 3
+    process C[i in 0..N-1] {
+      var x = 0
+      state run
+      final run
+      run -> run when x < MAX { x += 1 }
+    }
+    check small: always count(c in C where c.x == MAX) <= N
+    check deadlock_free
+"""
+
+
+def test_independent_counters_have_the_product_state_space(tmp_path):
+    # two counters 0..3 each: 4 * 4 states; every state but the last has one or two successors
+    a = analyze(model(tmp_path, COUNTERS))
+    assert a.stats.states == 16
+    assert a.stats.transitions == 2 * 4 * 3  # each counter steps 3 times in each of the 4 values of the other
+    assert a.stats.depth == 6
+    assert [v.status for v in a.verdicts] == [HOLDS, HOLDS]
+    assert a.exit_code == 0
+
+
+def test_state_count_scales_with_a_constant(tmp_path):
+    a = analyze(model(tmp_path, COUNTERS), Options(defines={"N": 3, "MAX": 2}))
+    assert a.stats.states == 27
+
+
+def test_invariant_counterexample_is_shortest_and_replays(tmp_path):
+    path = model(tmp_path, COUNTERS.replace("<= N", "< N"))
+    a = analyze(path)
+    v = a.verdicts[0]
+    assert v.status == FAILS
+    assert len(v.trace.steps) == 6  # both counters must reach 3: no shorter run
+    assert all(step.text == "run -> run" for step in v.trace.steps)
+    # the reported path replays to a state that violates the property
+    system, props = load_model(path)
+    found = Explorer(system, props[:1]).run().found["small"]
+    last_state = replay(system, found.path)[-1][0]
+    assert props[0].violated(last_state) is not None
+
+
+def test_deadlock_is_found_and_final_states_are_not_deadlocks(tmp_path):
+    text = """
+        message ping()
+        process A { state s, t
+          final t
+          s -> t { send ping() to B } }
+        process B { state wait, done
+          on ping() in done { skip } }
+        check deadlock_free
+    """
+    a = analyze(model(tmp_path, text))
+    assert a.verdicts[0].status == FAILS
+    assert [s.text for s in a.verdicts[0].trace.steps] == ["s -> t"]
+    a2 = analyze(model(tmp_path, text.replace("state wait, done", "state wait, done\n final wait")))
+    assert a2.verdicts[0].status == HOLDS
+
+
+RING = """
+    const N = 3
+    message token()
+    process P[i in 0..N-1] {
+      var has = i == 0
+      state idle, critical
+      final idle
+      idle -> critical when has
+      critical -> idle { has = false; send token() to P[(i + 1) % N] }
+      on token() { has = true }
+    }
+    check mutex: always count(p in P where p.critical) <= 1
+    check served: always (P[i].idle -> eventually P[i].critical)
+"""
+
+
+def test_token_ring_is_live_under_weak_fairness(tmp_path):
+    a = analyze(model(tmp_path, RING))
+    assert {v.name: v.status for v in a.verdicts} == {"mutex": HOLDS, "served": HOLDS}
+    assert a.stats.states == 9  # per process k: holds the token idle, is critical with it, or it is in transit to k
+
+
+def test_starvation_is_a_lasso_with_a_fair_cycle(tmp_path):
+    # P[1] never gets the token: P[0] keeps it and loops; the cycle is fair because P[1] is never enabled
+    text = RING.replace("send token() to P[(i + 1) % N]", "send token() to P[i]").replace("const N = 3",
+                                                                                          "const N = 2")
+    a = analyze(model(tmp_path, text))
+    served = next(v for v in a.verdicts if v.name == "served")
+    assert served.status == FAILS
+    trace = served.trace
+    assert trace.loop_start is not None
+    cycle = trace.steps[trace.loop_start - 1:]
+    assert cycle and all(step.actor == "P[0]" for step in cycle)
+    assert "i=1" in served.reason
+
+
+def test_unfair_cycles_do_not_count(tmp_path):
+    # B is always enabled but never forced: weak fairness makes it step, so A's loop alone is no counterexample
+    text = """
+        process A { state s
+          final s
+          s -> s }
+        process B { state wait, done
+          final done
+          wait -> done }
+        check finishes: eventually B.done
+    """
+    a = analyze(model(tmp_path, text))
+    assert a.verdicts[0].status == HOLDS
+
+
+def test_crash_is_not_fair_and_breaks_liveness(tmp_path):
+    text = """
+        process A { state s, t
+          final t
+          s -> t }
+        crash A
+        check finishes: eventually A.t
+    """
+    a = analyze(model(tmp_path, text))
+    assert a.verdicts[0].status == FAILS
+    assert a.verdicts[0].trace.steps[-1].kind == "crash"
+
+
+def test_messages_per_entry_is_measured_over_complete_runs(tmp_path):
+    text = """
+        const N = 3
+        message hello(j: pid)
+        process P[i in 0..N-1] {
+          var got = 0
+          state start, done
+          final done
+          start -> done { broadcast hello(i) }
+          on hello(j) { got += 1 }
+        }
+        check cost: messages per P.done == N - 1
+        check cheap: messages per P.done < N - 1
+    """
+    a = analyze(model(tmp_path, text))
+    by = {v.name: v for v in a.verdicts}
+    assert by["cost"].status == HOLDS and by["cost"].value == "2"
+    assert by["cheap"].status == FAILS and by["cheap"].trace is not None
+
+
+def test_cyclic_runs_are_not_measurable(tmp_path):
+    text = RING + "check cost: messages per P.critical == 1\n"
+    a = analyze(model(tmp_path, text))
+    cost = next(v for v in a.verdicts if v.name == "cost")
+    assert cost.status == UNKNOWN and "cycles" in cost.reason
+
+
+def test_state_bound_gives_unknown_and_exit_3(tmp_path, capsys):
+    path = model(tmp_path, COUNTERS)
+    a = analyze(path, Options(bounds=Bounds(max_states=5)))
+    assert not a.complete and a.exit_code == 3
+    assert all(v.status == UNKNOWN for v in a.verdicts)
+    assert main(["check", path, "--max-states", "5", "--quiet"]) == 3
+    out = capsys.readouterr().out
+    assert "state bound 5 reached" in out and "unknown" in out
+
+
+def test_depth_bound_still_reports_violations_within_it(tmp_path):
+    path = model(tmp_path, COUNTERS.replace("<= N", "< N"))
+    assert analyze(path, Options(bounds=Bounds(max_depth=3))).verdicts[0].status == UNKNOWN
+    a = analyze(path, Options(bounds=Bounds(max_depth=6)))
+    assert a.verdicts[0].status == FAILS
+
+
+def test_json_output_follows_the_schema(tmp_path, capsys):
+    path = model(tmp_path, COUNTERS.replace("<= N", "< N"))
+    assert main(["check", path, "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["schema"] == 1 and data["exit_code"] == 1 and data["stats"]["states"] == 16
+    small = data["properties"][0]
+    assert small["verdict"] == "fails" and len(small["trace"]["steps"]) == 6
+
+
+def test_fifo_and_unordered_networks_differ(tmp_path):
+    text = """
+        network NET
+        message m(k: int)
+        process S { state a, b
+          final b
+          a -> b { send m(1) to R; send m(2) to R } }
+        process R { var first = 0
+          state w, x, y
+          final y
+          on m(k) in w { first = k; goto x }
+          on m(k) in x { goto y } }
+        check order: always R.first != 2
+    """
+    fifo = analyze(model(tmp_path, text.replace("NET", "fifo")))
+    unordered = analyze(model(tmp_path, text.replace("NET", "unordered"), "u.wolf"))
+    assert fifo.verdicts[0].status == HOLDS
+    assert unordered.verdicts[0].status == FAILS
+
+
+def test_lossy_network_loses_messages(tmp_path):
+    text = """
+        network NET
+        message m()
+        process S { state a, b
+          final b
+          a -> b { send m() to R } }
+        process R { state w, got
+          final got
+          on m() { goto got } }
+        check deadlock_free
+    """
+    assert analyze(model(tmp_path, text.replace("NET", "fifo"))).verdicts[0].status == HOLDS
+    lossy = analyze(model(tmp_path, text.replace("NET", "lossy"), "l.wolf"))
+    assert lossy.verdicts[0].status == FAILS
+    assert lossy.verdicts[0].trace.steps[-1].kind == "lose"
