@@ -135,12 +135,13 @@ class ProcessSystem:
         self.crashable = tuple(g for g, (fam, m) in enumerate(self.instances) if m in fam.crashable)
         # per instance, per control state: the guarded transitions leaving it, with their indices
         self._leaving = tuple(
-            tuple(tuple((k, t) for k, t in enumerate(fam.transitions) if t.source == ctrl)
+            tuple(tuple(k for k, t in enumerate(fam.transitions) if t.source == ctrl)
                   for ctrl in range(len(fam.states)))
             for fam, _m in self.instances)
         # Canonical copies of local-state tuples: successors share them instead of holding equal copies
         # (the idea of SPIN's COLLAPSE compression). A cache only; it never changes what a state means.
         self._canonical: dict[tuple, tuple] = {}
+        self._effects: dict[tuple, Any] = {}  # memoised step effects, see _transition_effect
 
     # ------------------------------------------------------------------ the TransitionSystem interface
     def initial_states(self) -> list[State]:
@@ -150,37 +151,32 @@ class ProcessSystem:
     def successors(self, state: State) -> list[tuple[Action, State]]:
         procs, net = state
         out: list[tuple[Action, State]] = []
-        network = self.network
-        for gid, (fam, member) in enumerate(self.instances):
+        network, canonical, n = self.network, self._canonical, len(procs)
+        for gid in range(n):
             ps = procs[gid]
             ctrl = ps[0]
             if ctrl == CRASHED:
                 continue
-            leaving = self._leaving[gid][ctrl]
-            if leaving:
-                guard_ctx = Ctx(ps, [None] * fam.frame_size, member, gid, procs)  # guards only read
-                for t_idx, t in leaving:
-                    if t.guard is not None and not t.guard(guard_ctx):
-                        continue
-                    nxt, ctx = self._run_transition(state, gid, member, t)
-                    out.append(((gid, len(ctx.out), "T", gid, t_idx, 0), nxt))
+            for t_idx in self._leaving[gid][ctrl]:
+                effect = self._transition_effect(gid, ps, t_idx)
+                if effect is not None:
+                    new_ps, sends = effect
+                    nxt = (procs[:gid] + (new_ps,) + procs[gid + 1:], network.update(net, None, sends, canonical))
+                    out.append(((gid, len(sends), "T", gid, t_idx, 0), nxt))
             for src, pos, msg in network.pending(net, gid):
-                handlers = fam.handlers.get(msg[0], ())
-                for h_idx, h in enumerate(handlers):
-                    if h.states is not None and ctrl not in h.states:
-                        continue
-                    frame = self._frame(fam, h, msg, src)
-                    if h.guard is not None and not h.guard(Ctx(ps, frame, member, gid, procs)):
-                        continue
-                    nxt, ctx = self._run_handler(state, gid, member, src, pos, msg, h, frame)
-                    out.append(((gid, len(ctx.out), "D", src * len(procs) + gid, pos, h_idx), nxt))
-                    break  # the first applicable handler takes the message
+                effect = self._delivery_effect(gid, ps, src, msg)
+                if effect is not None:
+                    h_idx, new_ps, sends = effect
+                    slot = src * n + gid
+                    nxt = (procs[:gid] + (new_ps,) + procs[gid + 1:],
+                           network.update(net, (slot, pos), sends, canonical))
+                    out.append(((gid, len(sends), "D", slot, pos, h_idx), nxt))
         for gid in self.crashable:
             if procs[gid][0] != CRASHED:
                 crashed = procs[:gid] + ((CRASHED,) + procs[gid][1:],) + procs[gid + 1:]
                 out.append(((-1, 0, "C", gid, 0, 0), (crashed, net)))
         for src, dst, pos, _msg in network.losses(net):
-            out.append(((-1, 0, "L", src * len(procs) + dst, pos, 0), (procs, network.take(net, src, dst, pos))))
+            out.append(((-1, 0, "L", src * n + dst, pos, 0), (procs, network.take(net, src, dst, pos))))
         return out
 
     def is_valid_end(self, state: State) -> bool:
@@ -191,37 +187,56 @@ class ProcessSystem:
         return True
 
     # ------------------------------------------------------------------ execution
-    def _frame(self, fam: FamilySpec, h: HandlerSpec, msg: tuple, src: int) -> list:
+    # A step of instance g depends only on g's own locals and, for a delivery, the message and its sender:
+    # process bodies cannot read other processes (dsl/lower.py rejects it). So each step's effect is computed
+    # once per (instance, locals, action) and shared by every global state in which it recurs.
+    def _transition_effect(self, gid: int, ps: tuple, t_idx: int) -> tuple[tuple, tuple] | None:
+        """(new locals, sends) of guarded transition t_idx from locals ps, or None when its guard is false."""
+        key = (gid, t_idx, ps)
+        try:
+            return self._effects[key]
+        except KeyError:
+            pass
+        fam, member = self.instances[gid]
+        t = fam.transitions[t_idx]
         frame = [None] * fam.frame_size
-        frame[: len(msg) - 1] = msg[1:]
-        if h.sender_slot is not None:
-            frame[h.sender_slot] = self.instances[src][1]
-        return frame
+        effect = None
+        if t.guard is None or t.guard(Ctx(ps, frame, member, gid, None)):
+            locs = list(ps)
+            locs[0] = t.target
+            effect = self._finish(Ctx(locs, frame, member, gid, None), t.body)
+        self._effects[key] = effect
+        return effect
 
-    def _commit(self, state: State, gid: int, ctx: Ctx, taken: tuple[int, int] | None = None) -> tuple[State, Ctx]:
-        """The successor: instance gid's new locals, minus the delivered message, plus the sent ones."""
-        procs, net = state
+    def _delivery_effect(self, gid: int, ps: tuple, src: int, msg: tuple) -> tuple[int, tuple, tuple] | None:
+        """(handler index, new locals, sends) when instance gid takes `msg` from src now, else None (the
+        message waits). The first handler whose states and guard admit the message takes it."""
+        key = (gid, src, msg, ps)
+        try:
+            return self._effects[key]
+        except KeyError:
+            pass
+        fam, member = self.instances[gid]
+        effect = None
+        for h_idx, h in enumerate(fam.handlers.get(msg[0], ())):
+            if h.states is not None and ps[0] not in h.states:
+                continue
+            frame = [None] * fam.frame_size
+            frame[: len(msg) - 1] = msg[1:]
+            if h.sender_slot is not None:
+                frame[h.sender_slot] = self.instances[src][1]
+            if h.guard is not None and not h.guard(Ctx(ps, frame, member, gid, None)):
+                continue
+            effect = (h_idx,) + self._finish(Ctx(list(ps), frame, member, gid, None), h.body)
+            break
+        self._effects[key] = effect
+        return effect
+
+    def _finish(self, ctx: Ctx, body: Body | None) -> tuple[tuple, tuple]:
+        if body is not None:
+            body(ctx)
         ps = tuple(ctx.locs)
-        ps = self._canonical.setdefault(ps, ps)
-        procs = procs[:gid] + (ps,) + procs[gid + 1:]
-        return (procs, self.network.update(net, taken, ctx.out, self._canonical)), ctx
-
-    def _run_transition(self, state: State, gid: int, member: int, t: TransitionSpec) -> tuple[State, Ctx]:
-        procs = state[0]
-        locs = list(procs[gid])
-        locs[0] = t.target
-        ctx = Ctx(locs, [None] * self.instances[gid][0].frame_size, member, gid, procs)
-        if t.body is not None:
-            t.body(ctx)
-        return self._commit(state, gid, ctx)
-
-    def _run_handler(self, state: State, gid: int, member: int, src: int, pos: int, msg: tuple,
-                     h: HandlerSpec, frame: list) -> tuple[State, Ctx]:
-        procs = state[0]
-        ctx = Ctx(list(procs[gid]), frame, member, gid, procs)
-        if h.body is not None:
-            h.body(ctx)
-        return self._commit(state, gid, ctx, (src * len(procs) + gid, pos))
+        return self._canonical.setdefault(ps, ps), tuple(ctx.out)
 
     # ------------------------------------------------------------------ traces
     def lane(self, gid: int) -> str:
@@ -240,18 +255,15 @@ class ProcessSystem:
         procs, net = state
         n = len(procs)
         if kind == "T":
-            fam, member = self.instances[a]
-            t = fam.transitions[b]
-            _nxt, ctx = self._run_transition(state, a, member, t)
-            return StepInfo(a, "internal", t.text, tuple(ctx.out), None, None)
+            t = self.instances[a][0].transitions[b]
+            _new, sends = self._transition_effect(a, procs[a], b)
+            return StepInfo(a, "internal", t.text, sends, None, None)
         if kind == "D":
             src, dst = divmod(a, n)
-            fam, member = self.instances[dst]
             msg = self._message_at(net, src, dst, b)
-            h = fam.handlers[msg[0]][c]
-            _nxt, ctx = self._run_handler(state, dst, member, src, b, msg, h, self._frame(fam, h, msg, src))
+            _h, _new, sends = self._delivery_effect(dst, procs[dst], src, msg)
             text = f"on {self.render_message(msg)} from {self.lane(src)}"
-            return StepInfo(dst, "receive", text, tuple(ctx.out), (src, dst, msg), None)
+            return StepInfo(dst, "receive", text, sends, (src, dst, msg), None)
         if kind == "C":
             return StepInfo(a, "crash", "crashes", (), None, None)
         src, dst = divmod(a, n)
