@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from pathlib import Path as FsPath
 from typing import Any, Callable
 
+from dsl.ast import NO_SPAN
 from dsl.diagnostics import Diagnostic, ModelError
 from dsl.frontend import load_model
 
 from .explorer import Bounds, Exploration, Explorer, Stats
 from .goals import Executable, Goal, goal_verdict
-from .liveness import GraphIndex, check_response
 from .measures import measure
 from .procsys import ModelRuntimeError
 from .properties import DeadlockFree, Invariant, MessagesPer, Property, Response
@@ -71,7 +71,6 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
     if options.only:
         unknown = sorted(set(options.only) - {p.name for p in props})
         if unknown:
-            from dsl.ast import NO_SPAN
             raise ModelError([Diagnostic("E404", f"the model has no property {unknown[0]}", NO_SPAN,
                                          hint="properties: " + ", ".join(p.name for p in props))])
         props = tuple(p for p in props if p.name in options.only)
@@ -79,18 +78,25 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
                         options.progress)
     try:
         result = explorer.run()
-        index = GraphIndex(result.graph) if result.graph is not None and result.complete and any(
-            isinstance(p, Response) for p in props) else None
+        index = _graph_index(result) if any(isinstance(p, Response) for p in props) else None
         verdicts = tuple(_judge(system, p, result, index) for p in props)
     except ModelRuntimeError as err:
-        from dsl.ast import NO_SPAN
         raise ModelError([Diagnostic("E405", f"the model failed while running: {err}", err.span or NO_SPAN,
                                      hint="guard the statement so the failing case cannot happen")]) from None
     return Analysis(path, system.name, system.network.name, verdicts, result.stats, result.complete,
                     result.stop_reason)
 
 
-def _judge(system: Any, prop: Property, result: Exploration, index: GraphIndex | None) -> Verdict:
+def _graph_index(result: Exploration) -> Any:
+    """The liveness index of a complete graph; imported here because networkx is slow to load and only
+    liveness needs it."""
+    if result.graph is None or not result.complete:
+        return None
+    from .liveness import GraphIndex
+    return GraphIndex(result.graph)
+
+
+def _judge(system: Any, prop: Property, result: Exploration, index: Any) -> Verdict:
     if isinstance(prop, (Goal, Executable)):
         status, reason, trace = goal_verdict(system, prop, result)
         return Verdict(prop.name, prop.text, status, reason, trace)
@@ -115,14 +121,18 @@ def _judge(system: Any, prop: Property, result: Exploration, index: GraphIndex |
                                                                                      "depth bound"))
     if isinstance(prop, Response):
         for k in range(len(prop.cases)):
+            from .liveness import check_response
             lasso = check_response(prop, k, index)
             if lasso is not None:
                 where = f" ({lasso.case})" if lasso.case else ""
-                after = f"after step {lasso.trigger}" if lasso.trigger else "from the start"
                 ending = ("then the run reaches a state where no step is enabled" if lasso.loop_start is None
                           else f"the steps from {lasso.loop_start + 1} on repeat forever, fair to every process")
-                reason = (f"{prop.p_text} holds {after}{where}, but {prop.q_text} never holds afterwards: "
-                          f"{ending}")
+                if prop.from_init:
+                    reason = f"{prop.q_text} never holds on this run{where}: {ending}"
+                else:
+                    after = f"after step {lasso.trigger}" if lasso.trigger else "in the initial state"
+                    reason = (f"{prop.p_text} holds {after}{where}, but {prop.q_text} never holds afterwards: "
+                              f"{ending}")
                 trace = build_trace(system, lasso.path, system.name, prop.name, reason, lasso.loop_start)
                 return Verdict(prop.name, prop.text, FAILS, reason, trace)
         return Verdict(prop.name, prop.text, HOLDS, "holds on every weakly fair run")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from .knowledge import Knowledge, candidates
+from .knowledge import Knowledge, candidates, injection_pool
 from .terms import Atom, Pattern, Term, match_all, sort_key
 
 Entry = tuple[Atom, Atom, Term]  # (claimed sender, addressee, term)
@@ -49,6 +49,7 @@ class Attacker:
     fresh: tuple[Atom, ...]  # atoms the attacker invents (`Ne`, `Ke`), part of its initial knowledge
     _cache: dict[Any, list] = field(default_factory=dict, repr=False)
     _keys: dict[Any, tuple] = field(default_factory=dict, repr=False)
+    _pools: dict[Knowledge, tuple] = field(default_factory=dict, repr=False)
 
     @property
     def active(self) -> bool:
@@ -103,6 +104,10 @@ class Attacker:
         if found is None:
             if len(self._cache) > CACHE_LIMIT:
                 self._cache.clear()
-            found = candidates(knowledge, pattern, self.typed, self.fresh, bindings)
+                self._pools.clear()
+            pool = self._pools.get(knowledge)
+            if pool is None:
+                pool = self._pools[knowledge] = injection_pool(knowledge, self.fresh)
+            found = candidates(knowledge, pattern, self.typed, self.fresh, bindings, pool)
             self._cache[key] = found
         return found

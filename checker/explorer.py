@@ -143,6 +143,8 @@ class Explorer:
         stop_reason = None
         cut = False
         depth = 0
+        check_at = 1024  # transitions count at which to look at the clock and report progress
+        max_states = bounds.max_states if bounds.max_states is not None else -1
         next_report = start + 1.0
         invariants_left = bool(self.invariants) or self.deadlock is not None
         while frontier:
@@ -174,9 +176,12 @@ class Explorer:
                         nxt.append((t, tfp))
                         if invariants_left:
                             self._check_state(t, tfp, seen, graph, found)
+                        if stats.states == max_states:
+                            stop_reason = f"state bound {max_states} reached"
                     if graph is not None:
                         self._edge(graph, sid, known, idx, act, s, t)
-                if stats.states & 1023 == 0 or len(nxt) & 1023 == 0:
+                if stats.transitions >= check_at or stop_reason:
+                    check_at = stats.transitions + 1024
                     now = time.perf_counter()
                     if self.progress is not None and now >= next_report:
                         stats.seconds, stats.depth, stats.frontier = now - start, depth, len(nxt)
@@ -184,8 +189,6 @@ class Explorer:
                         next_report = now + 1.0
                     if bounds.timeout is not None and now - start > bounds.timeout:
                         stop_reason = f"time bound {bounds.timeout:g} s reached"
-                    if bounds.max_states is not None and stats.states >= bounds.max_states:
-                        stop_reason = f"state bound {bounds.max_states} reached"
                     if stop_reason:
                         break
             if stop_reason:

@@ -252,8 +252,15 @@ def _pool(known: frozenset[Term], fresh: Sequence[Atom], memo: Memo) -> tuple[Te
     return tuple(sorted(values, key=sort_key))
 
 
+def injection_pool(knowledge: Knowledge, fresh: Sequence[Atom] = ()) -> tuple[Term, ...]:
+    """The values `candidates` lets variables range over; callers that ask about many patterns against the
+    same knowledge compute it once and pass it in."""
+    return _pool(knowledge.add_all(fresh).terms, fresh, {})
+
+
 def candidates(knowledge: Knowledge, pattern: Pattern, typed: bool, fresh: Sequence[Atom] = (),
-               bindings: Mapping[str, Term] | None = None) -> list[tuple[Term, dict[str, Term]]]:
+               bindings: Mapping[str, Term] | None = None,
+               pool: tuple[Term, ...] | None = None) -> list[tuple[Term, dict[str, Term]]]:
     """Every ground term the attacker can derive that matches `pattern`, with the matcher (extending
     `bindings`, the receiver's variables already fixed), sorted by term then bindings, no duplicates.
 
@@ -265,7 +272,8 @@ def candidates(knowledge: Knowledge, pattern: Pattern, typed: bool, fresh: Seque
     """
     know = knowledge.add_all(fresh)
     memo: Memo = {}
-    pool = _pool(know.terms, fresh, memo)
+    if pool is None:
+        pool = _pool(know.terms, fresh, memo)
     by_op: dict[str, tuple[App, ...]] = {}
     for t in pool:
         if isinstance(t, App):

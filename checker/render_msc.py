@@ -25,6 +25,7 @@ This is the only module of wolf that imports `graphviz`.
 from __future__ import annotations
 
 import html
+import shutil
 import textwrap
 import unicodedata
 from dataclasses import dataclass, field, replace
@@ -68,11 +69,23 @@ class RendererUnavailable(RuntimeError):
 
 def msc_svg(trace: Trace, show_state: bool = False) -> str:
     """The chart as SVG text, drawn by Graphviz's `dot`; raises `RendererUnavailable` without it."""
-    source = msc_dot(trace, show_state)
+    return render_svg(msc_dot(trace, show_state))
+
+
+def render_svg(dot_source: str) -> str:
+    """Any DOT source (a chart, a state graph) as SVG text through `dot`; raises `RendererUnavailable`
+    without it. Shared so that this stays the only module that talks to Graphviz."""
     try:
-        return graphviz.pipe_string("dot", "svg", source, encoding="utf-8")
+        return graphviz.pipe_string("dot", "svg", dot_source, encoding="utf-8")
     except graphviz.ExecutableNotFound as exc:
         raise RendererUnavailable(SVG_INSTALL_HINT) from exc
+
+
+def require_svg_renderer() -> None:
+    """Raise `RendererUnavailable` now when `dot` is missing, so a command asked for SVG fails before it
+    spends minutes exploring rather than after."""
+    if shutil.which("dot") is None:
+        raise RendererUnavailable(SVG_INSTALL_HINT)
 
 
 def msc_dot(trace: Trace, show_state: bool = False) -> str:

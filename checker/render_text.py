@@ -50,7 +50,7 @@ def render_text(trace: Trace, show_state: bool = True) -> str:
 
 def _title(trace: Trace) -> str:
     """The first line: which property of which model, and whether the run is finite or a lasso."""
-    shape = "lasso (a cycle repeats forever)" if trace.loop_start is not None else f"{len(trace.steps)} steps"
+    shape = "lasso (a cycle repeats forever)" if trace.loop_start is not None else (f"{len(trace.steps)} step" + ("" if len(trace.steps) == 1 else "s"))
     return f"counterexample to `{_flat(trace.property)}` in {_flat(trace.model)}: {shape}"
 
 

@@ -14,8 +14,9 @@ whenever an order is needed (successors, traces) items are sorted by `terms.sort
 A role step is atomic (receive, check, create fresh values, send up to the next receive): the usual step
 semantics of protocol checkers, which only removes interleavings of purely local work. Instances of one role
 with the same preset bindings are interchangeable, so instance k may only start once instance k-1 has
-(symmetry reduction); generated sessions are cast in order, session k before session k+1. An action is `(owner, sent, kind, instance, delivery, sends, note)`; the owner is the
-instance (or -1 for the attacker's drop).
+(symmetry reduction); generated sessions are cast in order, session k before session k+1. An action is
+`(owner, sent, kind, instance, delivery, sends, note, values)`, values being the instance's slots afterwards
+(for traces); the owner is the instance, or -1 for the attacker's drop.
 """
 from __future__ import annotations
 
@@ -135,7 +136,7 @@ class SecuritySystem:
             for entry in net_list:
                 nxt = (insts, know, _take(net, entry)) + state[3:]
                 if nxt not in out:
-                    out[nxt] = (-1, 0, "drop", -1, entry, (), None)
+                    out[nxt] = (-1, 0, "drop", -1, entry, (), None, None)
         return [(a, s) for s, a in out.items()]
 
     def _step(self, state: State, i: int, role: RoleSpec, vals: tuple, pc: int, net_list: list, traffic_list: list,
@@ -297,7 +298,7 @@ class SecuritySystem:
             know = grown
         nxt = (insts, know, net, traffic, events, revealed, violated)
         if nxt not in out:
-            out[nxt] = (i, len(sends), "step", i, delivery, tuple(sends), note)
+            out[nxt] = (i, len(sends), "step", i, delivery, tuple(sends), note, vals)
 
     def _reveals(self, insts: tuple, i: int) -> list[Term]:
         """The `reveal` values handed out when instance i finishes: those of its whole session once every
@@ -408,7 +409,7 @@ class SecuritySystem:
         return pretty(term)
 
     def describe(self, state: State, action: tuple) -> StepInfo:
-        _owner, _sent, kind, i, delivery, sends, note = action
+        _owner, _sent, kind, i, delivery, sends, note, after_vals = action
         lane = {a: g for g, a in enumerate(self.agents)}
         if kind == "drop":
             src, dst, term = delivery
@@ -418,12 +419,7 @@ class SecuritySystem:
         role = self.roles[inst.role]
         pc = state[0][i][0]
         step = role.steps[pc]
-        after_vals = None
-        for act, nxt in self.successors(state):
-            if act == action:
-                after_vals = nxt[0][i][1]
-                break
-        me = after_vals[0] if after_vals is not None else state[0][i][1][0]
+        me = after_vals[0]
         parts = []
         if step.receive is not None:
             parts.append(f"receives message {step.receive_number}")

@@ -52,6 +52,7 @@ class _Scope:
         self.in_property = in_property
         self.frame: list[dict[str, tuple[int, T.Type]]] = [{}]
         self.size = 0
+        self.fixed: dict[str, tuple[Any, T.Type]] = {}  # names with a known value (a property's case)
 
     def bind(self, name: str, t: T.Type) -> int:
         slot = self.size
@@ -507,6 +508,11 @@ class Lowerer:
         if _unify(it, T.PID) is None and _unify(it, T.INT) is None:
             raise self.error("E301", f"a process index must be pid or int, not {it}", to.index.span)
         off, size, span, name = fam.offset, fam.size, to.span, fam.name
+        known = getattr(ifn, "constant", _UNKNOWN)
+        if known is not _UNKNOWN:
+            if not 0 <= known < size:
+                raise self.error("E403", f"{name}[{known}] does not exist (0..{size - 1})", to.span)
+            return fam, _constant(off + known)
 
         def gid(c: Ctx) -> int:
             k = ifn(c)
@@ -569,18 +575,18 @@ class Lowerer:
         return method(e, scope, want)
 
     def _e_IntLit(self, e, scope, want):
-        v = e.value
-        return T.INT, lambda c: v
+        return T.INT, _constant(e.value)
 
     def _e_BoolLit(self, e, scope, want):
-        v = e.value
-        return T.BOOL, lambda c: v
+        return T.BOOL, _constant(e.value)
 
     def _e_StrLit(self, e, scope, want):
-        v = e.value
-        return T.STR, lambda c: v
+        return T.STR, _constant(e.value)
 
     def _e_Name(self, e: A.Name, scope: _Scope, want):
+        if e.id in scope.fixed and scope.lookup(e.id) is None:
+            v, t = scope.fixed[e.id]
+            return t, _constant(v)
         bound = scope.lookup(e.id)
         if bound is not None:
             slot, t = bound
@@ -600,7 +606,7 @@ class Lowerer:
                 return T.PID, lambda c: 0
         if e.id in self.consts:
             v, t = self.consts[e.id]
-            return t, lambda c: v
+            return t, _constant(v)
         if e.id in self.families:
             f = self.families[e.id]
             if f.indexed:
@@ -714,8 +720,11 @@ class Lowerer:
             raise self.error("E401", "a process cannot read another process's state; send it a message",
                              e.span)
         fam = self.families[tt.family]
+        g = getattr(tf, "constant", _UNKNOWN)
         if e.name in fam.states:
             idx = fam.states.index(e.name)
+            if g is not _UNKNOWN:
+                return T.BOOL, lambda c: c.procs[g][0] == idx
             return T.BOOL, lambda c: c.procs[tf(c)][0] == idx
         if e.name == "crashed":
             return T.BOOL, lambda c: c.procs[tf(c)][0] == CRASHED
@@ -969,13 +978,11 @@ class Lowerer:
         out = []
         for assignment in assignments:
             scope = _Scope(None, True)
-            for var, _m in assignment:
-                scope.bind(var, T.PID)
+            scope.fixed = {var: (m, T.PID) for var, m in assignment}
             t, fn = self.expr(formula, scope)
             self._expect(t, T.BOOL, formula.span, f"property {chk.name}")
-            values = [m for _, m in assignment]
             label = ", ".join(f"{v}={m}" for v, m in assignment)
-            out.append((label, _state_pred(fn, scope.size, values)))
+            out.append((label, _state_pred(fn, scope.size)))
         return out
 
     def _free_index_vars(self, formula: A.Expr) -> dict[str, _Family]:
@@ -1009,13 +1016,24 @@ class Lowerer:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _state_pred(fn: Fn, frame_size: int, values: list[int] | None = None) -> Callable[[Any], bool]:
-    preset = list(values or [])
+def _state_pred(fn: Fn, frame_size: int) -> Callable[[Any], bool]:
+    """A predicate over global states. It reuses one context: evaluation is never re-entered."""
+    ctx = Ctx(None, [None] * frame_size, 0, -1, None)
 
     def pred(state: Any) -> bool:
-        frame = preset + [None] * frame_size
-        return bool(fn(Ctx(None, frame, 0, -1, state[0])))
+        ctx.procs = state[0]
+        return bool(fn(ctx))
     return pred
+
+
+_UNKNOWN = object()
+
+
+def _constant(value: Any) -> Fn:
+    """A closure returning `value`, marked so that process indices and state tests can be folded."""
+    fn = lambda c: value  # noqa: E731
+    fn.constant = value  # type: ignore[attr-defined]
+    return fn
 
 
 def _renderer(t: T.Type) -> Callable[[Any], str]:

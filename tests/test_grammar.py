@@ -847,14 +847,11 @@ def test_liveness_is_unknown_when_bounded(tmp_path):
     assert status(a) == {"ev": UNKNOWN}
 
 
-@pytest.mark.xfail(strict=True, reason="checker/explorer.py checks --max-states only every 1024 states or "
-                                       "frontier entries, so a small bound is overshot (all 51 states are "
-                                       "explored for --max-states 10); not a front-end file")
 def test_state_bound_is_respected(tmp_path):
     src = "process C { var x = 0\n state s\n final s\n s -> s when x < 50 { x += 1 } }\ncheck deadlock_free\n"
     a = run(tmp_path, src, bounds=Bounds(max_states=10))
     assert not a.complete
-    assert a.stats.states <= 11
+    assert a.stats.states == 10
 
 
 # ---------------------------------------------------------------------------------------------- names and keywords

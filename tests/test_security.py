@@ -116,7 +116,7 @@ protocol {
 }
 scenario { honest alice, bob }
 """
-    # B cannot open the ciphertext but forwards nothing: the run completes; now make B check it can't pass
+    # with a compromised partner only, no honest session exists, so no run can complete
     assert verdicts(write(tmp_path, text))["executable"] == HOLDS
     unfinishable = text.replace("honest alice, bob", "honest alice\n  compromised eve")
     assert verdicts(write(tmp_path, unfinishable))["executable"] == FAILS

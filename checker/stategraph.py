@@ -1,0 +1,292 @@
+"""The reachable state graph of a small model, drawn as DOT: every state, every transition, and in red the
+shortest run to a violation.
+
+A sequence chart shows one run; the state graph shows them all, which is what one wants when learning why a
+small algorithm works (or where its runs fork into a bad state). It only pays off for small graphs: past a
+few hundred states Graphviz draws an unreadable hairball, so `explore_graph` refuses them and says how to
+get a smaller instance.
+
+What a node says comes from the same `Trace` the other renderers read (a replay of the BFS path to the
+state): each lane's control state, the variables that differ from the initial state, and the messages in
+flight. Edges are labelled with the system's own description of the action. The DOT is a pure function of
+the `StateGraph`; SVG goes through `render_msc.render_svg`, the one door to Graphviz.
+"""
+from __future__ import annotations
+
+import html
+import textwrap
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from .explorer import Bounds, Exploration, Explorer, Found, Graph
+from .goals import Executable
+from .trace import ATTACKER_LANE, Trace
+from .tracebuild import build_trace
+
+DEFAULT_MAX_NODES = 300
+
+_RED = "#c81e1e"
+_DEADLOCK_FILL = "#ffe2b8"
+_VIOLATION_FILL = "#fde2e2"
+_GREY = "#777777"
+_FONT = "Arial"
+_SPACE = "&#160;"  # Graphviz drops a plain space at the start of a text run after a <b> or <font>
+
+
+class GraphTooLarge(Exception):
+    """The reachable graph has more states than can be drawn legibly."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """One reachable state: `lanes` holds (lane, control state or "", changed variables) for every lane
+    that has something to say; `violates` names the property whose highlighted run ends here."""
+
+    id: int
+    lanes: tuple[tuple[str, str, tuple[str, ...]], ...]
+    in_flight: tuple[str, ...]
+    initial: bool
+    deadlock: bool
+    final: bool
+    on_path: bool
+    violates: str | None = None
+
+
+@dataclass(frozen=True)
+class Edge:
+    src: int
+    dst: int
+    actor: str
+    text: str
+    capability: str | None
+    on_path: bool
+
+
+@dataclass(frozen=True)
+class StateGraph:
+    model: str
+    nodes: tuple[Node, ...]
+    edges: tuple[Edge, ...]
+    violation: str | None  # the property whose shortest counterexample is highlighted
+    violation_steps: int = 0
+
+
+def explore_graph(system: Any, props: Sequence[Any], max_nodes: int = DEFAULT_MAX_NODES) -> Exploration:
+    """Explore the whole reachable graph, or raise GraphTooLarge as soon as it exceeds `max_nodes` states.
+
+    The state bound stops a million-state model after about a thousand states (the explorer checks bounds
+    every so often), so refusing is as quick as drawing. Security goals are invariants and are checked;
+    `executable` explores a different system and has no place in this graph.
+    """
+    checked = [p for p in props if not isinstance(p, Executable)]
+    result = Explorer(system, checked, Bounds(max_states=max_nodes + 1), graph_mode=True).run()
+    if not result.complete or result.stats.states > max_nodes:
+        seen = f"{result.stats.states:,}" + ("" if result.complete else " (and counting)")
+        raise GraphTooLarge(f"the state graph has {seen} states, more than the {max_nodes} that can be drawn "
+                            f"legibly: use a smaller instance (-D N=2) or raise --max-nodes")
+    return result
+
+
+def build_state_graph(system: Any, result: Exploration) -> StateGraph:
+    """Nodes and edges of a complete exploration, with the shortest violation's run marked."""
+    graph = result.graph
+    assert graph is not None and result.complete
+    states = _states(system, graph)
+    found = _shortest(result.found)
+    path_nodes, path_edges = _highlight(graph, found)
+    out_degree = [0] * len(states)
+    for s in graph.src:
+        out_degree[s] += 1
+    nodes = []
+    for sid in range(len(states)):
+        trace = build_trace(system, graph.path_to(sid), system.name, "", "")
+        lanes, in_flight = _summary(trace)
+        nodes.append(Node(sid, lanes, in_flight, initial=graph.parent[sid] < 0,
+                          deadlock=out_degree[sid] == 0 and not graph.valid_end[sid],
+                          final=bool(graph.valid_end[sid]), on_path=sid in path_nodes,
+                          violates=found.prop if found is not None and sid == path_nodes[-1] else None))
+    edges = []
+    successors: dict[int, list] = {}
+    for k, (src, dst, idx) in enumerate(zip(graph.src, graph.dst, graph.action)):
+        succ = successors.setdefault(src, system.successors(states[src]))
+        info = system.describe(states[src], succ[idx][0])
+        actor = system.lane(info.actor) if info.actor >= 0 else (ATTACKER_LANE if info.capability else "network")
+        edges.append(Edge(src, dst, actor, info.text, info.capability, k in path_edges))
+    steps = len(found.path.actions) if found is not None else 0
+    return StateGraph(system.name, tuple(nodes), tuple(edges), found.prop if found else None, steps)
+
+
+def _states(system: Any, graph: Graph) -> list[Any]:
+    """The states themselves, rebuilt from the parent links (the explorer keeps only their ids)."""
+    initial = system.initial_states()
+    states: list[Any] = []
+    for sid in range(len(graph.depth)):
+        parent, idx = graph.parent[sid], graph.parent_action[sid]
+        states.append(initial[idx] if parent < 0 else system.successors(states[parent])[idx][1])
+    return states
+
+
+def _shortest(found: dict[str, Found]) -> Found | None:
+    """The violation reached in the fewest steps (the first one found on ties): the one to highlight."""
+    return min(found.values(), key=lambda f: len(f.path.actions), default=None)
+
+
+def _highlight(graph: Graph, found: Found | None) -> tuple[list[int], set[int]]:
+    """The node ids and edge numbers of a violation's path, followed edge by edge through the graph."""
+    if found is None:
+        return [], set()
+    out: dict[int, dict[int, tuple[int, int]]] = {}
+    for k, (src, dst, idx) in enumerate(zip(graph.src, graph.dst, graph.action)):
+        out.setdefault(src, {})[idx] = (k, dst)
+    here = graph.initial_ids[found.path.initial]
+    nodes, edges = [here], set()
+    for idx in found.path.actions:
+        k, here = out[here][idx]
+        nodes.append(here)
+        edges.add(k)
+    return nodes, edges
+
+
+def _summary(trace: Trace) -> tuple[tuple[tuple[str, str, tuple[str, ...]], ...], tuple[str, ...]]:
+    """What a node shows, from the run that reaches it: per lane the control state (`state`) and every
+    other value that differs from the initial one; then the messages still in flight."""
+    initial = {lane: {c.name: c.new for c in changes} for lane, changes in trace.initial}
+    current = {lane: dict(values) for lane, values in initial.items()}
+    for step in trace.steps:
+        for c in step.changes:
+            current.setdefault(step.actor, {})[c.name] = c.new
+    lanes = []
+    for lane in trace.lanes:
+        now, then = current.get(lane, {}), initial.get(lane, {})
+        changed = tuple(f"{n}={v}" for n, v in now.items() if n != "state" and then.get(n) != v)
+        control = now.get("state", "")
+        if control or changed:
+            lanes.append((lane, control, changed))
+    in_flight = tuple(f"{m.text} to {m.receiver}" for m in trace.messages if m.fate == "pending")
+    return tuple(lanes), in_flight
+
+
+# --------------------------------------------------------------------------------------------- DOT
+
+
+def state_graph_dot(g: StateGraph) -> str:
+    """The graph as DOT, laid out top-down by `dot` (the BFS depth becomes the rank)."""
+    lines = [
+        "digraph states {",
+        "  " + _stmt("graph", {"rankdir": "TB", "fontname": _FONT, "fontsize": "11", "labelloc": "t",
+                               "labeljust": "l", "nodesep": "0.3", "ranksep": "0.45", "bgcolor": "white",
+                               "pad": "0.2", "label": _Html(_title(g))}),
+        "  " + _stmt("node", {"shape": "box", "style": "rounded,filled", "fillcolor": "white",
+                              "color": "#555555", "fontname": _FONT, "fontsize": "9", "margin": "0.08,0.04"}),
+        "  " + _stmt("edge", {"fontname": _FONT, "fontsize": "8", "color": "#555555", "arrowsize": "0.6"}),
+        "  " + _stmt("start", {"shape": "point", "width": "0.08", "style": "filled", "fillcolor": "black",
+                               "color": "black", "label": ""}),
+    ]
+    lines += ["  " + _stmt(f"s{n.id}", _node_attrs(n)) for n in g.nodes]
+    lines += [f"  start -> s{n.id} [id=\"start{n.id}\", penwidth=\"1.5\"];" for n in g.nodes if n.initial]
+    lines += [f"  s{e.src} -> s{e.dst} {_attrs(_edge_attrs(e, k))};" for k, e in enumerate(g.edges)]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _title(g: StateGraph) -> str:
+    """Heading and key: what the colours and borders mean, only for what this graph contains."""
+    count = f"{len(g.nodes)} states, {len(g.edges)} transitions"
+    rows = [f'<b>{_html(g.model)}</b>: reachable state graph, {count}']
+    if g.violation is not None:
+        plural = "s" if g.violation_steps != 1 else ""
+        rows.append(f'<font color="{_RED}">red: the shortest run that violates{_SPACE}<b>{_html(g.violation)}</b>'
+                    f'{_SPACE}({g.violation_steps} step{plural})</font>')
+    key = ["thick border: initial state"]
+    if any(n.final for n in g.nodes):
+        key.append("double border: every process finished")
+    if any(n.deadlock for n in g.nodes):
+        key.append("orange: deadlock (stuck, not finished)")
+    rows.append(f'<font color="{_GREY}" point-size="9">{"; ".join(key)}</font>')
+    return '<table border="0" cellpadding="1" cellspacing="0">' + "".join(
+        f'<tr><td align="left">{r}</td></tr>' for r in rows) + "</table>"
+
+
+def _node_attrs(n: Node) -> dict[str, str]:
+    lines = [f'<font color="{_GREY}" point-size="8">s{n.id}</font>']
+    for lane, control, changed in n.lanes:
+        text = f"<b>{_html(lane)}</b>"
+        if control:
+            text += f"{_SPACE}{_html(control)}"
+        body = _wrap_items(list(changed), 40)
+        if body:
+            text += f'{_SPACE}{_SPACE}<font color="#35608a">{_html(body[0])}</font>'
+            text += "".join(f'<br align="left"/>    <font color="#35608a">{_html(b)}</font>' for b in body[1:])
+        lines.append(text)
+    for m in n.in_flight:
+        lines.append(f'<font color="{_GREY}">in flight: {_html(m)}</font>')
+    if n.deadlock:
+        lines.append("<b>deadlock</b>")
+    if n.violates is not None:
+        lines.append(f'<font color="{_RED}"><b>violates {_html(n.violates)}</b></font>')
+    attrs = {"id": f"s{n.id}", "class": "state", "label": _Html('<br align="left"/>'.join(lines) + '<br align="left"/>')}
+    if n.initial:
+        attrs["penwidth"] = "2.2"
+    if n.final:
+        attrs["peripheries"] = "2"
+    if n.deadlock:
+        attrs["fillcolor"] = _DEADLOCK_FILL
+    if n.on_path:
+        attrs["color"] = _RED
+        attrs["penwidth"] = "2.2"
+    if n.violates is not None:
+        attrs["fillcolor"] = _VIOLATION_FILL
+    return attrs
+
+
+def _edge_attrs(e: Edge, k: int) -> dict[str, str]:
+    label = f"<b>{_html(e.actor)}</b>{_SPACE}" + '<br/>'.join(_html(line) for line in _wrap(e.text, 30))
+    if e.capability:
+        label = f'<font color="{_RED}"><b>{_html(e.capability)}</b></font><br/>' + label
+    attrs = {"id": f"e{k}", "label": _Html(label)}
+    if e.on_path:
+        attrs |= {"color": _RED, "penwidth": "2.4", "fontcolor": _RED, "class": "path"}
+    return attrs
+
+
+# ------------------------------------------------------------------------------------------ helpers
+
+
+class _Html(str):
+    """A value already in Graphviz's HTML-like label syntax: emitted between `<` and `>`."""
+
+
+def _html(text: str) -> str:
+    """Model text made safe in an HTML-like label: control characters dropped, XML-escaped, backslashes
+    doubled (Graphviz expands `\\N` and friends even there)."""
+    clean = "".join(ch for ch in text if ch >= " ")
+    return html.escape(clean, quote=True).replace("\\", "\\\\")
+
+
+def _attrs(attrs: dict[str, str]) -> str:
+    return "[" + ", ".join(f"{k}={_value(v)}" for k, v in attrs.items()) + "]"
+
+
+def _value(v: str) -> str:
+    """Our own attribute values are plain; only labels (always `_Html`) carry model text."""
+    return f"<{v}>" if isinstance(v, _Html) else '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _stmt(name: str, attrs: dict[str, str]) -> str:
+    return f"{name} {_attrs(attrs)};"
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Wrap at spaces only: a term must not be cut in the middle."""
+    return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+def _wrap_items(items: list[str], width: int) -> list[str]:
+    """`a=1, b=2` joined, a new line before an item that would overflow."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + 2 + len(item) <= width:
+            lines[-1] += ", " + item
+        else:
+            lines.append(item)
+    return lines
