@@ -113,6 +113,11 @@ class Explorer:
         self.invariants = [p for p in self.props if isinstance(p, Invariant)]
         self.deadlock = next((p for p in self.props if isinstance(p, DeadlockFree)), None)
         self.measures = [p for p in self.props if isinstance(p, MessagesPer)]
+        # per process: (bit, control state) pairs whose entry a MessagesPer property counts
+        self.entry_checks: dict[int, list[tuple[int, int]]] = {}
+        for k, m in enumerate(self.measures):
+            for g in m.gids:
+                self.entry_checks.setdefault(g, []).append((1 << k, m.state_index))
         self.label_preds: list[tuple[str, Callable[[Any], bool]]] = []
         for p in self.props:
             if isinstance(p, Response):
@@ -245,17 +250,14 @@ class Explorer:
     def _edge(self, graph: Graph, sid: int, tid: int, idx: int, act: tuple, s: Any, t: Any) -> None:
         graph.src.append(sid)
         graph.dst.append(tid)
-        graph.owner.append(act[0])
+        owner = act[0]
+        graph.owner.append(owner)
         graph.action.append(idx)
         graph.sent.append(act[1])
         bits = 0
-        owner = act[0]
-        if owner >= 0:
-            for k, m in enumerate(self.measures):
-                if owner in m.gids:
-                    before, after = s[0][owner][0], t[0][owner][0]
-                    if after == m.state_index and before != m.state_index:
-                        bits |= 1 << k
+        for bit, state_index in self.entry_checks.get(owner, ()):
+            if t[0][owner][0] == state_index and s[0][owner][0] != state_index:
+                bits |= bit
         graph.entered.append(bits)
 
 

@@ -89,7 +89,7 @@ class Lowerer:
         return _Abort()
 
     def _expect(self, got: T.Type, want: T.Type, span: A.Span, what: str) -> T.Type:
-        u = _unify(got, want)
+        u = T.unify(got, want)
         if u is None:
             raise self.error("E301", f"{what} must be {want}, not {got}", span)
         return u
@@ -135,7 +135,7 @@ class Lowerer:
                     declared, _fn = self.expr(c.value, _Scope(None, False))
                 except _Abort:
                     declared = t
-                if _unify(declared, t) is None:  # -D N=true for `const N = 3` would only confuse later
+                if T.unify(declared, t) is None:  # -D N=true for `const N = 3` would only confuse later
                     self.error("E403", f"-D {c.name}: {c.name} is {declared}, the value given is {t}", c.span,
                                hint=f"give {c.name} a value of type {declared}")
                 else:
@@ -487,7 +487,7 @@ class Lowerer:
             self._expect(value, target, span, "the assigned value")
             return lambda old, new: new
         fn = _ARITH.get((op[0], target.name))
-        if fn is None or _unify(target, value) is None:
+        if fn is None or T.unify(target, value) is None:
             raise self.error("E301", f"`{op}` does not apply to {target} and {value}", span,
                              hint="+= and -= work on int, set (union/difference) and seq (+= appends a seq)")
         return fn
@@ -505,7 +505,7 @@ class Lowerer:
         if not fam.indexed:
             raise self.error("E401", f"{fam.name} is a single process and takes no index", to.span)
         it, ifn = self.expr(to.index, scope)
-        if _unify(it, T.PID) is None and _unify(it, T.INT) is None:
+        if T.unify(it, T.PID) is None and T.unify(it, T.INT) is None:
             raise self.error("E301", f"a process index must be pid or int, not {it}", to.index.span)
         off, size, span, name = fam.offset, fam.size, to.span, fam.name
         known = getattr(ifn, "constant", _UNKNOWN)
@@ -653,19 +653,19 @@ class Lowerer:
         if not T.is_complete(lt):  # `{} == m`, `[] == q`: the right side says what the left one is
             lt, lf = self.expr(e.left, scope, rt)
         if op in ("==", "!="):
-            if _unify(lt, rt) is None:
+            if T.unify(lt, rt) is None:
                 raise self.error("E301", f"cannot compare {lt} with {rt}", e.span)
             if op == "==":
                 return T.BOOL, lambda c: lf(c) == rf(c)
             return T.BOOL, lambda c: lf(c) != rf(c)
         if op in ("<", "<=", ">", ">="):
-            u = _unify(lt, rt)
+            u = T.unify(lt, rt)
             if u is None or not T.is_ordered(u):
                 raise self.error("E301", f"`{op}` needs two values of one ordered type, not {lt} and {rt}", e.span,
                                  hint="int, pid, str and tuples of them are ordered (tuples lexicographically)")
             return T.BOOL, _comparison(op, lf, rf)
         fn = _ARITH.get((op, lt.name))
-        u = _unify(lt, rt)
+        u = T.unify(lt, rt)
         if fn is None or u is None:
             raise self.error("E301", f"`{op}` does not apply to {lt} and {rt}", e.span,
                              hint="arithmetic works on int; + and - on sets (union, difference); + on seq")
@@ -746,7 +746,7 @@ class Lowerer:
         fns = []
         for item in items:
             t, f = self.expr(item, scope, et if et.name != "any" else None)
-            u = _unify(et, t)
+            u = T.unify(et, t)
             if u is None:
                 raise self.error("E301", f"elements must all be {et}, this one is {t}", item.span)
             et = u
@@ -871,7 +871,7 @@ class Lowerer:
         args = [self.expr(a, scope) for a in e.args]
         if name in ("min", "max") and len(args) == 2:
             (at, af), (bt, bf) = args
-            u = _unify(at, bt)
+            u = T.unify(at, bt)
             if u is None or not T.is_ordered(u):
                 raise self.error("E301", f"{name} needs two values of one ordered type, not {at} and {bt}", span)
             agg = min if name == "min" else max
@@ -1082,26 +1082,6 @@ _ARITH: dict[tuple[str, str], Callable[[Any, Any], Any]] = {
     ("-", "set"): lambda a, b: a - b,
     ("+", "seq"): lambda a, b: a + b,
 }
-
-
-def _unify(a: T.Type, b: T.Type) -> T.Type | None:
-    """T.unify, except that pid and int mix (a pid is the number of a family member, so `i == 0`,
-    `(i + 1) % N` and `m[0]` for a map keyed by pid all type-check); the mix is int."""
-    if {a.name, b.name} == {"int", "pid"}:
-        return T.INT
-    if a.name == "any":
-        return b
-    if b.name == "any":
-        return a
-    if a.name != b.name or len(a.args) != len(b.args) or a.family != b.family:
-        return None
-    args = []
-    for x, y in zip(a.args, b.args):
-        u = _unify(x, y)
-        if u is None:
-            return None
-        args.append(u)
-    return T.Type(a.name, tuple(args), a.family)
 
 
 _PRECEDENCE = {"->": 1, "or": 2, "and": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4,

@@ -56,7 +56,13 @@ GENERICS = {"set": 1, "seq": 1, "map": 2}
 
 
 def unify(a: Type, b: Type) -> Type | None:
-    """The common type of a and b, or None when they clash. `any` fills unknown element types."""
+    """The common type of a and b, or None when they clash. `any` fills unknown element types.
+
+    pid and int mix, giving int: a pid is the number of a family member, so `i == 0`, `(i + 1) % N` and
+    `m[0]` for a map keyed by pid all type-check.
+    """
+    if {a.name, b.name} == {"int", "pid"}:
+        return INT
     if a.name == "any":
         return b
     if b.name == "any":

@@ -116,8 +116,8 @@ protocol {
 }
 scenario { honest alice, bob }
 """
-    # with a compromised partner only, no honest session exists, so no run can complete
     assert verdicts(write(tmp_path, text))["executable"] == HOLDS
+    # with a compromised partner only, no honest session exists, so no run can complete
     unfinishable = text.replace("honest alice, bob", "honest alice\n  compromised eve")
     assert verdicts(write(tmp_path, unfinishable))["executable"] == FAILS
 

@@ -1,0 +1,543 @@
+"""`wolf report`: check every model of a library, variant by variant, and write one HTML page about it.
+
+The page is the library's claims next to the checker's findings: for each model and each `# expect:`
+variant, every property's verdict beside the verdict its author expected (disagreements flagged at the top
+and in red), the state count and time, messages per entry where measured, and a link to the sequence chart
+of every violation. Under it, the thesis's comparison of authentication protocols (Taulukko 3.4), recomputed
+from the compiled narrations rather than copied, with the thesis's printed values beside.
+
+Each run has its own bounds (a time limit by default), so one slow model cannot hold up the rest; a run
+stopped by a bound says so instead of claiming a verdict. The front end (headers, parsing, compilation) is
+reached only through a `Library` the composition root (checker/cli.py) passes in: checker/ does not import
+dsl/. Every string from a model (names, reasons, the header's `why` texts, string literals in terms) is
+escaped with `html.escape` on its way into the page.
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Protocol, Sequence
+
+from .analysis import FAILS, HOLDS, UNKNOWN, Analysis, Options
+from .render_msc import msc_svg
+from .roles import RoleSpec
+from .secsys import SecuritySystem
+from .terms import App, Pattern, Var, subterms
+
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_BOUND = 0, 1, 2, 3
+
+
+# ----------------------------------------------------------------------------------------- the inputs
+
+
+@dataclass(frozen=True)
+class Expected:
+    """One `# expect:` line: the verdict the model's author claims for a property, and why."""
+
+    prop: str
+    status: str
+    why: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way to check a model (`default`, `-D CRASH=true`, ...) and what its header expects of it."""
+
+    label: str
+    options: Options
+    expected: tuple[Expected, ...]
+
+
+class ModelFailure(Exception):
+    """The front end rejected a model or its header; the message is what it said, ready to show."""
+
+
+class Library(Protocol):
+    """What the report needs from the front end, supplied by the composition root."""
+
+    def variants(self, path: Path, options: Options) -> list[Variant]:
+        """The header's variants with `options` as the base (one `default` when there is no header)."""
+
+    def analyze(self, path: Path, options: Options) -> Analysis:
+        """The whole pipeline; raises ModelFailure for bad input."""
+
+    def system(self, path: Path) -> Any:
+        """The compiled transition system (a SecuritySystem for a protocol); raises ModelFailure."""
+
+
+# ----------------------------------------------------------------------------------------- the results
+
+
+@dataclass(frozen=True)
+class PropertyResult:
+    name: str
+    status: str
+    reason: str
+    value: str | None
+    expected: Expected | None
+    chart: str | None  # href of the violation's chart, relative to index.html
+
+    @property
+    def agreement(self) -> str:
+        """agrees | DISAGREES | bound hit | no expectation."""
+        if self.expected is None:
+            return "no expectation"
+        if self.status == self.expected.status:
+            return "agrees"
+        return "bound hit" if self.status == UNKNOWN else "DISAGREES"
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    path: Path
+    shown: str  # the path relative to the library root
+    model: str
+    variant: str
+    properties: tuple[PropertyResult, ...] = ()
+    missing: tuple[Expected, ...] = ()  # expected properties the model does not have
+    states: int = 0
+    seconds: float = 0.0
+    stopped: str | None = None
+    error: str | None = None
+
+    @property
+    def outcome(self) -> str:
+        """error | disagrees | bound hit | agrees: the worst of its properties."""
+        if self.error is not None:
+            return "error"
+        agreements = {p.agreement for p in self.properties}
+        if "DISAGREES" in agreements or self.missing:
+            return "disagrees"
+        if "bound hit" in agreements or self.stopped:
+            return "bound hit"
+        return "agrees"
+
+
+@dataclass(frozen=True)
+class Features:
+    """A protocol's row of the thesis's table 3.4, computed from its compiled roles."""
+
+    keys: str             # public | shared | public + shared | none
+    distributes_key: bool  # a fresh key is sent, or one is agreed by exponentiation
+    authenticates: bool   # some role claims an agreement (or aliveness) goal
+    timeliness: bool      # a role receives a timestamp (a value of sort `time`)
+    challenges: bool      # a role sends a fresh nonce and later receives it back
+    clocks: bool          # a timestamp made by one role is checked by another
+    messages: int
+    mutual: bool          # two roles each claim a goal about the other
+
+    @property
+    def purpose(self) -> str:
+        """The thesis's a / t / at: key distribution, authentication, or both."""
+        return ("a" if self.distributes_key else "") + ("t" if self.authenticates else "") or "-"
+
+
+@dataclass(frozen=True)
+class ProtocolResult:
+    shown: str
+    model: str
+    features: Features
+    thesis: int | None     # column of Taulukko 3.4 the model's header names, if any
+    attacks: tuple[str, ...]  # goals that fail in the default variant
+
+
+@dataclass(frozen=True)
+class Report:
+    root: str
+    runs: tuple[VariantResult, ...]
+    protocols: tuple[ProtocolResult, ...]
+    timeout: float | None
+
+    @property
+    def exit_code(self) -> int:
+        """2 a model could not be checked, 1 a verdict disagrees with its header, 3 a bound was hit, else 0."""
+        outcomes = {r.outcome for r in self.runs}
+        for outcome, code in (("error", EXIT_INPUT), ("disagrees", EXIT_FAIL), ("bound hit", EXIT_BOUND)):
+            if outcome in outcomes:
+                return code
+        return EXIT_OK
+
+
+# ------------------------------------------------------------------------------------------ checking
+
+
+def find_models(root: Path) -> list[Path]:
+    """Every `*.wolf` below root (or root itself), in a stable order."""
+    return [root] if root.is_file() else sorted(root.rglob("*.wolf"))
+
+
+def run_report(root: Path, out: Path, library: Library, base: Options,
+               progress: Callable[[str], None] | None = None) -> Report:
+    """Check every variant of every model under root with `base`'s bounds, writing each violation's
+    chart under out as it goes."""
+    paths = find_models(root)
+    chart_dirs = _chart_dirs(paths)
+    runs: list[VariantResult] = []
+    protocols: list[ProtocolResult] = []
+    for path in paths:
+        shown = path.name if root.is_file() else path.relative_to(root).as_posix()
+        try:
+            variants = library.variants(path, base)
+        except ModelFailure as err:
+            runs.append(VariantResult(path, shown, path.stem, "header", error=str(err)))
+            continue
+        first: VariantResult | None = None
+        for k, variant in enumerate(variants):
+            folder = chart_dirs[path] if k == 0 else f"{chart_dirs[path]}/{_slug(variant.label)}"
+            result = _run_variant(path, shown, variant, library, out, folder)
+            runs.append(result)
+            first = first or result
+            if progress is not None:
+                progress(f"{shown} [{variant.label}]: {result.outcome}, {result.states:,} states, "
+                         f"{result.seconds:.1f} s")
+        protocol = _protocol(path, shown, library, first)
+        if protocol is not None:
+            protocols.append(protocol)
+    timeout = base.bounds.timeout
+    return Report(root.as_posix(), tuple(runs), tuple(protocols), timeout)
+
+
+def _run_variant(path: Path, shown: str, variant: Variant, library: Library, out: Path,
+                 folder: str) -> VariantResult:
+    start = time.perf_counter()
+    try:
+        analysis = library.analyze(path, variant.options)
+    except ModelFailure as err:
+        return VariantResult(path, shown, path.stem, variant.label, error=str(err),
+                             seconds=time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    expected = {e.prop: e for e in variant.expected}
+    props = []
+    for v in analysis.verdicts:
+        chart = None
+        if v.status == FAILS and v.trace is not None:
+            chart = f"{folder}/{_safe(v.name)}.svg"
+            target = out / chart
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(msc_svg(v.trace), encoding="utf-8")
+        props.append(PropertyResult(v.name, v.status, v.reason, v.value, expected.get(v.name), chart))
+    names = {v.name for v in analysis.verdicts}
+    missing = tuple(e for e in variant.expected if e.prop not in names)
+    return VariantResult(path, shown, analysis.model, variant.label, tuple(props), missing,
+                         analysis.stats.states, seconds, analysis.stop_reason)
+
+
+def _protocol(path: Path, shown: str, library: Library, first: VariantResult | None) -> ProtocolResult | None:
+    """The table 3.4 row of a protocol model (None for process models and models that do not compile)."""
+    try:
+        system = library.system(path)
+    except ModelFailure:
+        return None
+    if not isinstance(system, SecuritySystem):
+        return None
+    attacks = tuple(p.name for p in first.properties if p.status == FAILS) if first is not None else ()
+    return ProtocolResult(shown, system.name, protocol_features(system.roles), thesis_column(path), attacks)
+
+
+def _chart_dirs(paths: Sequence[Path]) -> dict[Path, str]:
+    """Charts go to OUT/<model>/ as with `wolf check --svg`; two files of the same name in different
+    folders are told apart by their folder's name."""
+    stems: dict[str, int] = {}
+    for p in paths:
+        stems[p.stem] = stems.get(p.stem, 0) + 1
+    return {p: p.stem if stems[p.stem] == 1 else f"{p.parent.name}_{p.stem}" for p in paths}
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
+
+
+def _slug(label: str) -> str:
+    """A variant's folder: `-D CRASH=true --untyped` becomes `CRASH=true_untyped`."""
+    words = [w for w in label.replace("--", " ").split() if w != "-D"]
+    return _safe("_".join(words)) or "variant"
+
+
+# --------------------------------------------------------------------------------- table 3.4, derived
+
+_PUBLIC_OPS = frozenset({"pk", "sk", "aenc", "sign", "exp"})
+
+
+def protocol_features(roles: Sequence[RoleSpec]) -> Features:
+    """The thesis's comparison columns, read off the compiled roles (dsl/narration.py's output).
+
+    Keys: `k(A, B)` is a long-term shared key; `pk`, `sk`, `aenc`, `sign` and `exp` are public-key
+    cryptography (Diffie-Hellman counts as public, as in the thesis). Key distribution: a role creates a
+    fresh value of sort `key` and sends it, or encrypts under an exponentiated (agreed) key. Challenges: a
+    role creates a nonce and a later message it receives must contain it. Timestamps are values of sort
+    `time`; checking one made by another role needs synchronised clocks. Mutual authentication: two roles
+    each claim a goal (agreement or aliveness) about the other.
+    """
+    ops: set[str] = set()
+    distributes = False
+    received: dict[str, set[str]] = {}  # role -> names in the messages it receives
+    created: dict[str, tuple[str, str]] = {}  # name -> (creating role, sort)
+    claims: set[tuple[str, str]] = set()
+    messages = 0
+    for role in roles:
+        for step in role.steps:
+            for slot, sort in step.fresh:
+                created[role.slots[slot]] = (role.name, sort)
+            if step.receive is not None:
+                ops |= _ops(step.receive)
+                received.setdefault(role.name, set()).update(v.name for v in subterms(step.receive)
+                                                             if isinstance(v, Var))
+            for send in step.sends:
+                ops |= _ops(send.recipe)
+                messages = max(messages, send.number)
+                names = {v.name for v in subterms(send.recipe) if isinstance(v, Var)}
+                fresh_keys = {role.slots[s] for s, sort in step.fresh if sort == "key"}
+                distributes |= bool(fresh_keys & names) or _agreed_key(send.recipe)
+            claims |= {(role.name, role.slots[s.peer]) for s in step.signals if s.kind == "commit"}
+    times = {n for n, (_r, sort) in created.items() if sort == "time"}
+    keys = " + ".join(kind for kind, used in (("public", bool(ops & _PUBLIC_OPS)), ("shared", "k" in ops)) if used)
+    return Features(
+        keys=keys or "none",
+        distributes_key=distributes,
+        authenticates=bool(claims),
+        timeliness=any(names & times for names in received.values()),
+        challenges=any(creator in received and n in received[creator]
+                       for n, (creator, sort) in created.items() if sort == "nonce"),
+        clocks=any(n in times and created[n][0] != r for r, names in received.items() for n in names),
+        messages=messages,
+        mutual=any((b, a) in claims for a, b in claims),
+    )
+
+
+def _ops(t: Pattern) -> set[str]:
+    return {s.op for s in subterms(t) if isinstance(s, App)}
+
+
+def _agreed_key(t: Pattern) -> bool:
+    """Whether a recipe encrypts under a key built by exponentiation (a Diffie-Hellman key)."""
+    return any(isinstance(s, App) and s.op == "senc" and isinstance(s.args[1], App) and s.args[1].op == "exp"
+               for s in subterms(t))
+
+
+#: Taulukko 3.4 of the thesis as printed in the seed: its nine protocols, then the rows whose nine values
+#: survived the text extraction (key: j = julkinen, public / s = salainen, shared; purpose: a = key
+#: distribution, t = authentication; message counts).
+THESIS_PROTOCOLS = ("Diffie-Hellman", "Needham-Schroeder", "Denning-Sacco (Kerberos)",
+                    "Needham-Schroeder-Muellender", "Otway-Rees", "ISO DP 9798 alg. I", "ISO DP 9798 alg. II",
+                    "ISO DP 9798 alg. III", "ISO DP 9798 alg. IV")
+THESIS_KEYS = ("public", "shared", "shared", "shared", "shared", "shared", "shared", "shared", "shared")
+THESIS_PURPOSE = ("a", "at", "at", "at", "at", "t", "at", "at", "at")
+THESIS_MESSAGES = (2, 5, 3, 5, 4, 3, 5, 4, 7)
+#: Rows with fewer marks than protocols: which column each mark belongs to was lost with the layout.
+THESIS_UNALIGNED = (
+    ("checks timeliness (tarkastaa oikea-aikaisuuden)", "X X X"),
+    ("checks a challenge (tarkastaa haasteen)", "X X X X X"),
+    ("needs synchronised clocks (tarvitsee saman ajan)", "X X"),
+    ("mutual authentication (molemminpuolinen tunnistus)", "X +i X X X X X X"),
+)
+_THESIS_TAG = re.compile(r"thesis table 3\.4,?\s+protocol\s+(\d)", re.IGNORECASE)
+
+
+def thesis_column(path: Path) -> int | None:
+    """The protocol number (1-9) of Taulukko 3.4 that a model's leading comments name
+    (`# ... (thesis table 3.4, protocol 5)`), or None."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            break
+        m = _THESIS_TAG.search(line)
+        if m and 1 <= int(m.group(1)) <= len(THESIS_PROTOCOLS):
+            return int(m.group(1))
+    return None
+
+
+# ------------------------------------------------------------------------------------------- the page
+
+
+def write_index(report: Report, out: Path, command: str) -> Path:
+    """OUT/index.html: self-contained (inline style, no script), every link relative to it."""
+    out.mkdir(parents=True, exist_ok=True)
+    target = out / "index.html"
+    target.write_text(render_html(report, out, command), encoding="utf-8")
+    return target
+
+
+def render_html(report: Report, out: Path, command: str) -> str:
+    e = html.escape
+    runs = report.runs
+    counts = {k: sum(1 for r in runs if r.outcome == k) for k in ("agrees", "disagrees", "bound hit", "error")}
+    models = len({r.path for r in runs})
+    bound = f"{report.timeout:g} s per run" if report.timeout else "none"
+    parts = [
+        "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>wolf report: {e(report.root)}</title>", f"<style>{_CSS}</style></head><body>",
+        f"<h1>wolf: the models in <code>{e(report.root)}</code></h1>",
+        f'<p class="summary">{models} models, {len(runs)} runs (one per <code># expect</code> variant): '
+        f'{counts["agrees"]} agree with their header, {counts["disagrees"]} disagree, '
+        f'{counts["bound hit"]} hit a bound, {counts["error"]} could not be checked. Time bound: {e(bound)}.</p>',
+    ]
+    parts += _alarm(runs)
+    parts += _results_table(runs, out)
+    parts += _protocol_table(report.protocols)
+    parts.append(f'<p class="footer">Generated by <code>{e(command)}</code>. Verdicts: <b>holds</b> in every '
+                 f"reachable state (security goals: within the scenario's sessions), <b>fails</b> with a "
+                 f"shortest counterexample, <b>unknown</b> when a bound stopped the search first.</p>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _alarm(runs: Sequence[VariantResult]) -> list[str]:
+    """A red box at the top listing every disagreement and error: they must not hide in a long table."""
+    e = html.escape
+    items = []
+    for r in runs:
+        where = f"{e(r.shown)} [{e(r.variant)}]"
+        if r.error is not None:
+            items.append(f"<li>{where}: could not be checked</li>")
+        for p in r.properties:
+            if p.agreement == "DISAGREES" and p.expected is not None:
+                items.append(f"<li>{where} <b>{e(p.name)}</b>: the header expects {e(p.expected.status)}, "
+                             f"the checker says {e(p.status)}</li>")
+        for m in r.missing:
+            items.append(f"<li>{where}: the header expects a property <b>{e(m.prop)}</b> the model does not "
+                         f"have</li>")
+    if not items:
+        return []
+    return ['<div class="alarm">', f"<h2>{len(items)} problem{'s' if len(items) != 1 else ''} with the "
+            f"headers' claims</h2><ul>", *items, "</ul></div>"]
+
+
+def _results_table(runs: Sequence[VariantResult], out: Path) -> list[str]:
+    e = html.escape
+    rows = ['<h2>Verdicts</h2>', '<table class="results"><thead><tr><th>model</th><th>variant</th>'
+            '<th>properties: verdict, expected, why</th><th>states</th><th>time</th></tr></thead><tbody>']
+    for r in runs:
+        source = os.path.relpath(r.path.resolve(), out.resolve())
+        head = (f'<td class="model"><a href="{e(_href(source))}">{e(r.shown)}</a>'
+                f'<div class="sub">{e(r.model)}</div></td><td class="variant">{e(r.variant)}</td>')
+        if r.error is not None:
+            body = f'<td class="props"><pre class="error">{e(r.error)}</pre></td><td></td><td></td>'
+        else:
+            states = f"{r.states:,}" + (f'<div class="bound">bound hit: {e(r.stopped)}</div>' if r.stopped else "")
+            body = (f'<td class="props">{_properties(r)}</td><td class="num">{states}</td>'
+                    f'<td class="num">{r.seconds:.2f} s</td>')
+        rows.append(f'<tr class="run {_css_class(r.outcome)}">{head}{body}</tr>')
+    rows.append("</tbody></table>")
+    return rows
+
+
+def _properties(r: VariantResult) -> str:
+    e = html.escape
+    lines = ['<table class="props">']
+    for p in r.properties:
+        expected = ('<span class="none">no expect line</span>' if p.expected is None else
+                    f'<span class="badge {p.expected.status}">{e(p.expected.status)}</span> {e(p.expected.why)}')
+        figure = f'<div class="figure">{e(p.value)} messages per entry</div>' if p.value else ""
+        chart = f'<a class="chart" href="{e(_href(p.chart))}">chart</a>' if p.chart else ""
+        flag = f'<span class="flag">{e(p.agreement)}</span>' if p.agreement in ("DISAGREES", "bound hit") else ""
+        lines.append(
+            f'<tr class="prop {_css_class(p.agreement)}"><td class="name">{e(p.name)}</td>'
+            f'<td><span class="badge {p.status}">{e(p.status)}</span>{flag}</td>'
+            f'<td class="reason">{e(p.reason)}{figure}<div class="expected">expected: {expected}</div></td>'
+            f"<td>{chart}</td></tr>")
+    for m in r.missing:
+        lines.append(f'<tr class="prop disagrees"><td class="name">{e(m.prop)}</td><td><span class="flag">'
+                     f'DISAGREES</span></td><td class="reason">the model has no such property'
+                     f'<div class="expected">expected: {e(m.status)} {e(m.why)}</div></td><td></td></tr>')
+    lines.append("</table>")
+    return "".join(lines)
+
+
+def _protocol_table(protocols: Sequence[ProtocolResult]) -> list[str]:
+    """Taulukko 3.4 recomputed: one row per protocol model; where the model's header names the thesis's
+    protocol, the thesis's printed value sits under ours, marked where they differ."""
+    if not protocols:
+        return []
+    e = html.escape
+    rows = [
+        "<h2>Authentication protocols compared (thesis, Taulukko 3.4)</h2>",
+        '<p class="note">Every value below is computed from the compiled narration (which primitives its '
+        "messages use, which fresh values it sends and gets back, its goals), not copied. Where a model's "
+        "header names its column of the thesis's table (<code>thesis table 3.4, protocol N</code>), the "
+        "thesis's printed value follows as <i>thesis:</i>, in red where it differs.</p>",
+        '<table class="protocols"><thead><tr><th>protocol model</th><th>keys</th><th>purpose<br>'
+        '<span class="sub">a key distribution, t authentication</span></th><th>timeliness<br><span class="sub">'
+        'timestamps</span></th><th>challenges<br><span class="sub">nonces</span></th><th>synchronised clocks'
+        '</th><th>messages</th><th>mutual authentication</th><th>attacks found<br><span class="sub">default '
+        "variant</span></th></tr></thead><tbody>",
+    ]
+    for p in protocols:
+        f, col = p.features, (p.thesis - 1 if p.thesis is not None else None)
+        thesis = f'<div class="sub">thesis: {p.thesis}. {e(THESIS_PROTOCOLS[col])}</div>' if col is not None else ""
+        cells = [
+            _cell(f.keys, THESIS_KEYS[col] if col is not None else None),
+            _cell(f.purpose, THESIS_PURPOSE[col] if col is not None else None),
+            _cell(_yes(f.timeliness)), _cell(_yes(f.challenges)), _cell(_yes(f.clocks)),
+            _cell(str(f.messages), str(THESIS_MESSAGES[col]) if col is not None else None),
+            _cell(_yes(f.mutual)),
+            f'<td class="attacks">{e(", ".join(p.attacks)) or "none"}</td>',
+        ]
+        rows.append(f'<tr class="protocol"><td class="model">{e(p.shown)}<div class="sub">{e(p.model)}</div>'
+                    f"{thesis}</td>{''.join(cells)}</tr>")
+    rows.append("</tbody></table>")
+    covered = {p.thesis for p in protocols}
+    absent = [f"{k + 1}. {e(name)} ({THESIS_KEYS[k]}, {THESIS_PURPOSE[k]}, {THESIS_MESSAGES[k]} messages)"
+              for k, name in enumerate(THESIS_PROTOCOLS) if k + 1 not in covered]
+    if absent:
+        rows.append(f'<p class="note">In the thesis but not in this library: {"; ".join(absent)}.</p>')
+    unaligned = "".join(f"<li>{e(label)}: <code>{e(marks)}</code></li>" for label, marks in THESIS_UNALIGNED)
+    rows.append('<p class="note">The thesis\'s other rows cannot be compared column by column: in the seed\'s '
+                f"text they have fewer marks than protocols, and which protocol each mark belongs to was lost "
+                f"with the layout:</p><ul class=\"note\">{unaligned}</ul>")
+    return rows
+
+
+def _cell(ours: str, thesis: str | None = None) -> str:
+    e = html.escape
+    if thesis is None:
+        return f"<td>{e(ours)}</td>"
+    cls = "same" if thesis == ours else "differs"
+    return f'<td>{e(ours)}<div class="thesis {cls}">thesis: {e(thesis)}</div></td>'
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _css_class(word: str) -> str:
+    return {"agrees": "agrees", "DISAGREES": "disagrees", "disagrees": "disagrees", "bound hit": "bound",
+            "error": "error"}.get(word, "plain")
+
+
+def _href(relative: str) -> str:
+    """A relative path as a URL path: forward slashes, each segment percent-encoded where needed."""
+    from urllib.parse import quote
+    return "/".join(quote(part) for part in relative.replace(os.sep, "/").split("/"))
+
+
+_CSS = """
+body{font-family:Arial,Helvetica,sans-serif;margin:24px;color:#222;max-width:1500px}
+h1{font-size:22px}h2{font-size:18px;margin-top:28px}
+code{background:#f3f3f3;padding:0 3px}
+.summary,.note,.footer{color:#444;font-size:14px}
+.alarm{border:2px solid #c81e1e;background:#fde8e8;padding:8px 16px;margin:12px 0}
+.alarm h2{color:#c81e1e;margin:4px 0}
+table.results,table.protocols{border-collapse:collapse;width:100%;font-size:13px}
+table.results>thead th,table.protocols th{background:#eee;text-align:left;padding:6px;border-bottom:2px solid #999}
+tr.run>td,tr.protocol>td{border-bottom:1px solid #ccc;padding:6px;vertical-align:top}
+tr.run.disagrees>td,tr.run.error>td{background:#fde8e8}
+tr.run.bound>td{background:#fff6dc}
+td.model a{font-weight:bold}
+.sub{color:#777;font-size:11px}
+td.num{text-align:right;white-space:nowrap}
+table.props{border-collapse:collapse;width:100%}
+table.props td{padding:3px 6px;vertical-align:top;border-bottom:1px dotted #ddd}
+table.props td.name{font-family:monospace;white-space:nowrap;width:12em}
+tr.prop.disagrees td{background:#f9c9c9}
+.badge{display:inline-block;padding:1px 6px;border-radius:8px;font-size:11px;font-weight:bold;color:#fff}
+.badge.holds{background:#2e7d32}.badge.fails{background:#c81e1e}.badge.unknown{background:#9a6b00}
+.flag{display:inline-block;margin-left:4px;color:#c81e1e;font-weight:bold;font-size:11px}
+.expected{color:#555;font-size:12px;margin-top:2px}.none{color:#999}
+.figure{color:#35608a}.bound{color:#9a6b00;font-size:11px}
+pre.error{white-space:pre-wrap;color:#8a1010;margin:0}
+.thesis{font-size:11px}.thesis.same{color:#2e7d32}.thesis.differs{color:#c81e1e;font-weight:bold}
+a.chart{white-space:nowrap}
+"""
