@@ -106,7 +106,7 @@ def _judge(system: Any, prop: Property, result: Exploration, index: Any) -> Verd
         found = result.found.get(prop.name)
         if found is not None:
             if isinstance(prop, DeadlockFree):
-                reason = "the last state has no enabled step and not every process is in a final state"
+                reason = "in the last state no process can take a step and not every process is in a final state"
             else:
                 where = f" (for {found.case})" if found.case else ""
                 reason = f"{prop.text} is false in the last state{where}"

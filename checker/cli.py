@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -73,6 +74,23 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--dot", action="store_true", help="with --svg, also write the DOT source")
     check.add_argument("--show-state", action="store_true", help="show changed variables in charts")
     check.add_argument("--quiet", action="store_true", help="no progress line")
+    graph = sub.add_parser("graph", help="draw the reachable state graph of a small model")
+    graph.add_argument("file", metavar="FILE")
+    graph.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
+                       help="override a constant of the model (repeatable)")
+    graph.add_argument("--attacker", metavar="CAPS", help="attacker capabilities, as for check")
+    graph.add_argument("--untyped", action="store_true", default=None, help="untyped matching, as for check")
+    graph.add_argument("--svg", required=True, metavar="OUT", help="the SVG file to write (or a directory)")
+    graph.add_argument("--dot", action="store_true", help="also write the DOT source next to it")
+    graph.add_argument("--max-nodes", type=int, default=300, metavar="N",
+                       help="refuse graphs of more than N states (default 300: larger ones are unreadable)")
+    report = sub.add_parser("report", help="check every model of a library and write an HTML report")
+    report.add_argument("dir", nargs="?", default="models", metavar="DIR", help="default: models")
+    report.add_argument("--out", default="reports", metavar="OUT", help="default: reports")
+    report.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                        help="time bound per model and variant (default 120 s)")
+    report.add_argument("--max-states", type=int, metavar="N", help="state bound per model and variant")
+    report.add_argument("--quiet", action="store_true", help="no line per model on stderr")
     return parser
 
 
@@ -95,6 +113,8 @@ def _check(args: argparse.Namespace) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError("--timeout must be positive")
     bounds = Bounds(args.max_states, args.max_depth, args.timeout)
+    if args.svg is not None:
+        _require_svg()
     progress = None if args.quiet or args.format == "json" else _progress_printer(sys.stderr)
     options = Options(defines, bounds, _capabilities(args.attacker), args.untyped, tuple(args.only), progress)
     worst = EXIT_OK
@@ -163,6 +183,111 @@ def _safe(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in name)
 
 
+def _require_svg() -> None:
+    """Fail before exploring, not after, when SVG output is asked for and `dot` is missing."""
+    from .render_msc import RendererUnavailable, require_svg_renderer
+    try:
+        require_svg_renderer()
+    except RendererUnavailable as err:
+        raise UsageError(str(err)) from None
+
+
+def _rendered(path: str, err: ModelError) -> str:
+    source = _source(path)
+    return "\n".join(d.render(path, source) for d in err.diagnostics)
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from dsl.frontend import load_model
+    from .procsys import ModelRuntimeError
+    from .render_msc import render_svg
+    from .stategraph import GraphTooLarge, build_state_graph, explore_graph, state_graph_dot
+    if args.max_nodes <= 0:
+        raise UsageError("--max-nodes must be positive")
+    defines = dict(_define(d) for d in args.defines)
+    _require_svg()
+    try:
+        system, props = load_model(args.file, defines, _capabilities(args.attacker), args.untyped)
+        graph = build_state_graph(system, explore_graph(system, props, args.max_nodes))
+    except ModelError as err:
+        print(_rendered(args.file, err), file=sys.stderr)
+        return EXIT_INPUT
+    except ModelRuntimeError as err:
+        raise UsageError(f"the model failed while running: {err}") from None
+    except GraphTooLarge as err:
+        raise UsageError(str(err)) from None
+    out = Path(args.svg)
+    if out.is_dir() or args.svg.endswith(("/", os.sep)):
+        out = out / f"{Path(args.file).stem}.states.svg"
+    dot = state_graph_dot(graph)
+    files = [(out, render_svg(dot))] + ([(out.with_suffix(".dot"), dot)] if args.dot else [])
+    for target, text in files:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"cannot write {target}: {err.strerror}") from None
+    shown = f"; red: the shortest run violating {graph.violation} ({graph.violation_steps} steps)" \
+        if graph.violation else ""
+    print(f"state graph of {graph.model}: {len(graph.nodes)} states, {len(graph.edges)} transitions{shown}")
+    for target, _text in files:
+        print(f"  wrote {target}")
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .report import find_models, run_report, write_index
+    root, out = Path(args.dir), Path(args.out)
+    if args.timeout <= 0 or (args.max_states is not None and args.max_states <= 0):
+        raise UsageError("bounds must be positive")
+    if not root.exists():
+        raise UsageError(f"{args.dir}: no such file or directory")
+    if not find_models(root):
+        raise UsageError(f"no *.wolf models under {args.dir}")
+    _require_svg()
+    base = Options(bounds=Bounds(args.max_states, None, args.timeout))
+    progress = None if args.quiet else (lambda line: print(f"  {line}", file=sys.stderr, flush=True))
+    report = run_report(root, out, _ModelLibrary(), base, progress)
+    bound = f" --timeout {args.timeout:g}" + (f" --max-states {args.max_states}" if args.max_states else "")
+    index = write_index(report, out, f"wolf report {args.dir} --out {args.out}{bound}")
+    bad = sum(1 for r in report.runs if r.outcome != "agrees")
+    print(f"{len(report.runs)} runs, {bad} not agreeing with their header; wrote {index}")
+    return report.exit_code
+
+
+class _ModelLibrary:
+    """The front end as `checker.report` needs it (its `Library`): headers, analyses, compiled systems."""
+
+    def variants(self, path: Path, base: Options) -> list[Any]:
+        from dsl.expect import HeaderError, read_expectations, variants
+        from .report import Expected, ModelFailure, Variant
+        try:
+            groups = variants(read_expectations(path))
+            out = [Variant(v.label(), replace(
+                base, defines=dict(_define(f"{k}={value}") for k, value in v.defines),
+                attacker=_capabilities(v.attacker), untyped=True if v.untyped else None,
+                only=() if v.label() == "default" else tuple(e.prop for e in items)),
+                tuple(Expected(e.prop, e.status, e.why) for e in items)) for v, items in groups.items()]
+        except (HeaderError, UsageError, OSError, UnicodeDecodeError) as err:
+            raise ModelFailure(str(err)) from None
+        return sorted(out, key=lambda v: v.label != "default") or [Variant("default", base, ())]
+
+    def analyze(self, path: Path, options: Options) -> Analysis:
+        from .report import ModelFailure
+        try:
+            return analyze(str(path), options)
+        except ModelError as err:
+            raise ModelFailure(_rendered(str(path), err)) from None
+
+    def system(self, path: Path) -> Any:
+        from dsl.frontend import load_model
+        from .report import ModelFailure
+        try:
+            return load_model(str(path))[0]
+        except ModelError as err:
+            raise ModelFailure(_rendered(str(path), err)) from None
+
+
 def _source(path: str) -> str | None:
     try:
         return Path(path).read_text(encoding="utf-8")
@@ -179,6 +304,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return _check(args)
+        if args.command == "graph":
+            return _graph(args)
+        if args.command == "report":
+            return _report(args)
     except UsageError as err:
         print(f"wolf: error: {err}", file=sys.stderr)
         return EXIT_INPUT

@@ -164,8 +164,8 @@ class Explorer:
                 sid = seen[fp] if graph is not None else 0
                 if graph is not None and not succ and system.is_valid_end(s):
                     graph.valid_end[sid] = 1
-                if not succ and self.deadlock is not None and "deadlock_free" not in found \
-                        and not system.is_valid_end(s):
+                if self.deadlock is not None and "deadlock_free" not in found \
+                        and not any(act[0] >= 0 for act, _t in succ) and not system.is_valid_end(s):
                     found["deadlock_free"] = Found("deadlock_free", "", self._path(seen, graph, fp))
                 for idx, (act, t) in enumerate(succ):
                     stats.transitions += 1

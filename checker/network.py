@@ -3,8 +3,14 @@
 The network state is one immutable tuple with a slot per ordered pair of process instances
 (`src * n + dst`). A FIFO slot is a tuple in arrival order; an unordered slot is a canonical multiset (a
 tuple sorted by `vkey`), so two states that differ only in arrival order of unordered messages coincide.
-A lossy network may also lose any pending message. The attacker (checker/attacker.py) is another strategy
-over the same interface.
+A lossy network may also lose any pending message.
+
+An attacker on the network (`attacker eavesdrop, drop, replay, modify, masquerade` in a process model) is
+part of the same strategy: with eavesdrop, one extra slot at the end of the state holds what it has seen,
+as a set of (sender, message) pairs; drop removes an in-flight message; replay hands a seen message to any
+process under its original sender; masquerade hands it over under any sender's name; modify delivers a seen
+message in place of an intercepted one. Plain values have no cryptography, so the attacker can only reuse
+what it saw (security protocols use terms and checker/attacker.py instead).
 """
 from __future__ import annotations
 
@@ -16,6 +22,9 @@ from .values import vkey
 
 NetState = tuple  # tuple[tuple[Any, ...], ...]
 
+#: The attacker's capabilities, in the order the seeds list the threats; shared by both model kinds.
+CAPABILITIES = ("eavesdrop", "drop", "modify", "replay", "masquerade")
+
 
 @dataclass(frozen=True)
 class Network:
@@ -24,14 +33,35 @@ class Network:
     fifo: bool
     lossy: bool
     n: int  # number of process instances
+    attacker: frozenset[str] = frozenset()
+    limit: int | None = None  # at most this many messages injected per run (None: unbounded)
 
     @property
     def name(self) -> str:
         base = "fifo" if self.fifo else "unordered"
-        return f"{base} lossy" if self.lossy else base
+        base = f"{base} lossy" if self.lossy else base
+        return f"{base}, attacker {', '.join(sorted(self.attacker))}" if self.attacker else base
+
+    @property
+    def observes(self) -> bool:
+        return "eavesdrop" in self.attacker
 
     def empty(self) -> NetState:
-        return ((),) * (self.n * self.n)
+        """Channels, then what the attacker has seen (with eavesdrop), then how many it injected (with a
+        limit)."""
+        extra = ((frozenset(),) if self.observes else ()) + ((0,) if self.limit is not None else ())
+        return ((),) * (self.n * self.n) + extra
+
+    def known(self, net: NetState) -> list[tuple[int, Any]]:
+        """What the attacker may inject now: the (sender, message) pairs it has seen, in a deterministic
+        order, or nothing once its limit is spent."""
+        if not self.observes or (self.limit is not None and net[-1] >= self.limit):
+            return []
+        return sorted(net[self.n * self.n], key=vkey)
+
+    def injected(self, net: NetState) -> NetState:
+        """Count one injection against the limit."""
+        return net if self.limit is None else net[:-1] + (net[-1] + 1,)
 
     def update(self, net: NetState, taken: tuple[int, int] | None, sends: list[tuple[int, int, Any]],
                canonical: dict[tuple, tuple]) -> NetState:
@@ -59,6 +89,9 @@ class Network:
         for k in changed:
             ch = slots[k]
             slots[k] = canonical.setdefault(ch, ch)
+        if self.observes and sends:
+            k = self.n * self.n
+            slots[k] = slots[k] | {(src, msg) for src, _dst, msg in sends}
         return tuple(slots)
 
     def pending(self, net: NetState, dst: int) -> list[tuple[int, int, Any]]:
@@ -87,17 +120,16 @@ class Network:
 
     def losses(self, net: NetState) -> list[tuple[int, int, int, Any]]:
         """Every message a lossy network may lose now: (src, dst, position, message)."""
-        if not self.lossy:
-            return []
+        return self.in_transit(net) if self.lossy else []
+
+    def in_transit(self, net: NetState) -> list[tuple[int, int, int, Any]]:
+        """Every in-flight message, one per distinct (channel, message): (src, dst, position, message)."""
         out = []
         n = self.n
-        for k, ch in enumerate(net):
+        for k, ch in enumerate(net[: n * n]):
             prev = None
             for pos, msg in enumerate(ch):
                 if pos == 0 or msg != prev:
                     out.append((k // n, k % n, pos, msg))
                 prev = msg
         return out
-
-    def in_flight(self, net: NetState) -> int:
-        return sum(len(ch) for ch in net)

@@ -177,10 +177,50 @@ class ProcessSystem:
                 out.append(((-1, 0, "C", gid, 0, 0), (crashed, net)))
         for src, dst, pos, _msg in network.losses(net):
             out.append(((-1, 0, "L", src * n + dst, pos, 0), (procs, network.take(net, src, dst, pos))))
+        if network.attacker:
+            out.extend(self._attacks(procs, net))
+        return out
+
+    def _attacks(self, procs: tuple, net: tuple) -> list[tuple[Action, State]]:
+        """The attacker's steps (environment steps, never fair): drop an in-flight message; hand a process a
+        message seen earlier, under its original sender (replay) or any sender (masquerade), or in place of
+        an intercepted one (modify). Action fields: kind, then slot/dst, position/known index, claimed sender."""
+        network, canonical, n = self.network, self._canonical, len(procs)
+        caps = network.attacker
+        out: list[tuple[Action, State]] = []
+        if "drop" in caps:
+            for src, dst, pos, _msg in network.in_transit(net):
+                out.append(((-1, 0, "X", src * n + dst, pos, 0), (procs, network.take(net, src, dst, pos))))
+        known = network.known(net)
+        if not known:
+            return out
+
+        def handed(dst: int, claimed: int, msg: tuple, taken: tuple[int, int] | None, action: Action) -> None:
+            effect = self._delivery_effect(dst, procs[dst], claimed, msg)
+            if effect is not None:
+                _h, new_ps, sends = effect
+                spent = network.update(network.injected(net), taken, sends, canonical)
+                out.append(((-1, len(sends)) + action, (procs[:dst] + (new_ps,) + procs[dst + 1:], spent)))
+
+        for dst in range(n):
+            if procs[dst][0] == CRASHED:
+                continue
+            for k, (src, msg) in enumerate(known):
+                if "replay" in caps:
+                    handed(dst, src, msg, None, ("R", dst, k, src))
+                if "masquerade" in caps:
+                    for claimed in range(n):
+                        if claimed != dst and not (claimed == src and "replay" in caps):
+                            handed(dst, claimed, msg, None, ("M", dst, k, claimed))
+            if "modify" in caps:
+                for src, pos, old in network.pending(net, dst):
+                    for k, (_s, msg) in enumerate(known):
+                        if msg != old:
+                            handed(dst, src, msg, (src * n + dst, pos), ("Y", src * n + dst, pos, k))
         return out
 
     def is_valid_end(self, state: State) -> bool:
-        """A state without successors is a deadlock unless every instance is crashed or in a final state."""
+        """Every instance is crashed or in a final state: stopping here is not a deadlock."""
         for ps, (fam, _m) in zip(state[0], self.instances):
             if ps[0] != CRASHED and ps[0] not in fam.finals:
                 return False
@@ -266,9 +306,31 @@ class ProcessSystem:
             return StepInfo(dst, "receive", text, sends, (src, dst, msg), None)
         if kind == "C":
             return StepInfo(a, "crash", "crashes", (), None, None)
+        if kind in ("R", "M", "Y"):
+            return self._describe_attack(state, action)
         src, dst = divmod(a, n)
         msg = self._message_at(net, src, dst, b)
+        if kind == "X":
+            return StepInfo(-1, "drop", f"drops {self.render_message(msg)}", (), None, (src, dst, msg),
+                            capability="drop")
         return StepInfo(-1, "lose", f"loses {self.render_message(msg)}", (), None, (src, dst, msg))
+
+    def _describe_attack(self, state: State, action: Action) -> StepInfo:
+        _owner, _sent, kind, a, b, c = action
+        procs, net = state
+        n = len(procs)
+        known = self.network.known(net)
+        if kind == "Y":
+            src, dst = divmod(a, n)
+            claimed, msg = src, known[c][1]
+            intercepted = (src, dst, self._message_at(net, src, dst, b))
+        else:
+            dst, msg, claimed, intercepted = a, known[b][1], c, None
+        _h, _new, sends = self._delivery_effect(dst, procs[dst], claimed, msg)
+        capability = {"R": "replay", "M": "masquerade", "Y": "modify"}[kind]
+        return StepInfo(dst, "receive", f"on {self.render_message(msg)} from {self.lane(claimed)}", sends, None,
+                        None, capability=capability, injected=(claimed, dst, msg),
+                        derivation="a message the attacker saw earlier", intercepted=intercepted)
 
     def _message_at(self, net, src: int, dst: int, pos: int) -> tuple:
         return net[src * len(self.instances) + dst][pos]

@@ -29,7 +29,8 @@ class Invariant:
 
 @dataclass(frozen=True)
 class DeadlockFree:
-    """No reachable state without successors, except valid end states (every process final or crashed)."""
+    """No reachable state in which no process can take a step, except valid end states (every process final
+    or crashed). Steps of the environment (losses, crashes, the attacker) do not count as progress."""
 
     name: str = "deadlock_free"
     text: str = "deadlock_free"

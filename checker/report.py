@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
+from urllib.parse import quote
 
 from .analysis import FAILS, HOLDS, UNKNOWN, Analysis, Options
 from .render_msc import msc_svg
@@ -126,7 +127,7 @@ class Features:
     authenticates: bool   # some role claims an agreement (or aliveness) goal
     timeliness: bool      # a role receives a timestamp (a value of sort `time`)
     challenges: bool      # a role sends a fresh nonce and later receives it back
-    clocks: bool          # a timestamp made by one role is checked by another
+    clocks: bool          # a timestamp made by one role reaches another (judged by a different clock)
     messages: int
     mutual: bool          # two roles each claim a goal about the other
 
@@ -185,16 +186,17 @@ def run_report(root: Path, out: Path, library: Library, base: Options,
         except ModelFailure as err:
             runs.append(VariantResult(path, shown, path.stem, "header", error=str(err)))
             continue
-        first: VariantResult | None = None
+        default: VariantResult | None = None
         for k, variant in enumerate(variants):
             folder = chart_dirs[path] if k == 0 else f"{chart_dirs[path]}/{_slug(variant.label)}"
             result = _run_variant(path, shown, variant, library, out, folder)
             runs.append(result)
-            first = first or result
+            if variant.label == "default":
+                default = result
             if progress is not None:
                 progress(f"{shown} [{variant.label}]: {result.outcome}, {result.states:,} states, "
                          f"{result.seconds:.1f} s")
-        protocol = _protocol(path, shown, library, first)
+        protocol = _protocol(path, shown, library, default)
         if protocol is not None:
             protocols.append(protocol)
     timeout = base.bounds.timeout
@@ -226,7 +228,7 @@ def _run_variant(path: Path, shown: str, variant: Variant, library: Library, out
                          analysis.stats.states, seconds, analysis.stop_reason)
 
 
-def _protocol(path: Path, shown: str, library: Library, first: VariantResult | None) -> ProtocolResult | None:
+def _protocol(path: Path, shown: str, library: Library, default: VariantResult | None) -> ProtocolResult | None:
     """The table 3.4 row of a protocol model (None for process models and models that do not compile)."""
     try:
         system = library.system(path)
@@ -234,7 +236,7 @@ def _protocol(path: Path, shown: str, library: Library, first: VariantResult | N
         return None
     if not isinstance(system, SecuritySystem):
         return None
-    attacks = tuple(p.name for p in first.properties if p.status == FAILS) if first is not None else ()
+    attacks = tuple(p.name for p in default.properties if p.status == FAILS) if default is not None else ()
     return ProtocolResult(shown, system.name, protocol_features(system.roles), thesis_column(path), attacks)
 
 
@@ -268,9 +270,10 @@ def protocol_features(roles: Sequence[RoleSpec]) -> Features:
     Keys: `k(A, B)` is a long-term shared key; `pk`, `sk`, `aenc`, `sign` and `exp` are public-key
     cryptography (Diffie-Hellman counts as public, as in the thesis). Key distribution: a role creates a
     fresh value of sort `key` and sends it, or encrypts under an exponentiated (agreed) key. Challenges: a
-    role creates a nonce and a later message it receives must contain it. Timestamps are values of sort
-    `time`; checking one made by another role needs synchronised clocks. Mutual authentication: two roles
-    each claim a goal (agreement or aliveness) about the other.
+    role creates a nonce and a later message it receives must carry it as data (`_data_names`). Timestamps
+    are values of sort `time`; one that reaches a role other than its maker can only be judged with
+    synchronised clocks. Mutual authentication: two roles each claim a goal (agreement or aliveness) about
+    the other.
     """
     ops: set[str] = set()
     distributes = False
@@ -284,8 +287,7 @@ def protocol_features(roles: Sequence[RoleSpec]) -> Features:
                 created[role.slots[slot]] = (role.name, sort)
             if step.receive is not None:
                 ops |= _ops(step.receive)
-                received.setdefault(role.name, set()).update(v.name for v in subterms(step.receive)
-                                                             if isinstance(v, Var))
+                received.setdefault(role.name, set()).update(_data_names(step.receive))
             for send in step.sends:
                 ops |= _ops(send.recipe)
                 messages = max(messages, send.number)
@@ -310,6 +312,17 @@ def protocol_features(roles: Sequence[RoleSpec]) -> Features:
 
 def _ops(t: Pattern) -> set[str]:
     return {s.op for s in subterms(t) if isinstance(s, App)}
+
+
+def _data_names(t: Pattern) -> set[str]:
+    """The names a message carries as data: not the key it is encrypted or signed with, nor the exponents
+    of a Diffie-Hellman term (B decrypting under exp(g^x, y) checks nothing about its own y)."""
+    if isinstance(t, Var):
+        return {t.name}
+    if not isinstance(t, App) or t.op == "exp":
+        return set()
+    args = t.args[:1] if t.op in ("senc", "aenc", "sign") else t.args
+    return set().union(*(_data_names(a) for a in args))
 
 
 def _agreed_key(t: Pattern) -> bool:
@@ -407,7 +420,7 @@ def _alarm(runs: Sequence[VariantResult]) -> list[str]:
 
 def _results_table(runs: Sequence[VariantResult], out: Path) -> list[str]:
     e = html.escape
-    rows = ['<h2>Verdicts</h2>', '<table class="results"><thead><tr><th>model</th><th>variant</th>'
+    rows = ['<h2 id="verdicts">Verdicts</h2>', '<table class="results"><thead><tr><th>model</th><th>variant</th>'
             '<th>properties: verdict, expected, why</th><th>states</th><th>time</th></tr></thead><tbody>']
     for r in runs:
         source = os.path.relpath(r.path.resolve(), out.resolve())
@@ -426,7 +439,7 @@ def _results_table(runs: Sequence[VariantResult], out: Path) -> list[str]:
 
 def _properties(r: VariantResult) -> str:
     e = html.escape
-    lines = ['<table class="props">']
+    lines = ['<table class="props"><col class="name"><col class="verdict"><col><col class="chart">']
     for p in r.properties:
         expected = ('<span class="none">no expect line</span>' if p.expected is None else
                     f'<span class="badge {p.expected.status}">{e(p.expected.status)}</span> {e(p.expected.why)}')
@@ -453,7 +466,7 @@ def _protocol_table(protocols: Sequence[ProtocolResult]) -> list[str]:
         return []
     e = html.escape
     rows = [
-        "<h2>Authentication protocols compared (thesis, Taulukko 3.4)</h2>",
+        '<h2 id="protocols">Authentication protocols compared (thesis, Taulukko 3.4)</h2>',
         '<p class="note">Every value below is computed from the compiled narration (which primitives its '
         "messages use, which fresh values it sends and gets back, its goals), not copied. Where a model's "
         "header names its column of the thesis's table (<code>thesis table 3.4, protocol N</code>), the "
@@ -509,7 +522,6 @@ def _css_class(word: str) -> str:
 
 def _href(relative: str) -> str:
     """A relative path as a URL path: forward slashes, each segment percent-encoded where needed."""
-    from urllib.parse import quote
     return "/".join(quote(part) for part in relative.replace(os.sep, "/").split("/"))
 
 
@@ -528,9 +540,10 @@ tr.run.bound>td{background:#fff6dc}
 td.model a{font-weight:bold}
 .sub{color:#777;font-size:11px}
 td.num{text-align:right;white-space:nowrap}
-table.props{border-collapse:collapse;width:100%}
+table.props{border-collapse:collapse;width:100%;table-layout:fixed}
+table.props col.name{width:13em}table.props col.verdict{width:8.5em}table.props col.chart{width:3.5em}
 table.props td{padding:3px 6px;vertical-align:top;border-bottom:1px dotted #ddd}
-table.props td.name{font-family:monospace;white-space:nowrap;width:12em}
+table.props td.name{font-family:monospace;overflow-wrap:anywhere}
 tr.prop.disagrees td{background:#f9c9c9}
 .badge{display:inline-block;padding:1px 6px;border-radius:8px;font-size:11px;font-weight:bold;color:#fff}
 .badge.holds{background:#2e7d32}.badge.fails{background:#c81e1e}.badge.unknown{background:#9a6b00}

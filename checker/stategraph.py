@@ -81,9 +81,10 @@ def explore_graph(system: Any, props: Sequence[Any], max_nodes: int = DEFAULT_MA
     checked = [p for p in props if not isinstance(p, Executable)]
     result = Explorer(system, checked, Bounds(max_states=max_nodes + 1), graph_mode=True).run()
     if not result.complete or result.stats.states > max_nodes:
-        seen = f"{result.stats.states:,}" + ("" if result.complete else " (and counting)")
-        raise GraphTooLarge(f"the state graph has {seen} states, more than the {max_nodes} that can be drawn "
-                            f"legibly: use a smaller instance (-D N=2) or raise --max-nodes")
+        size = f"{result.stats.states:,} states" if result.complete else f"more than {max_nodes} states"
+        raise GraphTooLarge(f"the state graph has {size}, too many to draw legibly (the limit is {max_nodes}): "
+                            f"draw a smaller instance (fewer processes, rounds or sessions, e.g. -D N=2) or "
+                            f"raise --max-nodes")
     return result
 
 
@@ -224,7 +225,8 @@ def _node_attrs(n: Node) -> dict[str, str]:
         lines.append("<b>deadlock</b>")
     if n.violates is not None:
         lines.append(f'<font color="{_RED}"><b>violates {_html(n.violates)}</b></font>')
-    attrs = {"id": f"s{n.id}", "class": "state", "label": _Html('<br align="left"/>'.join(lines) + '<br align="left"/>')}
+    left = '<br align="left"/>'
+    attrs = {"id": f"s{n.id}", "class": "state", "label": _Html(left.join(lines) + left)}
     if n.initial:
         attrs["penwidth"] = "2.2"
     if n.final:

@@ -15,7 +15,7 @@ from .roles import CAPABILITIES
 
 def weakest_attackers(path: str, analysis: Analysis, options: Options) -> dict[str, list[list[str]]]:
     """Goal name -> the minimal capability sets (each sorted, the list in order of size) that violate it."""
-    if not analysis.network.startswith("attacker"):
+    if "attacker" not in analysis.network:
         return {}
     goals = [v.name for v in analysis.verdicts if v.status == FAILS and v.name != "executable"]
     if not goals:

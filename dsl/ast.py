@@ -316,6 +316,7 @@ class Model:
     checks: tuple[CheckDecl, ...]
     protocol: "ProtocolDecl | None" = None
     scenario: "ScenarioDecl | None" = None
+    attacker_limit: Expr | None = None  # process models: at most this many injected messages per run
 
 
 # ------------------------------------------------------------------ security protocols (narrations)

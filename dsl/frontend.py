@@ -25,4 +25,4 @@ def load_model(path: str, defines: dict[str, Any] | None = None, attacker: tuple
         if model.protocol is None:
             raise ModelError([Diagnostic("E401", "a scenario needs a protocol block", model.scenario.span)])
         return compile_protocol(model, defines or {}, Path(path).stem, attacker, untyped)
-    return lower(model, defines or {}, Path(path).stem)
+    return lower(model, defines or {}, Path(path).stem, attacker)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from checker.network import Network
+from checker.network import CAPABILITIES, Network
 from checker.procsys import (CRASHED, Ctx, FamilySpec, HandlerSpec, MessageSpec, ModelRuntimeError,
                              ProcessSystem, TransitionSpec)
 from checker.properties import DeadlockFree, Invariant, MessagesPer, Property, Response
@@ -74,8 +74,10 @@ class _Scope:
 
 
 class Lowerer:
-    def __init__(self, model: A.Model, overrides: dict[str, int], model_name: str):
+    def __init__(self, model: A.Model, overrides: dict[str, int], model_name: str,
+                 attacker: tuple[str, ...] | None = None):
         self.model = model
+        self.attacker_override = attacker
         self.overrides = dict(overrides)
         self.model_name = model.name or model_name
         self.diags: list[Diagnostic] = []
@@ -331,7 +333,26 @@ class Lowerer:
             self.error("E401", "a network is fifo or unordered, not both", self.model.network_span)
         fifo = "unordered" not in words and not (words == {"lossy"})
         n = sum(f.size for f in self.families.values())
-        return Network(fifo=fifo, lossy="lossy" in words, n=n)
+        limit = None
+        if self.model.attacker_limit is not None:
+            try:
+                limit = self.const_int(self.model.attacker_limit, "the attacker's limit")
+            except _Abort:
+                pass
+        return Network(fifo=fifo, lossy="lossy" in words, n=n, attacker=self._attacker(), limit=limit)
+
+    def _attacker(self) -> frozenset[str]:
+        """The declared capabilities (`attacker drop, replay`; `attacker none`), or the CLI's override."""
+        if self.attacker_override is not None:
+            caps, span = self.attacker_override, A.NO_SPAN
+        else:
+            caps, span = self.model.attacker or (), self.model.attacker_span
+        caps = tuple(c for c in caps if c != "none")
+        for c in caps:
+            if c not in CAPABILITIES:
+                self.error("E404", f"unknown attacker capability {c}", span,
+                           hint="capabilities: " + ", ".join(CAPABILITIES) + " (or none)")
+        return frozenset(c for c in caps if c in CAPABILITIES)
 
     def _crashes(self) -> dict[str, frozenset[int]]:
         out: dict[str, set[int]] = {}
@@ -1156,11 +1177,12 @@ def _did_you_mean(name: str, candidates: list[str]) -> str | None:
     return f"did you mean {close[0]}?" if close else None
 
 
-def lower(model: A.Model, overrides: dict[str, int] | None = None,
-          default_name: str = "model") -> tuple[ProcessSystem, tuple[Property, ...]]:
-    """Type-check and compile a parsed model; raise ModelError with every diagnostic found."""
+def lower(model: A.Model, overrides: dict[str, int] | None = None, default_name: str = "model",
+          attacker: tuple[str, ...] | None = None) -> tuple[ProcessSystem, tuple[Property, ...]]:
+    """Type-check and compile a parsed model; raise ModelError with every diagnostic found.
+    `attacker` overrides the capabilities the model declares."""
     try:
-        return Lowerer(model, overrides or {}, default_name).lower()
+        return Lowerer(model, overrides or {}, default_name, attacker).lower()
     except RecursionError:
         raise ModelError([Diagnostic("E401", "the model is nested too deeply to compile", A.NO_SPAN,
                                      hint="split the expression or block")]) from None

@@ -403,6 +403,9 @@ class _Builder(Transformer):
     def network_decl(self, meta, c):
         return ("network", tuple(str(x) for x in c), _span(meta))
 
+    def attacker_limit(self, meta, c):
+        return ("attacker_limit", c[0])
+
     def attacker_decl(self, meta, c):
         return ("attacker", tuple(str(x) for x in c), _span(meta))
 
@@ -560,7 +563,7 @@ class _Builder(Transformer):
     def start(self, meta, c):
         name, network, network_span, attacker, attacker_span = None, (), A.NO_SPAN, None, A.NO_SPAN
         consts, crashes, messages, procs, checks = [], [], [], [], []
-        protocol, scenario = None, None
+        protocol, scenario, limit = None, None, None
         for item in c:
             if isinstance(item, A.ProtocolDecl):
                 protocol = item
@@ -584,8 +587,10 @@ class _Builder(Transformer):
                 network, network_span = network + item[1], item[2]
             elif item[0] == "attacker":
                 attacker, attacker_span = (attacker or ()) + item[1], item[2]
+            elif item[0] == "attacker_limit":
+                limit = item[1]
         return A.Model(name, tuple(consts), network, network_span, attacker, attacker_span, tuple(crashes),
-                       tuple(messages), tuple(procs), tuple(checks), protocol, scenario)
+                       tuple(messages), tuple(procs), tuple(checks), protocol, scenario, limit)
 
 
 class _AstError(Exception):

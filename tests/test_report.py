@@ -1,0 +1,257 @@
+"""`wolf report` on a small library in a temporary directory (never the whole bundled library: Lamport N=3
+alone takes a minute), read back as HTML, in a real headless Chromium, and the thesis table's derivation on
+the bundled protocols."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import pytest
+
+from checker.cli import main
+from checker.report import (THESIS_PROTOCOLS, Expected, PropertyResult, Report, VariantResult,
+                            protocol_features, thesis_column)
+from dsl.frontend import load_model
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models/security"
+HOSTILE_WHY = '<script>alert("why")</script> & friends must stay text'
+
+HOSTILE = f"""\
+# expect: small fails -- deliberately wrong: {HOSTILE_WHY}
+# expect: reached fails -- the note becomes the hostile string
+model Hostile
+process P {{
+  var note = "start"
+  state a, b
+  final b
+  a -> b {{ note = "<script>alert(1)</script> & co" }}
+}}
+check small: always P.note != "never"
+check reached: always P.note != "<script>alert(1)</script> & co"
+"""
+
+PROTOCOL = """\
+# expect: B_agrees_A fails -- eve replays the fixed "<script>&" message to bob's second run
+# expect: executable holds -- the honest run completes
+# expect --attacker eavesdrop,drop: B_agrees_A holds -- without replay there is no second copy
+# expect --attacker eavesdrop,drop: executable holds -- the honest run completes
+model HostileProtocol
+protocol {
+  roles A, B
+  A knows A, B, k(A, B)
+  B knows A, B, k(A, B)
+  A -> B: {"<script>&", A}k(A, B)
+  goal B agrees with A
+}
+scenario {
+  honest alice, bob
+  compromised eve
+  run A(alice, bob)
+  run B(bob, alice)
+  run B(bob, alice)
+  attacker eavesdrop, drop, replay
+}
+"""
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests look at: elements with their attributes, and all text."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.text: list[str] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.elements.append((tag, {k: v or "" for k, v in attrs}))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+    def rows(self, cls: str) -> list[dict[str, str]]:
+        return [a for t, a in self.elements if t == "tr" and cls in a.get("class", "").split()]
+
+    def hrefs(self) -> list[str]:
+        return [a["href"] for t, a in self.elements if t == "a" and "href" in a]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """A three-model library (one process model from tests/data, a hostile one, a protocol in a subfolder)
+    and its report. Returns (exit code, output directory)."""
+    lib = tmp_path_factory.mktemp("library")
+    shutil.copy(ROOT / "tests/data/counter.wolf", lib / "counter.wolf")
+    (lib / "hostile.wolf").write_text(HOSTILE)
+    (lib / "sec").mkdir()
+    (lib / "sec/hostile_protocol.wolf").write_text(PROTOCOL)
+    out = tmp_path_factory.mktemp("out") / "report"
+    code = main(["report", str(lib), "--out", str(out), "--quiet", "--timeout", "20"])
+    return code, out
+
+
+def _assert_links_resolve(index: Path, hrefs: list[str]) -> None:
+    assert hrefs
+    for href in hrefs:
+        assert not urlparse(href).scheme and not href.startswith("/"), f"not relative: {href}"
+        assert (index.parent / unquote(href)).is_file(), f"broken link {href}"
+
+
+@needs_dot
+def test_report_has_a_row_per_variant_and_flags_the_disagreement(report):
+    code, out = report
+    assert code == 1  # hostile.wolf's header is deliberately wrong about `small`
+    page = Page((out / "index.html").read_text(encoding="utf-8"))
+    runs = page.rows("run")
+    assert len(runs) == 4  # counter, hostile, and the protocol's two variants
+    assert [r["class"] for r in runs].count("run disagrees") == 1
+    assert len(page.rows("disagrees")) == 2  # the run and its property
+    assert any(a.get("class") == "alarm" for t, a in page.elements if t == "div")
+    assert len(page.rows("protocol")) == 1
+
+
+@needs_dot
+def test_report_links_resolve_and_charts_are_svg(report):
+    _code, out = report
+    index = out / "index.html"
+    hrefs = Page(index.read_text(encoding="utf-8")).hrefs()
+    _assert_links_resolve(index, hrefs)
+    charts = sorted(h for h in hrefs if h.endswith(".svg"))
+    assert charts == ["hostile/reached.svg", "hostile_protocol/B_agrees_A.svg"]
+    for chart in charts:
+        ET.parse(out / chart)
+    assert sum(h.endswith(".wolf") for h in hrefs) == 4
+
+
+@needs_dot
+def test_model_text_is_escaped(report):
+    _code, out = report
+    raw = (out / "index.html").read_text(encoding="utf-8")
+    page = Page(raw)
+    assert "<script" not in raw
+    assert not [t for t, _a in page.elements if t == "script"]
+    text = "".join(page.text)
+    assert HOSTILE_WHY in text  # shown as text, exactly as written
+    assert '"<script>alert(1)</script> & co"' in text  # a string literal inside a verdict's reason
+    assert '{"<script>&", alice}' not in raw and "&lt;script&gt;&amp;" in raw
+
+
+def test_exit_code_is_the_most_severe_outcome():
+    def run(status: str, expected: str | None = "holds", error: str | None = None) -> VariantResult:
+        prop = PropertyResult("p", status, "", None, Expected("p", expected, "") if expected else None, None)
+        return VariantResult(Path("m.wolf"), "m.wolf", "M", "default", (prop,), error=error)
+    assert Report("x", (run("holds"),), (), None).exit_code == 0
+    assert Report("x", (run("holds", None),), (), None).exit_code == 0
+    assert Report("x", (run("holds"), run("unknown")), (), None).exit_code == 3
+    assert Report("x", (run("unknown"), run("fails")), (), None).exit_code == 1
+    assert Report("x", (run("fails"), run("holds", error="E100")), (), None).exit_code == 2
+
+
+def test_bad_library_input(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+    assert "no *.wolf models" in capsys.readouterr().err
+
+
+@needs_dot
+def test_a_broken_model_is_reported_not_fatal(tmp_path, capsys):
+    (tmp_path / "bad.wolf").write_text("# expect: x holds\nmodel Bad\nprocess P { state a }\nchek\n")
+    (tmp_path / "header.wolf").write_text("# expect: what\nmodel H\n")
+    code = main(["report", str(tmp_path), "--out", str(tmp_path / "o"), "--quiet"])
+    assert code == 2 and "Traceback" not in capsys.readouterr().err
+    page = Page((tmp_path / "o/index.html").read_text(encoding="utf-8"))
+    assert len(page.rows("error")) == 2
+
+
+# ----------------------------------------------------------------------------------------- chromium
+
+
+def _chromium() -> str:
+    """The browser, installed through apt-get when we may (as `make test` does); skip only when we cannot."""
+    found = shutil.which("chromium")
+    if found is None and hasattr(os, "geteuid") and os.geteuid() == 0:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900)
+        found = shutil.which("chromium")
+    if found is None:
+        pytest.skip("chromium is not installed and cannot be installed without root (apt-get install chromium)")
+    return found
+
+
+@needs_dot
+def test_report_in_headless_chromium(report, tmp_path):
+    _code, out = report
+    index = (out / "index.html").resolve()
+    proc = subprocess.run(
+        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", index.as_uri()],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    dom = Page(proc.stdout)
+    assert len(dom.rows("run")) == 4
+    assert len(dom.rows("protocol")) == 1
+    assert not [t for t, _a in dom.elements if t == "script"]
+    _assert_links_resolve(index, dom.hrefs())
+
+
+# ------------------------------------------------------------------------------------ table 3.4
+
+
+def features(name: str):
+    return protocol_features(load_model(str(MODELS / name))[0].roles)
+
+
+def test_diffie_hellman_row():
+    f = features("dh.wolf")
+    assert (f.keys, f.distributes_key, f.challenges, f.timeliness, f.clocks, f.mutual) == \
+        ("public", True, False, False, False, False)
+    assert f.messages == 3  # the thesis's two half-keys, plus the message that uses the key
+
+
+def test_needham_schroeder_symmetric_row():
+    f = features("ns_symmetric.wolf")
+    assert (f.keys, f.purpose, f.challenges, f.timeliness, f.messages) == ("shared", "at", True, False, 5)
+    assert not f.mutual  # the model states B's goal about A and A's about S, never A's about B
+
+
+def test_otway_rees_and_iso_rows():
+    o = features("otway_rees.wolf")
+    assert (o.keys, o.purpose, o.challenges, o.messages) == ("shared", "at", True, 4)
+    i = features("iso9798_1.wolf")
+    assert (i.keys, i.purpose, i.challenges, i.messages, i.mutual) == ("shared", "t", True, 3, True)
+
+
+def test_public_key_protocols():
+    n = features("nspk.wolf")
+    assert (n.keys, n.purpose, n.challenges, n.mutual) == ("public", "t", True, True)
+    m = features("mutual_auth.wolf")
+    assert (m.keys, m.distributes_key) == ("public", True)
+
+
+@pytest.mark.parametrize("narration,timeliness,clocks", [
+    ("A -> B: {T, A}k(A, B)", True, True),
+    ("A -> B: A, Na\n  B -> A: {Na, B}k(A, B)", False, False),
+])
+def test_timestamps(tmp_path, narration, timeliness, clocks):
+    model = tmp_path / "stamp.wolf"
+    model.write_text(f"model Stamp\nprotocol {{\n  roles A, B\n  time T\n  A knows A, B, k(A, B)\n"
+                     f"  B knows A, B, k(A, B)\n  {narration}\n  goal A alive for B\n}}\n"
+                     "scenario {\n  honest alice, bob\n  sessions 1\n}\n")
+    f = protocol_features(load_model(str(model))[0].roles)
+    assert (f.timeliness, f.clocks) == (timeliness, clocks)
+
+
+def test_thesis_columns_come_from_the_headers():
+    assert thesis_column(MODELS / "dh.wolf") == 1
+    assert thesis_column(MODELS / "ns_symmetric.wolf") == 2
+    assert thesis_column(MODELS / "otway_rees.wolf") == 5
+    assert thesis_column(MODELS / "nspk.wolf") is None
+    assert len(THESIS_PROTOCOLS) == 9

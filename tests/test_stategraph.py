@@ -1,0 +1,131 @@
+"""The state graph: every reachable state and transition drawn once, the shortest violation in red, deadlocks
+and valid end states marked, big graphs refused quickly, model text escaped, and `wolf graph` end to end."""
+from __future__ import annotations
+
+import shutil
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from checker.cli import main
+from checker.render_msc import render_svg
+from checker.stategraph import GraphTooLarge, StateGraph, build_state_graph, explore_graph, state_graph_dot
+from dsl.frontend import load_model
+
+ROOT = Path(__file__).resolve().parent.parent
+SVG = "{http://www.w3.org/2000/svg}"
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
+
+
+def graph_of(path: str | Path, **defines) -> StateGraph:
+    system, props = load_model(str(path), defines)
+    return build_state_graph(system, explore_graph(system, props))
+
+
+def svg_groups(svg: str, cls: str) -> list[ET.Element]:
+    root = ET.fromstring(svg)
+    return [g for g in root.iter(f"{SVG}g") if cls in (g.get("class") or "").split()]
+
+
+def test_counter_graph_is_a_chain_ending_in_a_valid_end_state():
+    g = graph_of(ROOT / "tests/data/counter.wolf")
+    assert len(g.nodes) == 5 and len(g.edges) == 4
+    assert [n.initial for n in g.nodes] == [True, False, False, False, False]
+    assert [n.id for n in g.nodes if n.final] == [4]
+    assert not any(n.deadlock for n in g.nodes)
+    assert g.violation is None and not any(e.on_path for e in g.edges)
+    assert [(e.actor, e.text) for e in g.edges] == [("C", "inc")] * 3 + [("C", "run -> done")]
+    assert [n.lanes for n in g.nodes[:2]] == [(("C", "run", ()),), (("C", "run", ("x=1",)),)]
+
+
+def test_violation_path_runs_from_the_initial_state_to_the_violating_state():
+    g = graph_of(ROOT / "models/mutex/ricart_agrawala_no_priority.wolf", N=2)
+    assert g.violation == "mutex"
+    path = [e for e in g.edges if e.on_path]
+    assert len(path) == g.violation_steps == 8
+    here = next(n.id for n in g.nodes if n.initial)
+    for _ in path:  # follow the red edges: a chain, one out of each node
+        step = [e for e in path if e.src == here]
+        assert len(step) == 1
+        here = step[0].dst
+    end = g.nodes[here]
+    assert end.violates == "mutex" and end.on_path
+    assert sum(n.violates is not None for n in g.nodes) == 1
+
+
+def test_deadlocks_are_marked():
+    g = graph_of(ROOT / "models/mutex/central.wolf", N=2, CRASH=True)
+    stuck = [n for n in g.nodes if n.deadlock]
+    assert stuck and all(not n.final for n in stuck)
+    out_degree = {n.id: 0 for n in g.nodes}
+    for e in g.edges:
+        out_degree[e.src] += 1
+    assert all(out_degree[n.id] == 0 for n in stuck)
+    assert g.violation == "deadlock_free"
+    assert next(n for n in g.nodes if n.violates).deadlock
+
+
+def test_big_graphs_are_refused_quickly():
+    system, props = load_model(str(ROOT / "models/mutex/lamport.wolf"), {"N": 3})  # over a million states
+    start = time.perf_counter()
+    with pytest.raises(GraphTooLarge, match="more than 300 states"):
+        explore_graph(system, props)
+    assert time.perf_counter() - start < 5
+    small, small_props = load_model(str(ROOT / "models/mutex/lamport.wolf"), {"N": 2})
+    with pytest.raises(GraphTooLarge, match="--max-nodes"):
+        explore_graph(small, small_props, max_nodes=50)
+
+
+def test_model_text_is_escaped_in_the_dot(tmp_path):
+    model = tmp_path / "hostile.wolf"
+    model.write_text('model Hostile\nprocess P {\n  var note = "start"\n  state a, b\n  final b\n'
+                     '  a -> b { note = "<script>alert(1)</script> & \\\\N" }\n}\n')
+    dot = state_graph_dot(graph_of(model))
+    assert "<script>" not in dot and "&lt;script&gt;alert(1)&lt;/script&gt; &amp;" in dot
+    assert "\\\\N" in dot  # Graphviz would expand a lone \N into the node's name
+
+
+@needs_dot
+def test_svg_has_one_node_per_state_and_one_edge_per_transition():
+    g = graph_of(ROOT / "models/mutex/ricart_agrawala_no_priority.wolf", N=2)
+    svg = render_svg(state_graph_dot(g))
+    assert len(svg_groups(svg, "state")) == len(g.nodes) == 80
+    edges = svg_groups(svg, "edge")
+    assert len(edges) == len(g.edges) + 1  # and the arrow into the initial state
+    assert len(svg_groups(svg, "path")) == g.violation_steps
+
+
+@needs_dot
+def test_graph_command_writes_svg_and_dot(tmp_path, capsys):
+    out = tmp_path / "sub" / "counter.svg"
+    code = main(["graph", str(ROOT / "tests/data/counter.wolf"), "--svg", str(out), "--dot"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert f"wrote {out}" in text and f"wrote {out.with_suffix('.dot')}" in text
+    ET.parse(out)
+    assert "digraph states" in out.with_suffix(".dot").read_text()
+
+
+@needs_dot
+def test_graph_command_into_a_directory(tmp_path, capsys):
+    code = main(["graph", str(ROOT / "models/mutex/central.wolf"), "-D", "N=2", "--svg", str(tmp_path)])
+    assert code == 0
+    assert (tmp_path / "central.states.svg").exists()
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["models/mutex/lamport.wolf"], "more than 300 states"),
+    (["tests/data/counter.wolf", "--max-nodes", "0"], "--max-nodes must be positive"),
+    (["tests/data/type_error.wolf"], "error[E301]"),
+    (["tests/data/counter.wolf", "-D", "X"], "NAME=VALUE"),
+])
+def test_graph_command_bad_input_exits_2_without_traceback(argv, message, tmp_path, capsys):
+    code = main(["graph", *[str(ROOT / a) if a.endswith(".wolf") else a for a in argv],
+                 "--svg", str(tmp_path / "g.svg")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "g.svg").exists()
