@@ -234,3 +234,59 @@ def test_lossy_network_loses_messages(tmp_path):
     lossy = analyze(model(tmp_path, text.replace("NET", "lossy"), "l.wolf"))
     assert lossy.verdicts[0].status == FAILS
     assert lossy.verdicts[0].trace.steps[-1].kind == "lose"
+
+
+ATTACKED = """
+    message go()
+    attacker CAPS
+    attacker limit 1
+    process S { state a, b
+      final b
+      a -> b { send go() to R } }
+    process R { var got = 0
+      state w
+      final w
+      on go() { got += 1 } }
+    check once: always R.got <= 1
+    check deadlock_free
+"""
+
+
+def test_replay_needs_eavesdropping_and_is_limited(tmp_path):
+    replay = analyze(model(tmp_path, ATTACKED.replace("CAPS", "eavesdrop, replay")))
+    once = replay.verdicts[0]
+    assert once.status == FAILS
+    assert [s.kind for s in once.trace.steps] == ["internal", "receive", "replay", "receive"]
+    assert once.trace.messages[-1].capability == "replay"
+    # the limit of one injection bounds the run: R.got never exceeds 2
+    assert analyze(model(tmp_path, ATTACKED.replace("CAPS", "eavesdrop, replay").replace("<= 1", "<= 2"),
+                         "l.wolf")).verdicts[0].status == HOLDS
+    # without eavesdropping the attacker has nothing to replay
+    assert analyze(model(tmp_path, ATTACKED.replace("CAPS", "replay"), "n.wolf")).verdicts[0].status == HOLDS
+
+
+def test_drop_is_an_attacker_step_and_environment_steps_do_not_hide_deadlocks(tmp_path):
+    text = """
+        message go()
+        attacker drop, eavesdrop, replay
+        process S { state a, b
+          final b
+          a -> b { send go() to R } }
+        process R { state w, done
+          final done
+          on go() { goto done } }
+        check deadlock_free
+    """
+    a = analyze(model(tmp_path, text))
+    deadlock = a.verdicts[0]
+    assert deadlock.status == FAILS
+    # after the drop only the attacker could act (replay the seen message): that is no progress
+    assert [s.kind for s in deadlock.trace.steps] == ["internal", "drop"]
+    assert deadlock.trace.messages[0].fate == "dropped"
+
+
+def test_cli_overrides_the_declared_attacker(tmp_path, capsys):
+    path = model(tmp_path, ATTACKED.replace("CAPS", "eavesdrop, replay"))
+    assert main(["check", path, "--attacker", "none", "--quiet"]) == 0
+    assert main(["check", path, "--attacker", "teleport", "--quiet"]) == 2
+    assert "unknown attacker capability teleport" in capsys.readouterr().err
