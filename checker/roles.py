@@ -94,4 +94,3 @@ class Instance:
         return f"{role.name}#{self.number}"
 
 
-from .network import CAPABILITIES  # noqa: E402,F401  (re-exported: the security compiler reads it here)

@@ -10,7 +10,7 @@ import itertools
 from dataclasses import replace
 
 from .analysis import FAILS, Analysis, Options, analyze
-from .roles import CAPABILITIES
+from .network import CAPABILITIES
 
 
 def weakest_attackers(path: str, analysis: Analysis, options: Options) -> dict[str, list[list[str]]]:

@@ -15,7 +15,8 @@ from typing import Any
 from checker.attacker import Attacker
 from checker.goals import Executable, Goal
 from checker.knowledge import Knowledge
-from checker.roles import (CAPABILITIES, AgreementGoal, Instance, RoleSpec, SecretGoal, Signal)
+from checker.network import CAPABILITIES
+from checker.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, Signal
 from checker.secsys import Scenario, SecuritySystem
 from checker.terms import Atom, Pattern, Var, instantiate, is_ground, pretty, subterms, variables
 

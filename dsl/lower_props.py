@@ -1,0 +1,187 @@
+"""Compilation of `check` declarations into checker properties (a mixin of dsl/lower.py's Lowerer), and the
+compact text of formulas used in verdict lines."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from checker.procsys import Ctx
+from checker.properties import DeadlockFree, Invariant, MessagesPer, Property, Response
+
+from . import ast as A
+from . import types as T
+from .closures import Abort, FamilyInfo, Fn, Scope
+
+
+class PropertyLowering:
+    """Property compilation. Expects the host class to provide `error`, `_expect`, `expr`, `const_int`,
+    `consts` and `families` (see dsl/lower.py)."""
+
+    def _properties(self) -> tuple[Property, ...]:
+        props: list[Property] = []
+        names = set()
+        for chk in self.model.checks:
+            if chk.name in names:
+                self.error("E202", f"property {chk.name} is declared twice", chk.span)
+                continue
+            names.add(chk.name)
+            try:
+                prop = self._property(chk)
+            except Abort:
+                continue
+            props.append(prop)
+        return tuple(props)
+
+    def _property(self, chk: A.CheckDecl) -> Property:
+        if chk.kind == "deadlock_free":
+            return DeadlockFree()
+        if chk.kind == "missing":
+            raise self.error("E402", f"property {chk.name} has no formula", chk.span,
+                             hint="write `check NAME: always <condition>` or `check deadlock_free`")
+        if chk.kind == "messages_per":
+            fam = self.families.get(chk.family or "")
+            if fam is None:
+                raise self.error("E205", f"unknown process {chk.family}", chk.span)
+            if chk.state not in fam.states:
+                raise self.error("E204", f"unknown control state {chk.state} of {fam.name}", chk.span)
+            bound = self.const_int(chk.bound, "the message bound")
+            return MessagesPer(chk.name, f"messages per {fam.name}.{chk.state} {chk.op} {bound}", fam.name,
+                               chk.state, tuple(range(fam.offset, fam.offset + fam.size)),
+                               fam.states.index(chk.state), chk.op, bound)
+        formula = chk.formula
+        free = self._free_index_vars(formula)
+        if chk.kind == "eventually":
+            cases = tuple((label, state_pred(lambda c: True, 0), q)
+                          for label, q in self._cases(formula, free, chk))
+            return Response(chk.name, f"eventually {formula_text(formula)}", cases, from_init=True,
+                            p_text="the run starts", q_text=formula_text(formula))
+        if isinstance(formula, A.BinOp) and formula.op == "->" and isinstance(formula.right, A.Eventually):
+            ps = self._cases(formula.left, free, chk)
+            qs = self._cases(formula.right.operand, free, chk)
+            cases = tuple((lp, p, q) for (lp, p), (_, q) in zip(ps, qs))
+            return Response(chk.name, formula_text(formula), cases, p_text=formula_text(formula.left),
+                            q_text=formula_text(formula.right.operand))
+        if isinstance(formula, A.Eventually):
+            cases = tuple((label, state_pred(lambda c: True, 0), q)
+                          for label, q in self._cases(formula.operand, free, chk))
+            return Response(chk.name, formula_text(formula), cases, p_text="always", q_text=formula_text(formula.operand))
+        return Invariant(chk.name, formula_text(formula), tuple(self._cases(formula, free, chk)))
+
+    def _cases(self, formula: A.Expr, free: dict[str, FamilyInfo], chk: A.CheckDecl) -> list[tuple[str, Callable]]:
+        """One predicate per assignment of the free index variables."""
+        assignments: list[list[tuple[str, int]]] = [[]]
+        for var, fam in free.items():
+            assignments = [a + [(var, m)] for a in assignments for m in range(fam.size)]
+        out = []
+        for assignment in assignments:
+            scope = Scope(None, True)
+            scope.fixed = {var: (m, T.PID) for var, m in assignment}
+            t, fn = self.expr(formula, scope)
+            self._expect(t, T.BOOL, formula.span, f"property {chk.name}")
+            label = ", ".join(f"{v}={m}" for v, m in assignment)
+            out.append((label, state_pred(fn, scope.size)))
+        return out
+
+    def _free_index_vars(self, formula: A.Expr) -> dict[str, FamilyInfo]:
+        """Names used only as `P[x]` that nothing binds: quantified over P's members."""
+        found: dict[str, FamilyInfo] = {}
+        bound: set[str] = set()
+
+        def walk(e: Any) -> None:
+            if isinstance(e, A.Comprehension):
+                walk(e.source)
+                bound.add(e.var)
+                for part in (e.element, e.cond):
+                    if part is not None:
+                        walk(part)
+                return
+            if isinstance(e, A.Index) and isinstance(e.target, A.Name) and e.target.id in self.families \
+                    and isinstance(e.index, A.Name):
+                n = e.index.id
+                if n not in self.consts and n not in bound and n not in self.families:
+                    found.setdefault(n, self.families[e.target.id])
+            if isinstance(e, A.Expr):
+                for v in vars(e).values():
+                    if isinstance(v, A.Expr):
+                        walk(v)
+                    elif isinstance(v, tuple):
+                        for x in v:
+                            if isinstance(x, A.Expr):
+                                walk(x)
+        walk(formula)
+        return found
+
+
+def state_pred(fn: Fn, frame_size: int) -> Callable[[Any], bool]:
+    """A predicate over global states. It reuses one context: evaluation is never re-entered."""
+    ctx = Ctx(None, [None] * frame_size, 0, -1, None)
+
+    def pred(state: Any) -> bool:
+        ctx.procs = state[0]
+        return bool(fn(ctx))
+    return pred
+
+
+_PRECEDENCE = {"->": 1, "or": 2, "and": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4,
+               "not in": 4, "+": 6, "-": 6, "*": 7, "/": 7, "%": 7}
+
+
+def formula_operand(child: A.Expr, parent: A.BinOp, side: str) -> str:
+    """A BinOp's operand as text, in parentheses where the precedence of the source needs them."""
+    text = formula_text(child)
+    if isinstance(child, A.BinOp):
+        mine, theirs = _PRECEDENCE.get(child.op, 0), _PRECEDENCE.get(parent.op, 0)
+        if mine < theirs or (mine == theirs and (side == "right" or child.op != parent.op)):
+            return f"({text})"
+    return text
+
+
+def formula_text(e: A.Expr) -> str:
+    """A compact rendering of a formula for verdict lines."""
+    if isinstance(e, A.IntLit):
+        return str(e.value)
+    if isinstance(e, A.BoolLit):
+        return "true" if e.value else "false"
+    if isinstance(e, A.StrLit):
+        return f'"{e.value}"'
+    if isinstance(e, A.Name):
+        return e.id
+    if isinstance(e, A.BinOp):
+        return f"{formula_operand(e.left, e, 'left')} {e.op} {formula_operand(e.right, e, 'right')}"
+    if isinstance(e, A.Not):
+        inner = formula_text(e.operand)
+        return f"not ({inner})" if isinstance(e.operand, A.BinOp) else f"not {inner}"
+    if isinstance(e, A.Neg):
+        return f"-{formula_text(e.operand)}"
+    if isinstance(e, A.Eventually):
+        return f"eventually {formula_text(e.operand)}"
+    if isinstance(e, A.Index):
+        return f"{formula_text(e.target)}[{formula_text(e.index)}]"
+    if isinstance(e, A.Field):
+        return f"{formula_text(e.target)}.{e.name}"
+    if isinstance(e, A.Call):
+        return f"{e.func}({', '.join(formula_text(a) for a in e.args)})"
+    if isinstance(e, A.TupleLit):
+        return "(" + ", ".join(formula_text(a) for a in e.items) + ")"
+    if isinstance(e, A.SetLit):
+        return "{" + ", ".join(formula_text(a) for a in e.items) + "}"
+    if isinstance(e, A.SeqLit):
+        return "[" + ", ".join(formula_text(a) for a in e.items) + "]"
+    if isinstance(e, A.MapLit):
+        return "{" + ", ".join(f"{formula_text(k)}: {formula_text(v)}" for k, v in e.items) + "}"
+    if isinstance(e, A.EmptyBraces):
+        return "{}"
+    if isinstance(e, A.RangeLit):
+        return f"{formula_text(e.low)}..{formula_text(e.high)}"
+    if isinstance(e, A.Comprehension):
+        cond = f" where {formula_text(e.cond)}" if e.cond is not None else ""
+        if e.kind == "count":
+            return f"count({e.var} in {formula_text(e.source)}{cond})"
+        if e.kind == "filter":
+            return f"{{{e.var} in {formula_text(e.source)}{cond}}}"
+        if e.kind == "set":
+            return f"{{{formula_text(e.element)} for {e.var} in {formula_text(e.source)}{cond}}}"
+        if e.kind == "map":
+            return f"{{{e.var}: {formula_text(e.element)} for {e.var} in {formula_text(e.source)}}}"
+        body = formula_text(e.element) if e.element is not None else ""
+        return f"{e.kind}({body} for {e.var} in {formula_text(e.source)}{cond})"
+    return type(e).__name__
