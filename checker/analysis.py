@@ -100,8 +100,8 @@ def _judge(system: Any, prop: Property, result: Exploration, index: Any) -> Verd
     if isinstance(prop, (Goal, Executable)):
         status, reason, trace = goal_verdict(system, prop, result)
         return Verdict(prop.name, prop.text, status, reason, trace)
-    bound_note = f"no violation found before the {result.stop_reason}" if result.stop_reason else \
-        "no violation found within the depth bound"
+    bound_note = f"no violation found before the search stopped ({result.stop_reason})" if result.stop_reason \
+        else "no violation found within the depth bound"
     if isinstance(prop, (Invariant, DeadlockFree)):
         found = result.found.get(prop.name)
         if found is not None:

@@ -127,6 +127,8 @@ class Explorer:
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> Exploration:
+        """Explore breadth-first until done or a bound is hit. Ctrl-C counts as a bound: the run ends with
+        the statistics so far and 'unknown' verdicts, not a traceback."""
         system, bounds = self.system, self.bounds
         start = time.perf_counter()
         stats = Stats()
@@ -152,59 +154,63 @@ class Explorer:
         max_states = bounds.max_states if bounds.max_states is not None else -1
         next_report = start + 1.0
         invariants_left = bool(self.invariants) or self.deadlock is not None
-        while frontier:
-            if bounds.max_depth is not None and depth >= bounds.max_depth:
-                cut = any(system.successors(s) for s, _ in frontier)
-                if cut:
-                    stop_reason = f"depth bound {bounds.max_depth} reached"
-                break
-            nxt: list[tuple[Any, int]] = []
-            for s, fp in frontier:
-                succ = system.successors(s)
-                sid = seen[fp] if graph is not None else 0
-                if graph is not None and not succ and system.is_valid_end(s):
-                    graph.valid_end[sid] = 1
-                if self.deadlock is not None and "deadlock_free" not in found \
-                        and not any(act[0] >= 0 for act, _t in succ) and not system.is_valid_end(s):
-                    found["deadlock_free"] = Found("deadlock_free", "", self._path(seen, graph, fp))
-                for idx, (act, t) in enumerate(succ):
-                    stats.transitions += 1
-                    tfp = hash(t)
-                    known = seen.get(tfp)
-                    if known is None:
+        try:
+            while frontier:
+                if bounds.max_depth is not None and depth >= bounds.max_depth:
+                    cut = any(system.successors(s) for s, _ in frontier)
+                    if cut:
+                        stop_reason = f"depth bound {bounds.max_depth} reached"
+                    break
+                nxt: list[tuple[Any, int]] = []
+                for s, fp in frontier:
+                    succ = system.successors(s)
+                    sid = seen[fp] if graph is not None else 0
+                    if graph is not None and not succ and system.is_valid_end(s):
+                        graph.valid_end[sid] = 1
+                    if self.deadlock is not None and "deadlock_free" not in found \
+                            and not any(act[0] >= 0 for act, _t in succ) and not system.is_valid_end(s):
+                        found["deadlock_free"] = Found("deadlock_free", "", self._path(seen, graph, fp))
+                    for idx, (act, t) in enumerate(succ):
+                        stats.transitions += 1
+                        tfp = hash(t)
+                        known = seen.get(tfp)
+                        if known is None:
+                            if graph is not None:
+                                known = self._register(graph, sid, idx, depth + 1, t)
+                                seen[tfp] = known
+                            else:
+                                seen[tfp] = ((fp & MASK64) << IDX_BITS) | idx
+                            stats.states += 1
+                            nxt.append((t, tfp))
+                            if invariants_left:
+                                self._check_state(t, tfp, seen, graph, found)
                         if graph is not None:
-                            known = self._register(graph, sid, idx, depth + 1, t)
-                            seen[tfp] = known
-                        else:
-                            seen[tfp] = ((fp & MASK64) << IDX_BITS) | idx
-                        stats.states += 1
-                        nxt.append((t, tfp))
-                        if invariants_left:
-                            self._check_state(t, tfp, seen, graph, found)
+                            self._edge(graph, sid, known, idx, act, s, t)
                         if stats.states == max_states:
                             stop_reason = f"state bound {max_states} reached"
-                    if graph is not None:
-                        self._edge(graph, sid, known, idx, act, s, t)
-                if stats.transitions >= check_at or stop_reason:
-                    check_at = stats.transitions + 1024
-                    now = time.perf_counter()
-                    if self.progress is not None and now >= next_report:
-                        stats.seconds, stats.depth, stats.frontier = now - start, depth, len(nxt)
-                        self.progress(stats)
-                        next_report = now + 1.0
-                    if bounds.timeout is not None and now - start > bounds.timeout:
-                        stop_reason = f"time bound {bounds.timeout:g} s reached"
-                    if stop_reason:
-                        break
-            if stop_reason:
-                stats.frontier = len(nxt)
-                break
-            if nxt:
-                depth += 1
-            frontier = nxt
-            if not self.graph_mode and self._all_safety_found(found):
-                stop_reason = None
-                break
+                            break
+                    if stats.transitions >= check_at or stop_reason:
+                        check_at = stats.transitions + 1024
+                        now = time.perf_counter()
+                        if self.progress is not None and now >= next_report:
+                            stats.seconds, stats.depth, stats.frontier = now - start, depth, len(nxt)
+                            self.progress(stats)
+                            next_report = now + 1.0
+                        if bounds.timeout is not None and now - start > bounds.timeout:
+                            stop_reason = f"time bound {bounds.timeout:g} s reached"
+                        if stop_reason:
+                            break
+                if stop_reason:
+                    stats.frontier = len(nxt)
+                    break
+                if nxt:
+                    depth += 1
+                frontier = nxt
+                if not self.graph_mode and self._all_safety_found(found):
+                    break
+        except KeyboardInterrupt:
+            stop_reason = "interrupted by the user"
+            stats.frontier = len(frontier)
         stats.depth = depth
         stats.seconds = time.perf_counter() - start
         complete = stop_reason is None and not cut

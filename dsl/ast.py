@@ -391,6 +391,22 @@ class GoalDecl:
 
 
 @dataclass(frozen=True)
+class TimeCheckDecl:
+    """A guard on the receiver of the message line written before it (`after`, from 1; 0: no message yet).
+
+    kind `check` carries a linear comparison `expr` (`now - T <= DELTA`); `within`, `lifetime` and
+    `increasing` are the sugar `role accepts value within/with lifetime expr` and `role accepts value
+    increasing`."""
+
+    kind: str
+    role: str | None
+    value: str | None
+    expr: "Expr | None"
+    after: int
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True)
 class ProtocolDecl:
     roles: tuple[str, ...]
     roles_span: Span
@@ -400,6 +416,8 @@ class ProtocolDecl:
     sorts: tuple[tuple[str, str, Span], ...]  # (name, sort, span)
     secrets: tuple[tuple[str, Span], ...]  # constants the attacker does not know
     span: Span = NO_SPAN
+    timing: tuple["TimeCheckDecl", ...] = ()  # check lines, each after the message it guards
+    counters: tuple[tuple[str, Span], ...] = ()  # `counter N`: per-pair sequence numbers
 
 
 @dataclass(frozen=True)
@@ -423,3 +441,6 @@ class ScenarioDecl:
     untyped: bool
     span: Span = NO_SPAN
     played_by: tuple[tuple[str, tuple[str, ...], Span], ...] = ()  # `S played by server`: dedicated agents
+    skew: tuple[str | int, Span] | None = None  # `skew 2`: every clock is within 2 of real time
+    pace: tuple[str | int, Span] | None = None  # `pace 1`: an agent's steps are at least 1 apart
+    caches: tuple[tuple[str, Span], ...] = ()  # `replay cache B`: B's agents refuse timestamps seen before
