@@ -5,8 +5,6 @@ import json
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from checker.analysis import FAILS, HOLDS, UNKNOWN, Options, analyze
 from checker.cli import main
 from checker.explorer import Bounds, Explorer, replay
