@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench gallery dot chromium clean
+.PHONY: demo test bench gallery dot chromium spin clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,6 +18,12 @@ dot:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq graphviz >/dev/null; \
 	  else echo "note: install Graphviz (apt-get install graphviz) for SVG output"; fi; }
 
+# Debian's SPIN is the independent reference of tests/test_spin.py; skipped politely when it cannot be installed.
+spin:
+	@command -v spin >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq spin >/dev/null || true; \
+	  else echo "note: install spin for the differential test"; fi; }
+
 # Debian's Chromium opens the HTML report in the browser test; skipped politely when it cannot be installed.
 chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -27,7 +33,7 @@ chromium:
 demo: $(STAMP) dot
 	$(BIN)/wolf check models/mutex/lamport_unordered.wolf -D N=2 --svg reports; test $$? -le 1
 
-test: $(STAMP) dot chromium
+test: $(STAMP) dot chromium spin
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
