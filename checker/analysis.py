@@ -54,6 +54,7 @@ class Analysis:
     stats: Stats
     complete: bool
     stop_reason: str | None
+    solver: dict[str, Any] | None = None  # Z3 / constraint statistics of timed protocols (checker/timing.py)
 
     @property
     def exit_code(self) -> int:
@@ -83,8 +84,9 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
     except ModelRuntimeError as err:
         raise ModelError([Diagnostic("E405", f"the model failed while running: {err}", err.span or NO_SPAN,
                                      hint="guard the statement so the failing case cannot happen")]) from None
+    timing = getattr(system, "timing", None)
     return Analysis(path, system.name, system.network.name, verdicts, result.stats, result.complete,
-                    result.stop_reason)
+                    result.stop_reason, timing.statistics() if timing is not None else None)
 
 
 def _graph_index(result: Exploration) -> Any:

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from .explorer import Bounds, Explorer
 from .properties import Invariant
+from .timing import NoSchedule
 
 
 @dataclass(frozen=True)
@@ -32,9 +33,13 @@ class Executable:
     honest_system: Any
     completed: Callable[[Any], bool]
     bound: str
+    timing: Any = None  # checker.timing.Timing of a timed protocol: then it must complete for every clock skew
 
     def witness(self, bounds: Bounds) -> tuple[bool | None, str]:
         """(True, why) if a run completes, (False, why) if none can, (None, why) if the bounds cut it off."""
+        if self.timing is not None:
+            robust = self.timing.robust_executable(self.honest_system, self.completed, bounds.max_states or 500_000)
+            return robust.ok, robust.why
         probe = Invariant(self.name, self.text, (("", lambda s: not self.completed(s)),))
         result = Explorer(self.honest_system, [probe], bounds).run()
         found = result.found.get(self.name)
@@ -55,14 +60,52 @@ def goal_verdict(system: Any, prop: Goal | Executable, result: Any) -> tuple[str
     from .explorer import replay
     from .tracebuild import build_trace
 
+    timing = getattr(system, "timing", None)
+    if isinstance(prop, Executable) and prop.timing is not None:
+        return _timed_executable(prop, timing)
     if isinstance(prop, Executable):
         ok, why = prop.witness(Bounds(max_states=500_000))
+        if ok is not None and timing is not None and timing.unknown:
+            return "unknown", f"unknown: {timing.unknown[0]}; the honest runs could not all be decided", None
         return ("holds" if ok else "unknown" if ok is None else "fails"), why, None
     found = result.found.get(prop.name)
     if found is not None:
-        last = replay(system, found.path)[-1][0]
-        reason = f"{prop.why(last) or prop.text + ' is false in the last state'} (within {prop.bound})"
-        return "fails", reason, build_trace(system, found.path, system.name, prop.name, reason)
+        run = replay(system, found.path)
+        reason = f"{prop.why(run[-1][0]) or prop.text + ' is false in the last state'} (within {prop.bound})"
+        schedule = None
+        if timing is not None:  # Z3 proposes a schedule; it is checked in Python before anything is reported
+            found_schedule = timing.schedule(system, run)
+            if isinstance(found_schedule, NoSchedule):
+                return "unknown", (f"unknown: a violation was found but not confirmed with a concrete schedule: "
+                                   f"{found_schedule.reason} (within {prop.bound})"), None
+            schedule = found_schedule.entries()
+        return "fails", reason, build_trace(system, found.path, system.name, prop.name, reason,
+                                            schedule=schedule)
+    if result.complete and timing is not None and timing.unknown:
+        return "unknown", (f"unknown: {timing.unknown[0]}, so some runs could be neither kept nor pruned "
+                           f"(within {prop.bound})"), None
     if result.complete:
         return "holds", f"holds within {prop.bound} ({result.stats.states} states explored)", None
     return "unknown", f"no violation found within {prop.bound} before the {result.stop_reason or 'depth bound'}", None
+
+
+def _timed_executable(prop: Executable, timing: Any) -> tuple[str, str, Any]:
+    """`executable` of a timed protocol: it must complete for every clock skew; a failure comes with the
+    deepest honest run, scheduled with the offsets that stop it."""
+    from .explorer import Path, replay
+    from .tracebuild import build_trace
+
+    robust = timing.robust_executable(prop.honest_system, prop.completed, 500_000)
+    if robust.ok is not None and timing.unknown:
+        return "unknown", f"unknown: {timing.unknown[0]}; the honest runs could not all be decided", None
+    if robust.ok is None:
+        return "unknown", robust.why, None
+    if robust.ok:
+        return "holds", robust.why, None
+    path = Path(*robust.path)
+    schedule = timing.schedule(prop.honest_system, replay(prop.honest_system, path), robust.offsets)
+    if isinstance(schedule, NoSchedule):
+        return "unknown", f"unknown: {robust.why}, but {schedule.reason}", None
+    system = prop.honest_system
+    return "fails", robust.why, build_trace(system, path, system.name, prop.name, robust.why,
+                                            schedule=schedule.entries())

@@ -26,6 +26,11 @@ def render_analysis(a: Analysis, written: dict[str, list[str]] | None = None,
     s = a.stats
     lines.append(f"  states {s.states:,}  transitions {s.transitions:,}  depth {s.depth}  "
                  f"{s.seconds:.2f} s  {s.states_per_second:,.0f} states/s")
+    if a.solver and (a.solver["checks"] or a.solver["models"]):
+        z = a.solver
+        lines.append(f"  solver: {z['checks']:,} checks, {z['models']:,} models, {z['z3_calls']:,} Z3 calls "
+                     f"({z['z3_seconds']:.2f} s in Z3), {z['cache_hits']:,} cache hits, {z['fast_path']:,} "
+                     f"decided in Python" + (f", {z['unknown']} unknown" if z["unknown"] else ""))
     if a.stop_reason:
         lines.append(f"  stopped: {a.stop_reason}; {s.frontier:,} states were still waiting to be explored, "
                      f"so verdicts other than failures are 'unknown'")
@@ -50,7 +55,7 @@ def analysis_to_json(a: Analysis, written: dict[str, list[str]] | None = None,
         "stopped": a.stop_reason,
         "stats": {"states": a.stats.states, "transitions": a.stats.transitions, "depth": a.stats.depth,
                   "seconds": round(a.stats.seconds, 4), "states_per_second": round(a.stats.states_per_second),
-                  "frontier": a.stats.frontier},
+                  "frontier": a.stats.frontier, "solver": a.solver},
         "properties": [
             {"name": v.name, "formula": v.text, "verdict": v.status, "reason": v.reason, "value": v.value,
              "files": written.get(v.name, []), "weakest_attackers": weakest.get(v.name),

@@ -45,6 +45,35 @@ class StepSpec:
     fresh: tuple[tuple[int, str], ...]  # (slot, sort) created by this step
     sends: tuple[SendSpec, ...]
     signals: tuple[Signal, ...]
+    timing: "StepTiming | None" = None  # clock readings, counters and guards of this step (checker/timing.py)
+
+
+@dataclass(frozen=True)
+class TimeCheck:
+    """A linear guard `sum(coeff * operand) + const <= 0` (op `<=`) or `== 0` over integers.
+
+    Operands are `now` (the acting agent's clock at this step) or slot names whose values are read as integers
+    (timestamps, counters, attacker-chosen values). Model constants are already folded into `const`; `text`
+    is the guard as the model wrote it, for trace notes."""
+
+    terms: tuple[tuple[str, int], ...]
+    const: int
+    op: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """What a step does with time and counters, in the order the engine applies it: read the clock into fresh
+    timestamps (`stamps`), take the next value of per-pair counters (`counters`: value slot, addressee slot),
+    check the guards, check that sequence numbers increase per partner (`increasing`: value slot, partner
+    slot) and refuse timestamps already in the agent's replay cache (`cached`, when the scenario asks)."""
+
+    stamps: tuple[str, ...] = ()
+    counters: tuple[tuple[str, str], ...] = ()
+    checks: tuple[TimeCheck, ...] = ()
+    increasing: tuple[tuple[str, str], ...] = ()
+    cached: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

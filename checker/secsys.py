@@ -1,6 +1,6 @@
 """Security protocols as a transition system: role instances on a network the attacker controls.
 
-A state is the tuple `(insts, knowledge, net, traffic, events, revealed, violated)`:
+A state is the tuple `(insts, knowledge, net, traffic, events, revealed, violated, clock)`:
   * `insts[i]` is instance i's `(pc, values)`: the next step and one value (or None) per role slot;
   * `knowledge` the attacker's `Knowledge`;
   * `net` the messages in flight, a multiset as a frozenset of `((sender, addressee, term), count)`;
@@ -8,6 +8,7 @@ A state is the tuple `(insts, knowledge, net, traffic, events, revealed, violate
   * `events` the running/commit signals of agreement goals, a multiset like `net`;
   * `revealed` the session values handed to the attacker by `reveal` (secrecy does not cover them);
   * `violated` the agreement goals some commit has broken, as (goal name, explanation) pairs.
+  * `clock` the time part (`timing.Clock`: zone, counters, replay caches), None for untimed protocols.
 Multisets are frozensets of (item, count) so that states do not depend on the order things happened in;
 whenever an order is needed (successors, traces) items are sorted by `terms.sort_key`.
 
@@ -21,13 +22,14 @@ with the same preset bindings are interchangeable, so instance k may only start 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .attacker import Attacker, Delivery, Entry
 from .knowledge import Knowledge, derivable, explain
 from .procsys import StepInfo
 from .roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
+from .timing import Clock, Timing
 from .terms import Atom, Term, atoms, instantiate, is_ground, pretty, substitute
 
 State = tuple
@@ -56,7 +58,8 @@ class SecuritySystem:
 
     def __init__(self, name: str, roles: tuple[RoleSpec, ...], scenario: Scenario, attacker: Attacker,
                  initial_knowledge: Knowledge, secrets: tuple[SecretGoal, ...],
-                 agreements: tuple[AgreementGoal, ...]):
+                 agreements: tuple[AgreementGoal, ...], timing: Timing | None = None,
+                 cached_roles: frozenset[int] = frozenset()):
         self.name = name
         self.roles = roles
         self.scenario = scenario
@@ -82,6 +85,8 @@ class SecuritySystem:
         self.network_free = attacker.has("eavesdrop") and attacker.has("masquerade")
         self._atoms: dict[Term, frozenset[Atom]] = {}  # caches: pure functions of their keys
         self._learnt: dict[tuple[Knowledge, frozenset], Knowledge] = {}
+        self.timing = timing  # clocks, counters and symbolic values (checker/timing.py); None: untimed
+        self.cached_roles = cached_roles  # roles whose agents keep a replay cache
 
     def _predecessor(self, i: int) -> int | None:
         """The previous instance identical to i before it starts (same role, same preset, no session)."""
@@ -108,7 +113,7 @@ class SecuritySystem:
                 vals[slot] = agent
             insts.append((0, tuple(vals)))
         return [(tuple(insts), self.initial_knowledge, frozenset(), frozenset(), frozenset(), frozenset(),
-                 frozenset())]
+                 frozenset(), self.timing.initial() if self.timing is not None else None)]
 
     def successors(self, state: State) -> list[tuple[tuple, State]]:
         insts, know, net, traffic = state[0], state[1], state[2], state[3]
@@ -245,7 +250,7 @@ class SecuritySystem:
 
     def _fire(self, state: State, i: int, role: RoleSpec, step: StepSpec, b: dict[str, Term],
               delivery: Delivery | None, out: dict[State, tuple]) -> None:
-        insts, know, net, traffic, events, revealed, violated = state
+        insts, know, net, traffic, events, revealed, violated, clock = state
         inst = self.instances[i]
         b = dict(b)
         for slot, sort in step.fresh:
@@ -253,6 +258,11 @@ class SecuritySystem:
             if name not in b:
                 b[name] = Atom(f"{name}#{inst.number}", sort)
         me = b[role.slots[0]]
+        if self.timing is not None:
+            timed = self._time_step(clock, i, role, step, b, delivery, me)
+            if timed is None:
+                return  # no schedule allows this step (or a replay cache refuses it)
+            clock, b, delivery = timed
         if delivery is not None and delivery.taken is not None:
             net = _take(net, delivery.taken)
         sends: list[Entry] = []
@@ -279,7 +289,7 @@ class SecuritySystem:
         insts = insts[:i] + ((pc, vals),) + insts[i + 1:]
         note = None
         if pc == len(role.steps):
-            values = self._reveals(insts, i)
+            values = self._reveals(insts, revealed)
             if values:
                 learn.extend(values)
                 revealed = revealed | frozenset(values)
@@ -296,23 +306,65 @@ class SecuritySystem:
                     self._learnt.clear()
                 grown = self._learnt[key] = know.add_all(learn)
             know = grown
-        nxt = (insts, know, net, traffic, events, revealed, violated)
+        if self.timing is not None:
+            vals_now = [v for _pc, vs in insts for v in vs if v is not None]
+            clock = self.timing.settle(clock, [know, *vals_now, *(e[2] for e, _n in net),
+                                               *(e[2] for e in traffic)])
+        nxt = (insts, know, net, traffic, events, revealed, violated, clock)
         if nxt not in out:
             out[nxt] = (i, len(sends), "step", i, delivery, tuple(sends), note, vals)
 
-    def _reveals(self, insts: tuple, i: int) -> list[Term]:
-        """The `reveal` values handed out when instance i finishes: those of its whole session once every
-        member has finished (an instance of an explicit `run` is a session of its own)."""
-        session = self.instances[i].session
-        members = self.sessions[session] if session is not None else (i,)
+    def _time_step(self, clock: Clock, i: int, role: RoleSpec, step: StepSpec, b: dict[str, Term],
+                   delivery: Delivery | None, me: Atom) -> tuple[Clock, dict[str, Term], Delivery | None] | None:
+        """The step's clock readings, counters and guards on the zone; values the attacker made up for this
+        delivery become fresh symbolic atoms first. None when no schedule allows the step."""
+        assert self.timing is not None
+        if delivery is not None and delivery.capability in ("modify", "masquerade"):
+            b, term, clock = self.timing.mint(clock, b, delivery.term, self.attacker.fresh)
+            if term is not delivery.term:
+                delivery = replace(delivery, term=term, bindings=b)
+        found = self.timing.effects(clock, me, step.timing, b, self.instances[i].role in self.cached_roles)
+        if found is None:
+            return None
+        effects, clock = found
+        if not effects and not self.timing.pace:
+            return clock, b, delivery
+        applied = self.timing.apply(clock, me, effects)
+        return None if applied is None else (applied, b, delivery)
+
+    def timed_step(self, state: State, action: tuple) -> tuple[Atom, Any, dict[str, Term], bool] | None:
+        """For `Timing.schedule`: who acted in `action` from `state`, its step's timing and its bindings after
+        the step (minted values included), and whether its replay cache applies; None for the attacker's drops."""
+        _owner, _sent, kind, i, _delivery, _sends, _note, vals = action
+        if kind != "step":
+            return None
+        inst = self.instances[i]
+        role = self.roles[inst.role]
+        step = role.steps[state[0][i][0]]
+        b = {role.slots[k]: v for k, v in enumerate(vals) if v is not None}
+        return vals[0], step.timing, b, inst.role in self.cached_roles
+
+    def _reveals(self, insts: tuple, revealed: frozenset) -> list[Term]:
+        """The `reveal` values handed out when an instance finishes: those of every session all of whose
+        members have finished (an instance of an explicit `run` is a session of its own), and only at a quiet
+        moment, when no instance is half-way through its run. Old keys are compromised after the fact, not
+        while some session may still use them (sessions mix: the server of session 2 may answer the
+        initiator of session 1, and a timestamp window or key lifetime is only meaningful this way)."""
+        if any(0 < pc < len(self.roles[self.instances[j].role].steps) for j, (pc, _v) in enumerate(insts)):
+            return []
+        groups = list(self.sessions.values()) + [(j,) for j, inst in enumerate(self.instances) if inst.session is None]
         values: list[Term] = []
-        for j in members:
-            pc, vals = insts[j]
-            role = self.roles[self.instances[j].role]
-            if 0 <= pc < len(role.steps):
-                return []
-            if pc >= 0:
-                values.extend(v for v in (vals[s] for s in role.reveal) if v is not None and v not in values)
+        for members in groups:
+            found: list[Term] = []
+            for j in members:
+                pc, vals = insts[j]
+                role = self.roles[self.instances[j].role]
+                if 0 <= pc < len(role.steps):
+                    break
+                if pc >= 0:
+                    found.extend(v for v in (vals[s] for s in role.reveal) if v is not None)
+            else:
+                values.extend(v for v in found if v not in values and v not in revealed)
         return values
 
     def _signals(self, state: State, step: StepSpec, role: RoleSpec, b: dict[str, Term], events: frozenset,

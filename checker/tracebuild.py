@@ -6,14 +6,18 @@ explorer's states do not number messages).
 """
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, Sequence
 
 from .explorer import Path, replay
 from .trace import ATTACKER_LANE, Change, Message, Step, Trace
 
 
 def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
-                loop_start: int | None = None) -> Trace:
+                loop_start: int | None = None,
+                schedule: Sequence[tuple[str | None, str | None]] | None = None) -> Trace:
+    """`schedule` gives, per action of the path, its time (`t=12`) and the engine's explanation of its time
+    checks (checker/timing.py); an attacker step inserted before a receive shares the receive's time."""
     run = replay(system, path)
     messages: dict[int, dict[str, Any]] = {}
     in_flight: dict[tuple[int, int], list[tuple[int, Any]]] = {}
@@ -39,6 +43,8 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
             used_lanes.add(ATTACKER_LANE)
             mid, attacker_step = _injection(system, info, index, next_id, messages, in_flight)
             next_id += 1
+            if schedule is not None:
+                attacker_step = replace(attacker_step, time=schedule[k - 1][0])
             steps.append(attacker_step)
             messages[mid]["received_at"] = index + 1
             receives.append(mid)
@@ -69,8 +75,11 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
         changes = ()
         if info.actor >= 0:
             changes = tuple(Change(n, o, v) for n, o, v in system.changes(before, after, info.actor))
+        when, note = (schedule[k - 1] if schedule is not None else (None, None))
+        if info.note:
+            note = f"{note}; {info.note}" if note else info.note
         steps.append(Step(index=index, actor=actor, kind=info.kind, text=info.text, sends=tuple(sends),
-                          receives=tuple(receives), changes=changes, note=info.note))
+                          receives=tuple(receives), changes=changes, time=when, note=note))
     for m in messages.values():
         if m["received_at"] is not None and m["fate"] == "pending":
             m["fate"] = "delivered"

@@ -30,6 +30,7 @@ CODES = {
     "E410": "a role cannot build a message it must send",
     "E411": "a goal cannot be checked",
     "E412": "invalid scenario",
+    "E420": "invalid time check, counter or clock setting",
     "E405": "runtime error (the model failed while running)",
 }
 

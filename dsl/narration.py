@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from checker.roles import SendSpec, Signal, StepSpec
+from checker.roles import SendSpec, Signal, StepSpec, StepTiming
 from checker.terms import PRIMITIVES, App, Atom, Pattern, Var, exp_or_base, mk_tuple, pretty, variables
 
 from . import ast as A
@@ -118,6 +118,7 @@ class _Step:
     sends: list[SendSpec] = field(default_factory=list)
     signals: list[Signal] = field(default_factory=list)
     last_message: int = 0  # narration position of the last message in this step
+    timing: StepTiming | None = None  # set by dsl/timing.py when the protocol uses time or counters
 
 
 class RoleView:
@@ -430,4 +431,4 @@ def _receive(view: RoleView, sender: RoleView, number: int, msg: A.NarrationMsg,
 
 def freeze_steps(view: RoleView) -> tuple[StepSpec, ...]:
     return tuple(StepSpec(s.receive, s.receive_number, s.sender_slot, tuple(s.checks), tuple(s.fresh),
-                          tuple(s.sends), tuple(s.signals)) for s in view.steps)
+                          tuple(s.sends), tuple(s.signals), s.timing) for s in view.steps)

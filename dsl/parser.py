@@ -496,11 +496,17 @@ class _Builder(Transformer):
 
     def protocol_decl(self, meta, c):
         roles, roles_span, knows, msgs, goals, sorts, secrets = (), A.NO_SPAN, [], [], [], [], []
+        timing, counters = [], []
         for item in c:
             if isinstance(item, A.KnowsDecl):
                 knows.append(item)
             elif isinstance(item, A.NarrationMsg):
                 msgs.append(item)
+            elif isinstance(item, A.TimeCheckDecl):  # guards the message line written before it
+                timing.append(A.TimeCheckDecl(item.kind, item.role, item.value, item.expr, len(msgs), item.span))
+            elif item[0] == "counters":  # a counter's values are numbers
+                counters.extend(item[1])
+                sorts.extend((name, "number", span) for name, span in item[1])
             elif item[0] == "roles":
                 roles, roles_span = roles + item[1], item[2]
             elif item[0] == "goals":
@@ -510,7 +516,54 @@ class _Builder(Transformer):
             elif item[0] == "secrets":
                 secrets.extend(item[1])
         return A.ProtocolDecl(roles, roles_span, tuple(knows), tuple(msgs), tuple(goals), tuple(sorts),
-                              tuple(secrets), _span(meta))
+                              tuple(secrets), _span(meta), tuple(timing), tuple(counters))
+
+    def time_check(self, meta, c):
+        return A.TimeCheckDecl("check", None, None, self._chain(meta, list(c), "and"), 0, _span(meta))
+
+    def check_cmp(self, meta, c):
+        return A.BinOp(str(c[1]), c[0], c[2], span=_span(meta))
+
+    def check_sum(self, meta, c):
+        return self._chain(meta, c)
+
+    def check_term(self, meta, c):
+        return self._chain(meta, c)
+
+    def check_int(self, meta, c):
+        return A.IntLit(int(c[0]), span=_span(meta))
+
+    def check_name(self, meta, c):
+        return A.Name(str(c[0]), span=_span(meta))
+
+    def check_call(self, meta, c):
+        return A.Call(str(c[0]), (A.Name(str(c[1]), span=_span(c[1])),), span=_span(meta))
+
+    def check_neg(self, meta, c):
+        return A.Neg(c[0], span=_span(meta))
+
+    def accepts_within(self, meta, c):
+        return A.TimeCheckDecl("within", str(c[0]), str(c[1]), c[2], 0, _span(meta))
+
+    def accepts_lifetime(self, meta, c):
+        return A.TimeCheckDecl("lifetime", str(c[0]), str(c[1]), c[2], 0, _span(meta))
+
+    def accepts_increasing(self, meta, c):
+        return A.TimeCheckDecl("increasing", str(c[0]), str(c[1]), None, 0, _span(meta))
+
+    def counter_decl(self, meta, c):
+        return ("counters", tuple((str(x), _span(x)) for x in c))
+
+    def skew_decl(self, meta, c):
+        tok = c[0]
+        return ("skew", (int(tok) if tok.type == "INT" else str(tok), _span(tok)))
+
+    def pace_decl(self, meta, c):
+        tok = c[0]
+        return ("pace", (int(tok) if tok.type == "INT" else str(tok), _span(tok)))
+
+    def cache_decl(self, meta, c):
+        return self._names("cache", c)
 
     def _names(self, tag, c):
         return (tag, tuple((str(x), _span(x)) for x in c))
@@ -540,6 +593,7 @@ class _Builder(Transformer):
     def scenario_decl(self, meta, c):
         honest, compromised, runs, reveals, played = [], [], [], [], []
         sessions, attacker, attacker_span, untyped = None, None, A.NO_SPAN, False
+        skew, pace, caches = None, None, []
         for item in c:
             if isinstance(item, A.RunDecl):
                 runs.append(item)
@@ -557,8 +611,14 @@ class _Builder(Transformer):
                 untyped = True
             elif item[0] == "played":
                 played.append(item[1])
+            elif item[0] == "skew":
+                skew = item[1]
+            elif item[0] == "pace":
+                pace = item[1]
+            elif item[0] == "cache":
+                caches.extend(item[1])
         return A.ScenarioDecl(tuple(honest), tuple(compromised), sessions, tuple(runs), tuple(reveals), attacker,
-                              attacker_span, untyped, _span(meta), tuple(played))
+                              attacker_span, untyped, _span(meta), tuple(played), skew, pace, tuple(caches))
 
     def start(self, meta, c):
         name, network, network_span, attacker, attacker_span = None, (), A.NO_SPAN, None, A.NO_SPAN

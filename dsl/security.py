@@ -18,11 +18,13 @@ from checker.knowledge import Knowledge
 from checker.network import CAPABILITIES
 from checker.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, Signal
 from checker.secsys import Scenario, SecuritySystem
+from checker.timing import Timing
 from checker.terms import Atom, Pattern, Var, instantiate, is_ground, pretty, subterms, variables
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError
 from .narration import Compiled, RoleView, compile_narration, freeze_steps
+from .timing import attach, constants, uses_time
 
 #: The attacker's own fresh atoms, one per sort a protocol creates fresh values of.
 ATTACKER_ATOMS = {"nonce": "Ne", "key": "Ke", "text": "Te", "number": "Xe", "time": "Ti", "agent": "Ie"}
@@ -39,6 +41,7 @@ def compile_protocol(model: A.Model, defines: dict[str, Any], default_name: str,
     diags: list[Diagnostic] = []
     goal_specs = _goals(proto, comp, diags)
     scen = model.scenario or A.ScenarioDecl((), (), None, (), (), None, A.NO_SPAN, False, proto.span)
+    clocks = attach(proto, scen, comp, constants(model, defines), diags) if uses_time(proto, scen, comp) else None
     roles = _roles(comp, scen, diags)
     if diags:
         raise ModelError(diags)
@@ -51,12 +54,16 @@ def compile_protocol(model: A.Model, defines: dict[str, Any], default_name: str,
     know = _initial_knowledge(comp, scenario, fresh)
     secrets, agreements = goal_specs
     name = model.name or default_name
+    timing = None if clocks is None else Timing(scenario.honest, clocks.skew, clocks.pace,
+                                                frozenset(("time", "number")))
+    cached = clocks.cached_roles if clocks is not None else frozenset()
     system = SecuritySystem(name, roles, scenario, Attacker(frozenset(caps), typed, fresh), know, secrets,
-                            agreements)
-    honest = SecuritySystem(name, roles, scenario, Attacker(frozenset(), typed, fresh), know, secrets, agreements)
+                            agreements, timing, cached)
+    honest = SecuritySystem(name, roles, scenario, Attacker(frozenset(), typed, fresh), know, secrets, agreements,
+                            timing, cached)
     bound = scenario.sessions
     props: list[Any] = [Executable("executable", "an honest session can complete", honest,
-                                   honest.session_completed, bound)]
+                                   honest.session_completed, bound, timing)]
     for g in secrets:
         props.append(Goal(g.name, g.text, (("", _secret_pred(system, g)),), why=_secret_why(system, g),
                           bound=bound))
