@@ -23,7 +23,7 @@ from checker.terms import Atom, Pattern, Var, instantiate, is_ground, pretty, su
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError
-from .narration import Compiled, RoleView, compile_narration, freeze_steps
+from .narration import Compiled, compile_narration, freeze_steps
 from .timing import attach, constants, uses_time
 
 #: The attacker's own fresh atoms, one per sort a protocol creates fresh values of.
