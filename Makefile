@@ -36,6 +36,10 @@ demo: $(STAMP) dot
 test: $(STAMP) dot chromium spin
 	$(BIN)/python -m pytest -q
 
+# The gallery: every model of the library checked, with its counterexamples drawn (see reports/README.md).
+gallery: $(STAMP) dot
+	$(BIN)/wolf report models --out reports
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
