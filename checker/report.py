@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import quote
 
-from .analysis import FAILS, HOLDS, UNKNOWN, Analysis, Options
+from .analysis import FAILS, UNKNOWN, Analysis, Options
 from .render_msc import msc_svg
 from .roles import RoleSpec
 from .secsys import SecuritySystem

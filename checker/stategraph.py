@@ -74,8 +74,8 @@ class StateGraph:
 def explore_graph(system: Any, props: Sequence[Any], max_nodes: int = DEFAULT_MAX_NODES) -> Exploration:
     """Explore the whole reachable graph, or raise GraphTooLarge as soon as it exceeds `max_nodes` states.
 
-    The state bound stops a million-state model after about a thousand states (the explorer checks bounds
-    every so often), so refusing is as quick as drawing. Security goals are invariants and are checked;
+    The state bound stops a million-state model right after `max_nodes + 1` states, so refusing is as quick
+    as drawing. Security goals are invariants and are checked;
     `executable` explores a different system and has no place in this graph.
     """
     checked = [p for p in props if not isinstance(p, Executable)]
