@@ -649,7 +649,7 @@ class Solver:
         if self._run(s, cs) is not Verdict.SAT:
             return None
         m = s.model()
-        return {n: m.eval(z3.Int(n, self._ctx), model_completion=True).as_long() for n in sorted(cs.variables())}
+        return {n: m.evaluate(z3.Int(n, self._ctx), model_completion=True).as_long() for n in sorted(cs.variables())}
 
     def _z3(self, c: Constraint) -> z3.BoolRef:
         ctx = self._ctx

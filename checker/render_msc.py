@@ -360,7 +360,7 @@ def _step_title(step: Step) -> tuple[_Line, ...]:
 
 def _state_lines(items: list[str]) -> tuple[_Line, ...]:
     """`clock=2, queue={(1,0)}` in a small blue font, wrapped between items."""
-    return tuple((_Run(line, 9, colour=_STATE),) for line in _wrap_items(items, 34))
+    return tuple((_Run(line, 9, colour=_STATE),) for line in wrap_items(items, 34))
 
 
 def _step_tooltip(step: Step) -> str:
@@ -1134,7 +1134,7 @@ def _wrap(text: str, width: int) -> list[str]:
     return out
 
 
-def _wrap_items(items: list[str], width: int) -> list[str]:
+def wrap_items(items: list[str], width: int) -> list[str]:
     """Join `name=value` items with `, `, starting a new line before an item that would overflow."""
     lines: list[str] = []
     for item in items:

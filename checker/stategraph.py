@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from .explorer import Bounds, Exploration, Explorer, Found, Graph
 from .goals import Executable
+from .render_msc import wrap_items
 from .trace import ATTACKER_LANE, Trace
 from .tracebuild import build_trace
 
@@ -214,7 +215,7 @@ def _node_attrs(n: Node) -> dict[str, str]:
         text = f"<b>{_html(lane)}</b>"
         if control:
             text += f"{_SPACE}{_html(control)}"
-        body = _wrap_items(list(changed), 40)
+        body = wrap_items(list(changed), 40)
         if body:
             text += f'{_SPACE}{_SPACE}<font color="#35608a">{_html(body[0])}</font>'
             text += "".join(f'<br align="left"/>    <font color="#35608a">{_html(b)}</font>' for b in body[1:])
@@ -281,14 +282,3 @@ def _stmt(name: str, attrs: dict[str, str]) -> str:
 def _wrap(text: str, width: int) -> list[str]:
     """Wrap at spaces only: a term must not be cut in the middle."""
     return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
-
-
-def _wrap_items(items: list[str], width: int) -> list[str]:
-    """`a=1, b=2` joined, a new line before an item that would overflow."""
-    lines: list[str] = []
-    for item in items:
-        if lines and len(lines[-1]) + 2 + len(item) <= width:
-            lines[-1] += ", " + item
-        else:
-            lines.append(item)
-    return lines

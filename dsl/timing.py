@@ -18,6 +18,7 @@ from checker.terms import Var, variables
 
 from . import ast as A
 from .diagnostics import Diagnostic
+from .lower_props import formula_text
 from .narration import Compiled, RoleView
 
 NUMERIC = ("time", "number")
@@ -155,7 +156,7 @@ def _compile_check(decl: A.TimeCheckDecl, proto: A.ProtocolDecl, comp: Compiled,
     slot = per_step[(receiver, k)]
     try:
         if decl.kind == "check":
-            checks = [env.comparison(c, _show(c)) for c in _conjuncts(decl.expr)]
+            checks = [env.comparison(c, formula_text(c)) for c in _conjuncts(decl.expr)]
         elif decl.kind == "increasing":
             env.value(decl.value, decl.span, ("number", "time"))
             if msg.sender not in view.slots:
@@ -166,7 +167,7 @@ def _compile_check(decl: A.TimeCheckDecl, proto: A.ProtocolDecl, comp: Compiled,
         else:
             t = env.value(decl.value, decl.span, ("time",))
             bound_terms, bound_const = env.linear(decl.expr)
-            bound = _show(decl.expr)
+            bound = formula_text(decl.expr)
             if decl.kind == "within":  # |now - T| <= bound
                 text = f"|now - {decl.value}| <= {bound}"
                 checks = [_check([("now", 1), (t, -1)] + _neg(bound_terms), -bound_const, "<=", text),
@@ -286,20 +287,3 @@ def _names(e: A.Expr | None) -> list[str]:
     if isinstance(e, A.Call):
         return [n for a in e.args for n in _names(a)]
     return []
-
-
-def _show(e: A.Expr | None) -> str:
-    """An expression as the model wrote it (near enough), for trace notes."""
-    if e is None:
-        return ""
-    if isinstance(e, A.IntLit):
-        return str(e.value)
-    if isinstance(e, A.Name):
-        return e.id
-    if isinstance(e, A.Call):
-        return f"{e.func}({', '.join(_show(a) for a in e.args)})"
-    if isinstance(e, A.Neg):
-        return f"-{_show(e.operand)}"
-    if isinstance(e, A.BinOp):
-        return f"{_show(e.left)} {e.op} {_show(e.right)}"
-    return "?"
