@@ -37,7 +37,9 @@ test: $(STAMP) dot chromium spin
 	$(BIN)/python -m pytest -q
 
 # The gallery: every model of the library checked, with its counterexamples drawn (see reports/README.md).
+# The previous gallery goes first, so reports/ holds only what the current models produce.
 gallery: $(STAMP) dot
+	mkdir -p reports && find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
 	$(BIN)/wolf report models --out reports
 
 bench: $(STAMP)

@@ -236,7 +236,7 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import find_models, run_report, write_index
+    from .report import find_models, run_report, summary, write_index
     root, out = Path(args.dir), Path(args.out)
     if args.timeout <= 0 or (args.max_states is not None and args.max_states <= 0):
         raise UsageError("bounds must be positive")
@@ -250,8 +250,7 @@ def _report(args: argparse.Namespace) -> int:
     report = run_report(root, out, _ModelLibrary(), base, progress)
     bound = f" --timeout {args.timeout:g}" + (f" --max-states {args.max_states}" if args.max_states else "")
     index = write_index(report, out, f"wolf report {args.dir} --out {args.out}{bound}")
-    bad = sum(1 for r in report.runs if r.outcome != "agrees")
-    print(f"{len(report.runs)} runs, {bad} not agreeing with their header; wrote {index}")
+    print(f"{summary(report)}; wrote {index}")
     return report.exit_code
 
 

@@ -143,7 +143,7 @@ class ProtocolResult:
     model: str
     features: Features
     thesis: int | None     # column of Taulukko 3.4 the model's header names, if any
-    attacks: tuple[str, ...]  # goals that fail in the default variant
+    failing: tuple[str, ...]  # properties that fail in the default variant (attacks, or `executable`)
 
 
 @dataclass(frozen=True)
@@ -187,8 +187,8 @@ def run_report(root: Path, out: Path, library: Library, base: Options,
             runs.append(VariantResult(path, shown, path.stem, "header", error=str(err)))
             continue
         default: VariantResult | None = None
-        for k, variant in enumerate(variants):
-            folder = chart_dirs[path] if k == 0 else f"{chart_dirs[path]}/{_slug(variant.label)}"
+        for variant in variants:
+            folder = chart_dirs[path] + ("" if variant.label == "default" else f"/{_slug(variant.label)}")
             result = _run_variant(path, shown, variant, library, out, folder)
             runs.append(result)
             if variant.label == "default":
@@ -236,8 +236,8 @@ def _protocol(path: Path, shown: str, library: Library, default: VariantResult |
         return None
     if not isinstance(system, SecuritySystem):
         return None
-    attacks = tuple(p.name for p in default.properties if p.status == FAILS) if default is not None else ()
-    return ProtocolResult(shown, system.name, protocol_features(system.roles), thesis_column(path), attacks)
+    failing = tuple(p.name for p in default.properties if p.status == FAILS) if default is not None else ()
+    return ProtocolResult(shown, system.name, protocol_features(system.roles), thesis_column(path), failing)
 
 
 def _chart_dirs(paths: Sequence[Path]) -> dict[Path, str]:
@@ -374,18 +374,17 @@ def write_index(report: Report, out: Path, command: str) -> Path:
 
 
 def render_html(report: Report, out: Path, command: str) -> str:
+    """The whole page; `command` is quoted at its foot so a reader knows how it was made."""
     e = html.escape
     runs = report.runs
-    counts = {k: sum(1 for r in runs if r.outcome == k) for k in ("agrees", "disagrees", "bound hit", "error")}
     models = len({r.path for r in runs})
     bound = f"{report.timeout:g} s per run" if report.timeout else "none"
     parts = [
         "<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>wolf report: {e(report.root)}</title>", f"<style>{_CSS}</style></head><body>",
         f"<h1>wolf: the models in <code>{e(report.root)}</code></h1>",
-        f'<p class="summary">{models} models, {len(runs)} runs (one per <code># expect</code> variant): '
-        f'{counts["agrees"]} agree with their header, {counts["disagrees"]} disagree, '
-        f'{counts["bound hit"]} hit a bound, {counts["error"]} could not be checked. Time bound: {e(bound)}.</p>',
+        f'<p class="summary">{_count(models, "model")}, one run per <code># expect</code> variant. '
+        f"{e(summary(report))}. Time bound: {e(bound)}.</p>",
     ]
     parts += _alarm(runs)
     parts += _results_table(runs, out)
@@ -398,11 +397,12 @@ def render_html(report: Report, out: Path, command: str) -> str:
 
 
 def _alarm(runs: Sequence[VariantResult]) -> list[str]:
-    """A red box at the top listing every disagreement and error: they must not hide in a long table."""
+    """A red box at the top listing every disagreement and error, each linked to its row: they must not
+    hide in a long table."""
     e = html.escape
     items = []
-    for r in runs:
-        where = f"{e(r.shown)} [{e(r.variant)}]"
+    for k, r in enumerate(runs):
+        where = f'<a href="#run{k}">{e(r.shown)} [{e(r.variant)}]</a>'
         if r.error is not None:
             items.append(f"<li>{where}: could not be checked</li>")
         for p in r.properties:
@@ -422,17 +422,17 @@ def _results_table(runs: Sequence[VariantResult], out: Path) -> list[str]:
     e = html.escape
     rows = ['<h2 id="verdicts">Verdicts</h2>', '<table class="results"><thead><tr><th>model</th><th>variant</th>'
             '<th>properties: verdict, expected, why</th><th>states</th><th>time</th></tr></thead><tbody>']
-    for r in runs:
+    for k, r in enumerate(runs):
         source = os.path.relpath(r.path.resolve(), out.resolve())
         head = (f'<td class="model"><a href="{e(_href(source))}">{e(r.shown)}</a>'
                 f'<div class="sub">{e(r.model)}</div></td><td class="variant">{e(r.variant)}</td>')
         if r.error is not None:
             body = f'<td class="props"><pre class="error">{e(r.error)}</pre></td><td></td><td></td>'
         else:
-            states = f"{r.states:,}" + (f'<div class="bound">bound hit: {e(r.stopped)}</div>' if r.stopped else "")
+            states = f"{r.states:,}" + (f'<div class="stopped">bound hit: {e(r.stopped)}</div>' if r.stopped else "")
             body = (f'<td class="props">{_properties(r)}</td><td class="num">{states}</td>'
                     f'<td class="num">{r.seconds:.2f} s</td>')
-        rows.append(f'<tr class="run {_css_class(r.outcome)}">{head}{body}</tr>')
+        rows.append(f'<tr class="run {_css_class(r.outcome)}" id="run{k}">{head}{body}</tr>')
     rows.append("</tbody></table>")
     return rows
 
@@ -445,7 +445,8 @@ def _properties(r: VariantResult) -> str:
                     f'<span class="badge {p.expected.status}">{e(p.expected.status)}</span> {e(p.expected.why)}')
         figure = f'<div class="figure">{e(p.value)} messages per entry</div>' if p.value else ""
         chart = f'<a class="chart" href="{e(_href(p.chart))}">chart</a>' if p.chart else ""
-        flag = f'<span class="flag">{e(p.agreement)}</span>' if p.agreement in ("DISAGREES", "bound hit") else ""
+        flag = f'<span class="flag {_css_class(p.agreement)}">{e(p.agreement)}</span>' \
+            if p.agreement in ("DISAGREES", "bound hit") else ""
         lines.append(
             f'<tr class="prop {_css_class(p.agreement)}"><td class="name">{e(p.name)}</td>'
             f'<td><span class="badge {p.status}">{e(p.status)}</span>{flag}</td>'
@@ -474,7 +475,7 @@ def _protocol_table(protocols: Sequence[ProtocolResult]) -> list[str]:
         '<table class="protocols"><thead><tr><th>protocol model</th><th>keys</th><th>purpose<br>'
         '<span class="sub">a key distribution, t authentication</span></th><th>timeliness<br><span class="sub">'
         'timestamps</span></th><th>challenges<br><span class="sub">nonces</span></th><th>synchronised clocks'
-        '</th><th>messages</th><th>mutual authentication</th><th>attacks found<br><span class="sub">default '
+        '</th><th>messages</th><th>mutual authentication</th><th>fails<br><span class="sub">default '
         "variant</span></th></tr></thead><tbody>",
     ]
     for p in protocols:
@@ -486,7 +487,7 @@ def _protocol_table(protocols: Sequence[ProtocolResult]) -> list[str]:
             _cell(_yes(f.timeliness)), _cell(_yes(f.challenges)), _cell(_yes(f.clocks)),
             _cell(str(f.messages), str(THESIS_MESSAGES[col]) if col is not None else None),
             _cell(_yes(f.mutual)),
-            f'<td class="attacks">{e(", ".join(p.attacks)) or "none"}</td>',
+            f'<td class="failing">{e(", ".join(p.failing)) or "nothing"}</td>',
         ]
         rows.append(f'<tr class="protocol"><td class="model">{e(p.shown)}<div class="sub">{e(p.model)}</div>'
                     f"{thesis}</td>{''.join(cells)}</tr>")
@@ -509,6 +510,17 @@ def _cell(ours: str, thesis: str | None = None) -> str:
         return f"<td>{e(ours)}</td>"
     cls = "same" if thesis == ours else "differs"
     return f'<td>{e(ours)}<div class="thesis {cls}">thesis: {e(thesis)}</div></td>'
+
+
+def summary(report: Report) -> str:
+    """`50 runs: 48 agree, 1 disagrees, 1 bound hit, 0 errors`, for the terminal."""
+    counts = {k: sum(1 for r in report.runs if r.outcome == k) for k in ("agrees", "disagrees", "bound hit", "error")}
+    return (f"{_count(len(report.runs), 'run')}: {counts['agrees']} agree with their header, {counts['disagrees']} "
+            f"disagree, {counts['bound hit']} hit a bound, {counts['error']} could not be checked")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _yes(flag: bool) -> str:
@@ -549,7 +561,7 @@ tr.prop.disagrees td{background:#f9c9c9}
 .badge.holds{background:#2e7d32}.badge.fails{background:#c81e1e}.badge.unknown{background:#9a6b00}
 .flag{display:inline-block;margin-left:4px;color:#c81e1e;font-weight:bold;font-size:11px}
 .expected{color:#555;font-size:12px;margin-top:2px}.none{color:#999}
-.figure{color:#35608a}.bound{color:#9a6b00;font-size:11px}
+.figure{color:#35608a}.stopped{color:#9a6b00;font-size:11px}.flag.bound{color:#9a6b00}
 pre.error{white-space:pre-wrap;color:#8a1010;margin:0}
 .thesis{font-size:11px}.thesis.same{color:#2e7d32}.thesis.differs{color:#c81e1e;font-weight:bold}
 a.chart{white-space:nowrap}

@@ -8,8 +8,9 @@ get a smaller instance.
 
 What a node says comes from the same `Trace` the other renderers read (a replay of the BFS path to the
 state): each lane's control state, the variables that differ from the initial state, and the messages in
-flight. Edges are labelled with the system's own description of the action. The DOT is a pure function of
-the `StateGraph`; SVG goes through `render_msc.render_svg`, the one door to Graphviz.
+flight. Each edge is replayed the same way, as the last step of a trace, so it reads like that step in a
+chart (who acted, what it did, and a capability only where the attacker really injected). The DOT is a pure
+function of the `StateGraph`; SVG goes through `render_msc.render_svg`, the one door to Graphviz.
 """
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from .explorer import Bounds, Exploration, Explorer, Found, Graph
+from .explorer import Bounds, Exploration, Explorer, Found, Graph, Path
 from .goals import Executable
 from .render_msc import wrap_items
-from .trace import ATTACKER_LANE, Trace
+from .trace import ATTACKER_KINDS, Trace
 from .tracebuild import build_trace
 
 DEFAULT_MAX_NODES = 300
@@ -93,39 +94,35 @@ def build_state_graph(system: Any, result: Exploration) -> StateGraph:
     """Nodes and edges of a complete exploration, with the shortest violation's run marked."""
     graph = result.graph
     assert graph is not None and result.complete
-    states = _states(system, graph)
     found = _shortest(result.found)
     path_nodes, path_edges = _highlight(graph, found)
-    out_degree = [0] * len(states)
+    count = len(graph.depth)
+    out_degree = [0] * count
     for s in graph.src:
         out_degree[s] += 1
     nodes = []
-    for sid in range(len(states)):
-        trace = build_trace(system, graph.path_to(sid), system.name, "", "")
-        lanes, in_flight = _summary(trace)
+    for sid in range(count):
+        lanes, in_flight = _summary(build_trace(system, graph.path_to(sid), system.name, "", ""))
         nodes.append(Node(sid, lanes, in_flight, initial=graph.parent[sid] < 0,
                           deadlock=out_degree[sid] == 0 and not graph.valid_end[sid],
                           final=bool(graph.valid_end[sid]), on_path=sid in path_nodes,
                           violates=found.prop if found is not None and sid == path_nodes[-1] else None))
-    edges = []
-    successors: dict[int, list] = {}
-    for k, (src, dst, idx) in enumerate(zip(graph.src, graph.dst, graph.action)):
-        succ = successors.setdefault(src, system.successors(states[src]))
-        info = system.describe(states[src], succ[idx][0])
-        actor = system.lane(info.actor) if info.actor >= 0 else (ATTACKER_LANE if info.capability else "network")
-        edges.append(Edge(src, dst, actor, info.text, info.capability, k in path_edges))
+    edges = tuple(_edge(system, graph, k, k in path_edges) for k in range(len(graph.src)))
     steps = len(found.path.actions) if found is not None else 0
-    return StateGraph(system.name, tuple(nodes), tuple(edges), found.prop if found else None, steps)
+    return StateGraph(system.name, tuple(nodes), edges, found.prop if found else None, steps)
 
 
-def _states(system: Any, graph: Graph) -> list[Any]:
-    """The states themselves, rebuilt from the parent links (the explorer keeps only their ids)."""
-    initial = system.initial_states()
-    states: list[Any] = []
-    for sid in range(len(graph.depth)):
-        parent, idx = graph.parent[sid], graph.parent_action[sid]
-        states.append(initial[idx] if parent < 0 else system.successors(states[parent])[idx][1])
-    return states
+def _edge(system: Any, graph: Graph, k: int, on_path: bool) -> Edge:
+    """Edge k as the sequence charts would tell its step: replayed as the last step of a trace, so that a
+    message the attacker merely forwards reads as a delivery, and only real injections carry a capability."""
+    src, dst, idx = graph.src[k], graph.dst[k], graph.action[k]
+    base = graph.path_to(src)
+    trace = build_trace(system, Path(base.initial, base.actions + (idx,)), system.name, "", "")
+    step = trace.steps[-1]
+    injected = [trace.message(m).capability for m in step.receives if trace.message(m).capability]
+    capability = step.kind if step.kind in ATTACKER_KINDS else (injected[0] if injected else None)
+    actor = "network" if step.kind == "lose" else step.actor
+    return Edge(src, dst, actor, step.text, capability, on_path)
 
 
 def _shortest(found: dict[str, Found]) -> Found | None:
@@ -197,8 +194,8 @@ def _title(g: StateGraph) -> str:
     rows = [f'<b>{_html(g.model)}</b>: reachable state graph, {count}']
     if g.violation is not None:
         plural = "s" if g.violation_steps != 1 else ""
-        rows.append(f'<font color="{_RED}">red: the shortest run that violates{_SPACE}<b>{_html(g.violation)}</b>'
-                    f'{_SPACE}({g.violation_steps} step{plural})</font>')
+        rows.append(f'<font color="{_RED}">red: the shortest run that violates {_html(g.violation)} '
+                    f'({g.violation_steps} step{plural})</font>')  # one run: no gap to lose between runs
     key = ["thick border: initial state"]
     if any(n.final for n in g.nodes):
         key.append("double border: every process finished")
@@ -221,7 +218,9 @@ def _node_attrs(n: Node) -> dict[str, str]:
             text += "".join(f'<br align="left"/>    <font color="#35608a">{_html(b)}</font>' for b in body[1:])
         lines.append(text)
     for m in n.in_flight:
-        lines.append(f'<font color="{_GREY}">in flight: {_html(m)}</font>')
+        wrapped = _wrap(f"in flight: {m}", 60)
+        lines.append(f'<font color="{_GREY}">{_html(wrapped[0])}</font>')
+        lines += [f'<font color="{_GREY}">    {_html(more)}</font>' for more in wrapped[1:]]
     if n.deadlock:
         lines.append("<b>deadlock</b>")
     if n.violates is not None:

@@ -39,8 +39,8 @@ check reached: always P.note != "<script>alert(1)</script> & co"
 PROTOCOL = """\
 # expect: B_agrees_A fails -- eve replays the fixed "<script>&" message to bob's second run
 # expect: executable holds -- the honest run completes
-# expect --attacker eavesdrop,drop: B_agrees_A holds -- without replay there is no second copy
-# expect --attacker eavesdrop,drop: executable holds -- the honest run completes
+# expect --attacker eavesdrop,replay: B_agrees_A fails -- dropping is not needed for the replay
+# expect --attacker eavesdrop,replay: executable holds -- the honest run completes
 model HostileProtocol
 protocol {
   roles A, B
@@ -98,11 +98,18 @@ def report(tmp_path_factory):
     return code, out
 
 
-def _assert_links_resolve(index: Path, hrefs: list[str]) -> None:
+def _assert_links_resolve(index: Path, page: Page) -> None:
+    """Every link is relative and lands on a file (or, for `#name`, on an element of the page)."""
+    hrefs = page.hrefs()
     assert hrefs
+    ids = {a["id"] for _t, a in page.elements if "id" in a}
     for href in hrefs:
-        assert not urlparse(href).scheme and not href.startswith("/"), f"not relative: {href}"
-        assert (index.parent / unquote(href)).is_file(), f"broken link {href}"
+        url = urlparse(href)
+        assert not url.scheme and not href.startswith("/"), f"not relative: {href}"
+        if url.path:
+            assert (index.parent / unquote(url.path)).is_file(), f"broken link {href}"
+        else:
+            assert url.fragment in ids, f"broken anchor {href}"
 
 
 @needs_dot
@@ -115,6 +122,7 @@ def test_report_has_a_row_per_variant_and_flags_the_disagreement(report):
     assert [r["class"] for r in runs].count("run disagrees") == 1
     assert len(page.rows("disagrees")) == 2  # the run and its property
     assert any(a.get("class") == "alarm" for t, a in page.elements if t == "div")
+    assert "#run1" in page.hrefs()  # the alarm links to hostile.wolf's row
     assert len(page.rows("protocol")) == 1
 
 
@@ -122,10 +130,12 @@ def test_report_has_a_row_per_variant_and_flags_the_disagreement(report):
 def test_report_links_resolve_and_charts_are_svg(report):
     _code, out = report
     index = out / "index.html"
-    hrefs = Page(index.read_text(encoding="utf-8")).hrefs()
-    _assert_links_resolve(index, hrefs)
+    page = Page(index.read_text(encoding="utf-8"))
+    _assert_links_resolve(index, page)
+    hrefs = page.hrefs()
     charts = sorted(h for h in hrefs if h.endswith(".svg"))
-    assert charts == ["hostile/reached.svg", "hostile_protocol/B_agrees_A.svg"]
+    assert charts == ["hostile/reached.svg", "hostile_protocol/B_agrees_A.svg",
+                      "hostile_protocol/attacker_eavesdrop_replay/B_agrees_A.svg"]  # a variant's own folder
     for chart in charts:
         ET.parse(out / chart)
     assert sum(h.endswith(".wolf") for h in hrefs) == 4
@@ -199,7 +209,7 @@ def test_report_in_headless_chromium(report, tmp_path):
     assert len(dom.rows("run")) == 4
     assert len(dom.rows("protocol")) == 1
     assert not [t for t, _a in dom.elements if t == "script"]
-    _assert_links_resolve(index, dom.hrefs())
+    _assert_links_resolve(index, dom)
 
 
 # ------------------------------------------------------------------------------------ table 3.4

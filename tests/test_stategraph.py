@@ -67,6 +67,16 @@ def test_deadlocks_are_marked():
     assert next(n for n in g.nodes if n.violates).deadlock
 
 
+def test_security_edges_name_only_real_injections():
+    """The attacker is the network: a message it merely forwards is a delivery, as in the charts."""
+    g = graph_of(ROOT / "models/security/slides_procedure1.wolf")
+    path = [(e.actor, e.text, e.capability) for e in g.edges if e.on_path]
+    assert path == [("alice", "A#1: sends message 1, finishes", None),
+                    ("bob", "B#1: receives message 1, finishes", None),
+                    ("bob", "B#2: receives message 1, finishes", "replay")]
+    assert {e.capability for e in g.edges if e.actor == "attacker"} == {"drop"}
+
+
 def test_big_graphs_are_refused_quickly():
     system, props = load_model(str(ROOT / "models/mutex/lamport.wolf"), {"N": 3})  # over a million states
     with pytest.raises(GraphTooLarge, match="more than 300 states"):
