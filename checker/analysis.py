@@ -14,13 +14,13 @@ from dsl.ast import NO_SPAN
 from dsl.diagnostics import Diagnostic, ModelError
 from dsl.frontend import load_model
 
-from .explorer import Bounds, Exploration, Explorer, Stats
-from .goals import Executable, Goal, goal_verdict
-from .measures import measure
-from .procsys import ModelRuntimeError
-from .properties import DeadlockFree, Invariant, MessagesPer, Property, Response
-from .trace import Trace
-from .tracebuild import build_trace
+from checker.engine.explorer import Bounds, Exploration, Explorer, Stats
+from checker.security.goals import Executable, Goal, goal_verdict
+from checker.engine.measures import measure
+from checker.process.procsys import ModelRuntimeError
+from checker.engine.properties import DeadlockFree, Invariant, MessagesPer, Property, Response
+from checker.output.trace import Trace
+from checker.output.tracebuild import build_trace
 
 HOLDS, FAILS, UNKNOWN = "holds", "fails", "unknown"
 
@@ -54,7 +54,7 @@ class Analysis:
     stats: Stats
     complete: bool
     stop_reason: str | None
-    solver: dict[str, Any] | None = None  # Z3 / constraint statistics of timed protocols (checker/timing.py)
+    solver: dict[str, Any] | None = None  # Z3 / constraint statistics of timed protocols (checker/timed/timing.py)
 
     @property
     def exit_code(self) -> int:
@@ -94,7 +94,7 @@ def _graph_index(result: Exploration) -> Any:
     liveness needs it."""
     if result.graph is None or not result.complete:
         return None
-    from .liveness import GraphIndex
+    from checker.engine.liveness import GraphIndex
     return GraphIndex(result.graph)
 
 
@@ -123,7 +123,7 @@ def _judge(system: Any, prop: Property, result: Exploration, index: Any) -> Verd
                                                                                      "depth bound"))
     if isinstance(prop, Response):
         for k in range(len(prop.cases)):
-            from .liveness import check_response
+            from checker.engine.liveness import check_response
             lasso = check_response(prop, k, index)
             if lasso is not None:
                 where = f" ({lasso.case})" if lasso.case else ""

@@ -15,9 +15,9 @@ from typing import Any, Sequence
 
 from dsl.diagnostics import ModelError
 
-from .analysis import FAILS, Analysis, Options, analyze
-from .explorer import Bounds, Stats
-from .output import analysis_to_json, render_analysis
+from checker.analysis import FAILS, Analysis, Options, analyze
+from checker.engine.explorer import Bounds, Stats
+from checker.output.summary import analysis_to_json, render_analysis
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_BOUND = 0, 1, 2, 3
 SEVERITY = {EXIT_INPUT: 3, EXIT_FAIL: 2, EXIT_BOUND: 1, EXIT_OK: 0}
@@ -153,7 +153,7 @@ def _check_one(path: str, options: Options, args: argparse.Namespace) -> tuple[i
 
 
 def _write_charts(analysis: Analysis, args: argparse.Namespace) -> dict[str, list[str]]:
-    from .render_msc import RendererUnavailable, msc_dot, msc_svg
+    from checker.output.render_msc import RendererUnavailable, msc_dot, msc_svg
     out_dir = Path(args.svg) / Path(analysis.path).stem
     written: dict[str, list[str]] = {}
     for v in analysis.verdicts:
@@ -175,7 +175,7 @@ def _write_charts(analysis: Analysis, args: argparse.Namespace) -> dict[str, lis
 
 
 def _weakest(path: str, analysis: Analysis, options: Options) -> dict[str, list[list[str]]]:
-    from .weakest import weakest_attackers
+    from checker.security.weakest import weakest_attackers
     return weakest_attackers(path, analysis, options)
 
 
@@ -185,7 +185,7 @@ def _safe(name: str) -> str:
 
 def _require_svg() -> None:
     """Fail before exploring, not after, when SVG output is asked for and `dot` is missing."""
-    from .render_msc import RendererUnavailable, require_svg_renderer
+    from checker.output.render_msc import RendererUnavailable, require_svg_renderer
     try:
         require_svg_renderer()
     except RendererUnavailable as err:
@@ -199,9 +199,9 @@ def _rendered(path: str, err: ModelError) -> str:
 
 def _graph(args: argparse.Namespace) -> int:
     from dsl.frontend import load_model
-    from .procsys import ModelRuntimeError
-    from .render_msc import render_svg
-    from .stategraph import GraphTooLarge, build_state_graph, explore_graph, state_graph_dot
+    from checker.process.procsys import ModelRuntimeError
+    from checker.output.render_msc import render_svg
+    from checker.output.stategraph import GraphTooLarge, build_state_graph, explore_graph, state_graph_dot
     if args.max_nodes <= 0:
         raise UsageError("--max-nodes must be positive")
     defines = dict(_define(d) for d in args.defines)
@@ -236,7 +236,7 @@ def _graph(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import find_models, run_report, summary, write_index
+    from checker.output.report import find_models, run_report, summary, write_index
     root, out = Path(args.dir), Path(args.out)
     if args.timeout <= 0 or (args.max_states is not None and args.max_states <= 0):
         raise UsageError("bounds must be positive")
@@ -255,11 +255,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 class _ModelLibrary:
-    """The front end as `checker.report` needs it (its `Library`): headers, analyses, compiled systems."""
+    """The front end as `checker.output.report` needs it (its `Library`): headers, analyses, compiled systems."""
 
     def variants(self, path: Path, base: Options) -> list[Any]:
         from dsl.expect import HeaderError, read_expectations, variants
-        from .report import Expected, ModelFailure, Variant
+        from checker.output.report import Expected, ModelFailure, Variant
         try:
             groups = variants(read_expectations(path))
             out = [Variant(v.label(), replace(
@@ -272,7 +272,7 @@ class _ModelLibrary:
         return sorted(out, key=lambda v: v.label != "default") or [Variant("default", base, ())]
 
     def analyze(self, path: Path, options: Options) -> Analysis:
-        from .report import ModelFailure
+        from checker.output.report import ModelFailure
         try:
             return analyze(str(path), options)
         except ModelError as err:
@@ -280,7 +280,7 @@ class _ModelLibrary:
 
     def system(self, path: Path) -> Any:
         from dsl.frontend import load_model
-        from .report import ModelFailure
+        from checker.output.report import ModelFailure
         try:
             return load_model(str(path))[0]
         except ModelError as err:

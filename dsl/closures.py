@@ -7,7 +7,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from checker.procsys import Ctx
+from checker.process.procsys import Ctx
 
 from . import ast as A
 from . import types as T

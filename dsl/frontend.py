@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from checker.procsys import ProcessSystem
-from checker.properties import Property
+from checker.process.procsys import ProcessSystem
+from checker.engine.properties import Property
 
 from .diagnostics import Diagnostic, ModelError
 from .lower import lower

@@ -2,18 +2,18 @@
 
 Declarations, families, statements and the network live here; expressions in dsl/lower_expr.py and
 properties in dsl/lower_props.py (mixins of the one Lowerer, which owns the diagnostics). Each statement
-becomes `fn(ctx)` that updates a `checker.procsys.Ctx`. Errors are collected as diagnostics and raised
+becomes `fn(ctx)` that updates a `checker.process.procsys.Ctx`. Errors are collected as diagnostics and raised
 together. Closures, not `eval`: model files are data.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from checker.network import CAPABILITIES, Network
-from checker.procsys import (Ctx, FamilySpec, HandlerSpec, MessageSpec, ModelRuntimeError, ProcessSystem,
+from checker.process.network import CAPABILITIES, Network
+from checker.process.procsys import (Ctx, FamilySpec, HandlerSpec, MessageSpec, ModelRuntimeError, ProcessSystem,
                              TransitionSpec)
-from checker.properties import Property
-from checker.values import render_seq, render_value
+from checker.engine.properties import Property
+from checker.process.values import render_seq, render_value
 
 from . import ast as A
 from . import types as T

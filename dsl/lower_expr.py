@@ -1,6 +1,6 @@
 """Type checking and compilation of expressions to closures (a mixin of dsl/lower.py's Lowerer).
 
-Each expression becomes `(Type, fn)` where `fn(ctx)` computes its value from a `checker.procsys.Ctx`.
+Each expression becomes `(Type, fn)` where `fn(ctx)` computes its value from a `checker.process.procsys.Ctx`.
 Name resolution, innermost first: fixed names of a property case, bound variables (handler parameters,
 `from` sender, loop and comprehension variables) in the frame; then the process's variables; then its index
 variable and `others`; then constants; then process family names.
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from checker.procsys import CRASHED, Ctx, ModelRuntimeError
-from checker.values import FrozenMap, render_value, sorted_values
+from checker.process.procsys import CRASHED, Ctx, ModelRuntimeError
+from checker.process.values import FrozenMap, render_value, sorted_values
 
 from . import ast as A
 from . import types as T

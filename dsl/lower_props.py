@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from checker.procsys import Ctx
-from checker.properties import DeadlockFree, Invariant, MessagesPer, Property, Response
+from checker.process.procsys import Ctx
+from checker.engine.properties import DeadlockFree, Invariant, MessagesPer, Property, Response
 
 from . import ast as A
 from . import types as T

@@ -15,15 +15,15 @@ name first sent by a role is fresh there (one new atom per instance). Reading th
   check (S/KEY: the server knows h(h(s)) and receives X; it checks h(X) against what it stored).
 
 Every role becomes a sequence of atomic steps (receive, then send until the next receive). Patterns and
-recipes are `checker.terms` patterns over the role's slots: a slot per narration name it learns, plus
+recipes are `checker.security.terms` patterns over the role's slots: a slot per narration name it learns, plus
 `_blobN` for opaque parts.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from checker.roles import SendSpec, Signal, StepSpec, StepTiming
-from checker.terms import PRIMITIVES, App, Atom, Pattern, Var, exp_or_base, mk_tuple, pretty, variables
+from checker.security.roles import SendSpec, Signal, StepSpec, StepTiming
+from checker.security.terms import PRIMITIVES, App, Atom, Pattern, Var, exp_or_base, mk_tuple, pretty, variables
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError

@@ -12,14 +12,14 @@ import itertools
 import re
 from typing import Any
 
-from checker.attacker import Attacker
-from checker.goals import Executable, Goal
-from checker.knowledge import Knowledge
-from checker.network import CAPABILITIES
-from checker.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, Signal
-from checker.secsys import Scenario, SecuritySystem
-from checker.timing import Timing
-from checker.terms import Atom, Pattern, Var, instantiate, is_ground, pretty, subterms, variables
+from checker.security.attacker import Attacker
+from checker.security.goals import Executable, Goal
+from checker.security.knowledge import Knowledge
+from checker.process.network import CAPABILITIES
+from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, Signal
+from checker.security.secsys import Scenario, SecuritySystem
+from checker.timed.timing import Timing
+from checker.security.terms import Atom, Pattern, Var, instantiate, is_ground, pretty, subterms, variables
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError

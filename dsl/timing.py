@@ -1,6 +1,6 @@
 """Time and counters in narrations: check lines, `accepts` sugar, `counter` and the scenario's clock settings.
 
-Compiles the time constructs of a protocol into `checker.roles.StepTiming` records attached to the role steps
+Compiles the time constructs of a protocol into `checker.security.roles.StepTiming` records attached to the role steps
 (before dsl/security.py freezes them), and reads `skew`, `pace` and `replay cache` from the scenario. Every
 misuse is a diagnostic with the line and column of the construct (E420), never an exception.
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from checker.roles import StepTiming, TimeCheck
-from checker.terms import Var, variables
+from checker.security.roles import StepTiming, TimeCheck
+from checker.security.terms import Var, variables
 
 from . import ast as A
 from .diagnostics import Diagnostic

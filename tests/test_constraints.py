@@ -1,4 +1,4 @@
-"""Tests of checker.constraints: DBM fast path and Z3 path against brute force on bounded boxes.
+"""Tests of checker.timed.constraints: DBM fast path and Z3 path against brute force on bounded boxes.
 
 Every generated set includes a box (each variable in [LO, HI]) so that brute-force enumeration over the box is
 an exact decision procedure, not a semi-decision.
@@ -11,8 +11,8 @@ from itertools import product
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from checker import constraints as C
-from checker.constraints import (
+from checker.timed import constraints as C
+from checker.timed.constraints import (
     Constraint, ConstraintSet, Lin, Solver, SolverError, Verdict, const, eq, explain, ge, gt, le, lt, ne, var,
 )
 

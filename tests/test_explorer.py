@@ -7,7 +7,7 @@ from pathlib import Path
 
 from checker.analysis import FAILS, HOLDS, UNKNOWN, Options, analyze
 from checker.cli import main
-from checker.explorer import Bounds, Explorer, replay
+from checker.engine.explorer import Bounds, Explorer, replay
 from dsl.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent

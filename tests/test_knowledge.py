@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.knowledge import Knowledge, candidates, derivable, explain
-from checker.terms import (Atom, Var, aenc, exp, h, has_sort, k, match, mk_tuple, pk, pretty, senc, sign, sk,
+from checker.security.knowledge import Knowledge, candidates, derivable, explain
+from checker.security.terms import (Atom, Var, aenc, exp, h, has_sort, k, match, mk_tuple, pk, pretty, senc, sign, sk,
                            sort_key, substitute, subterms)
 
 A, B, E, S = (Atom(n, "agent") for n in ("A", "B", "E", "S"))
@@ -254,8 +254,8 @@ def _vars(pattern):
 
 
 _DETERMINISM_SCRIPT = """
-from checker.knowledge import Knowledge, candidates, explain
-from checker.terms import Atom, Var, aenc, mk_tuple, pk, pretty, sk
+from checker.security.knowledge import Knowledge, candidates, explain
+from checker.security.terms import Atom, Var, aenc, mk_tuple, pk, pretty, sk
 A, B, E = (Atom(n, "agent") for n in "ABE")
 Na, Ne = Atom("Na", "nonce"), Atom("Ne", "nonce")
 know = Knowledge.initial([A, B, E, pk(B), sk(E), aenc(mk_tuple(Na, A), pk(E))])

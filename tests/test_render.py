@@ -12,10 +12,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from checker import render_msc
-from checker.render_msc import RendererUnavailable, msc_dot, msc_svg
-from checker.render_text import render_text
-from checker.trace import ATTACKER_LANE, Change, Message, Step, Trace
+from checker.output import render_msc
+from checker.output.render_msc import RendererUnavailable, msc_dot, msc_svg
+from checker.output.render_text import render_text
+from checker.output.trace import ATTACKER_LANE, Change, Message, Step, Trace
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -451,7 +451,7 @@ def test_missing_dot_raises_renderer_unavailable(monkeypatch: pytest.MonkeyPatch
 def test_only_the_msc_renderer_imports_graphviz() -> None:
     """design.md: one module imports graphviz; of the two renderers it is the chart's."""
     import ast
-    import checker.render_text as text_module
+    import checker.output.render_text as text_module
 
     def imported(module) -> set[str]:
         tree = ast.parse(open(module.__file__, encoding="utf-8").read())

@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from checker.cli import main
-from checker.report import (THESIS_PROTOCOLS, Expected, PropertyResult, Report, VariantResult,
+from checker.output.report import (THESIS_PROTOCOLS, Expected, PropertyResult, Report, VariantResult,
                             protocol_features, thesis_column)
 from dsl.frontend import load_model
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from checker.analysis import FAILS, HOLDS, Options, analyze
-from checker.explorer import Explorer, replay
-from checker.goals import Executable
-from checker.knowledge import derivable
-from checker.trace import ATTACKER_KINDS, ATTACKER_LANE
+from checker.engine.explorer import Explorer, replay
+from checker.security.goals import Executable
+from checker.security.knowledge import derivable
+from checker.output.trace import ATTACKER_KINDS, ATTACKER_LANE
 from dsl.diagnostics import ModelError
 from dsl.frontend import load_model
 
@@ -128,7 +128,7 @@ def test_attacker_none_and_untyped_overrides():
 
 
 def test_weakest_attacker_for_replay():
-    from checker.weakest import weakest_attackers
+    from checker.security.weakest import weakest_attackers
     path = str(MODELS / "slides_procedure1.wolf")
     analysis = analyze(path)
     sets = weakest_attackers(path, analysis, Options())

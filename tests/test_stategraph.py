@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from checker.cli import main
-from checker.render_msc import render_svg
-from checker.stategraph import GraphTooLarge, StateGraph, build_state_graph, explore_graph, state_graph_dot
+from checker.output.render_msc import render_svg
+from checker.output.stategraph import GraphTooLarge, StateGraph, build_state_graph, explore_graph, state_graph_dot
 from dsl.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent

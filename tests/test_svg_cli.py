@@ -20,7 +20,7 @@ import pytest
 
 from checker.analysis import FAILS, analyze
 from checker.cli import main
-from checker.render_msc import msc_dot
+from checker.output.render_msc import msc_dot
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.terms import (PRIMITIVES, App, Atom, Var, aenc, apply, atoms, exp, h, has_sort, is_ground, k,
+from checker.security.terms import (PRIMITIVES, App, Atom, Var, aenc, apply, atoms, exp, h, has_sort, is_ground, k,
                            match, match_all, mk_tuple, pk, pretty, senc, sign, sk, sort_key, substitute,
                            subterms, variables)
 

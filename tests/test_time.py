@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from checker.analysis import analyze
-from checker.constraints import ConstraintSet, Verdict, eq, ge, le, var
-from checker.explorer import replay
-from checker.timing import NoSchedule, Timing, _elapse
-from checker.terms import Atom
+from checker.timed.constraints import ConstraintSet, Verdict, eq, ge, le, var
+from checker.engine.explorer import replay
+from checker.timed.timing import NoSchedule, Timing, _elapse
+from checker.security.terms import Atom
 from dsl.diagnostics import ModelError
 from dsl.frontend import load_model
 
@@ -61,7 +61,7 @@ def test_reported_schedule_satisfies_every_constraint_in_python():
     v = next(v for v in a.verdicts if v.name == "B_agrees_A")
     assert v.status == "fails" and v.trace is not None
     # the engine's own path again, scheduled from scratch: every constraint holds with the witness
-    from checker.explorer import Explorer
+    from checker.engine.explorer import Explorer
     goal = next(p for p in props if p.name == "B_agrees_A")
     found = Explorer(system, [goal]).run().found["B_agrees_A"]
     schedule = system.timing.schedule(system, replay(system, found.path))
@@ -126,8 +126,8 @@ def test_z3_unknown_is_inconclusive_never_a_verdict(tmp_path, monkeypatch):
     path = _write(tmp_path, "    B accepts T within DELTA\n")
     system, props = load_model(path)
     monkeypatch.setattr(type(system.timing.solver), "check", lambda self, cs: Verdict.UNKNOWN)
-    from checker.explorer import Explorer
-    from checker.goals import goal_verdict
+    from checker.engine.explorer import Explorer
+    from checker.security.goals import goal_verdict
     goal = next(p for p in props if p.name == "B_agrees_A")
     status, reason, trace = goal_verdict(system, goal, Explorer(system, [goal]).run())
     assert status == "unknown" and "unknown" in reason and trace is None

@@ -9,8 +9,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-from .analysis import FAILS, Analysis, Options, analyze
-from .network import CAPABILITIES
+from checker.analysis import FAILS, Analysis, Options, analyze
+from checker.process.network import CAPABILITIES
 
 
 def weakest_attackers(path: str, analysis: Analysis, options: Options) -> dict[str, list[list[str]]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Mapping
 
-from checker.trace import ATTACKER_KINDS, FAULT_KINDS, Change, Message, Step, Trace
+from checker.output.trace import ATTACKER_KINDS, FAULT_KINDS, Change, Message, Step, Trace
 
 #: How a step relates to a message it lists in `receives`, by step kind (honest receipt is the default).
 _RECEIVE_VERBS: Mapping[str, str] = MappingProxyType({

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
-from .explorer import Graph, Path
-from .properties import MessagesPer
+from checker.engine.explorer import Graph, Path
+from checker.engine.properties import MessagesPer
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .network import Network
-from .values import Renderer
+from checker.process.network import Network
+from checker.process.values import Renderer
 
 State = tuple  # (procs, net)
 Action = tuple  # (owner, sent, kind, a, b, c)
@@ -111,7 +111,7 @@ class StepInfo:
     sent: tuple[tuple[int, int, Any], ...]
     received: tuple[int, int, Any] | None  # (src, dst, msg)
     lost: tuple[int, int, Any] | None
-    # Attacker steps (checker/secsys.py). `capability` names it (a drop has kind `drop`); for a message the
+    # Attacker steps (checker/security/secsys.py). `capability` names it (a drop has kind `drop`); for a message the
     # attacker hands the actor, `injected` is (claimed src, dst, msg), `derivation` how it was built and
     # `intercepted` the in-flight message it replaced (modify). `note` is the engine's explanation.
     capability: str | None = None

@@ -1,7 +1,7 @@
 """The Dolev-Yao attacker as a network strategy: which messages a waiting receiver may be handed.
 
 The attacker owns no state of its own: its knowledge, the messages in flight and the traffic it recorded are
-parts of the explored state (checker/secsys.py). Given those and the receiver's pattern, this module lists
+parts of the explored state (checker/security/secsys.py). Given those and the receiver's pattern, this module lists
 every delivery the enabled capabilities allow, each with the capability that makes it possible:
 
 * honest delivery of an in-flight message addressed to the receiver (always possible: the network works);
@@ -19,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from .knowledge import Knowledge, candidates, injection_pool
-from .terms import Atom, Pattern, Term, match_all, sort_key
+from checker.security.knowledge import Knowledge, candidates, injection_pool
+from checker.security.terms import Atom, Pattern, Term, match_all, sort_key
 
 Entry = tuple[Atom, Atom, Term]  # (claimed sender, addressee, term)
 

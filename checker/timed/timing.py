@@ -29,10 +29,10 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from .constraints import (Constraint, ConstraintSet, Lin, Solver, SolverError, Verdict, const, eq, explain, ge,
+from checker.timed.constraints import (Constraint, ConstraintSet, Lin, Solver, SolverError, Verdict, const, eq, explain, ge,
                           le, var)
-from .roles import StepTiming
-from .terms import App, Atom, Term, pretty, subterms
+from checker.security.roles import StepTiming
+from checker.security.terms import App, Atom, Term, pretty, subterms
 
 NUMERIC_SORTS = ("time", "number")
 NOW = "@now"

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from .explorer import Graph, Path
-from .properties import Response
+from checker.engine.explorer import Graph, Path
+from checker.engine.properties import Response
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .explorer import Bounds, Explorer
-from .properties import Invariant
-from .timing import NoSchedule
+from checker.engine.explorer import Bounds, Explorer
+from checker.engine.properties import Invariant
+from checker.timed.timing import NoSchedule
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Executable:
     honest_system: Any
     completed: Callable[[Any], bool]
     bound: str
-    timing: Any = None  # checker.timing.Timing of a timed protocol: then it must complete for every clock skew
+    timing: Any = None  # checker.timed.timing.Timing of a timed protocol: then it must complete for every clock skew
 
     def witness(self, bounds: Bounds) -> tuple[bool | None, str]:
         """(True, why) if a run completes, (False, why) if none can, (None, why) if the bounds cut it off."""
@@ -57,8 +57,8 @@ def goal_verdict(system: Any, prop: Goal | Executable, result: Any) -> tuple[str
 
     A violation is replayed into a trace; the reason names the bound so that no verdict claims more than was
     explored."""
-    from .explorer import replay
-    from .tracebuild import build_trace
+    from checker.engine.explorer import replay
+    from checker.output.tracebuild import build_trace
 
     timing = getattr(system, "timing", None)
     if isinstance(prop, Executable) and prop.timing is not None:
@@ -92,8 +92,8 @@ def goal_verdict(system: Any, prop: Goal | Executable, result: Any) -> tuple[str
 def _timed_executable(prop: Executable, timing: Any) -> tuple[str, str, Any]:
     """`executable` of a timed protocol: it must complete for every clock skew; a failure comes with the
     deepest honest run, scheduled with the offsets that stop it."""
-    from .explorer import Path, replay
-    from .tracebuild import build_trace
+    from checker.engine.explorer import Path, replay
+    from checker.output.tracebuild import build_trace
 
     robust = timing.robust_executable(prop.honest_system, prop.completed, 500_000)
     if robust.ok is not None and timing.unknown:

@@ -1,14 +1,14 @@
 """Compiled security protocols as data: roles, their steps, goals and the scenario they run in.
 
-dsl/narration.py produces these from an Alice-Bob narration; checker/secsys.py executes them. Patterns are
-`checker.terms` patterns whose variables are the role's slots (a narration name such as `Na` or `B`, or
+dsl/narration.py produces these from an Alice-Bob narration; checker/security/secsys.py executes them. Patterns are
+`checker.security.terms` patterns whose variables are the role's slots (a narration name such as `Na` or `B`, or
 `_blobN` for a ciphertext the role cannot open and forwards unchanged).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .terms import Atom, Pattern
+from checker.security.terms import Atom, Pattern
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class StepSpec:
     fresh: tuple[tuple[int, str], ...]  # (slot, sort) created by this step
     sends: tuple[SendSpec, ...]
     signals: tuple[Signal, ...]
-    timing: "StepTiming | None" = None  # clock readings, counters and guards of this step (checker/timing.py)
+    timing: "StepTiming | None" = None  # clock readings, counters and guards of this step (checker/timed/timing.py)
 
 
 @dataclass(frozen=True)

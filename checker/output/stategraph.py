@@ -19,11 +19,11 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from .explorer import Bounds, Exploration, Explorer, Found, Graph, Path
-from .goals import Executable
-from .render_msc import wrap_items
-from .trace import ATTACKER_KINDS, Trace
-from .tracebuild import build_trace
+from checker.engine.explorer import Bounds, Exploration, Explorer, Found, Graph, Path
+from checker.security.goals import Executable
+from checker.output.render_msc import wrap_items
+from checker.output.trace import ATTACKER_KINDS, Trace
+from checker.output.tracebuild import build_trace
 
 DEFAULT_MAX_NODES = 300
 

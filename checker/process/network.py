@@ -10,7 +10,7 @@ part of the same strategy: with eavesdrop, one extra slot at the end of the stat
 as a set of (sender, message) pairs; drop removes an in-flight message; replay hands a seen message to any
 process under its original sender; masquerade hands it over under any sender's name; modify delivers a seen
 message in place of an intercepted one. Plain values have no cryptography, so the attacker can only reuse
-what it saw (security protocols use terms and checker/attacker.py instead).
+what it saw (security protocols use terms and checker/security/attacker.py instead).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import bisect
 from dataclasses import dataclass
 from typing import Any
 
-from .values import vkey
+from checker.process.values import vkey
 
 NetState = tuple  # tuple[tuple[Any, ...], ...]
 

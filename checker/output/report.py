@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import quote
 
-from .analysis import FAILS, UNKNOWN, Analysis, Options
-from .render_msc import msc_svg
-from .roles import RoleSpec
-from .secsys import SecuritySystem
-from .terms import App, Pattern, Var, subterms
+from checker.analysis import FAILS, UNKNOWN, Analysis, Options
+from checker.output.render_msc import msc_svg
+from checker.security.roles import RoleSpec
+from checker.security.secsys import SecuritySystem
+from checker.security.terms import App, Pattern, Var, subterms
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_BOUND = 0, 1, 2, 3
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from checker.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, has_sort, instantiate,
+from checker.security.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, has_sort, instantiate,
                            is_ground, match_all, pretty, sort_key, subterms)
 
 Memo = dict[Term, bool]

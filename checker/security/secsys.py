@@ -25,12 +25,12 @@ import itertools
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .attacker import Attacker, Delivery, Entry
-from .knowledge import Knowledge, derivable, explain
-from .procsys import StepInfo
-from .roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
-from .timing import Clock, Timing
-from .terms import Atom, Term, atoms, instantiate, is_ground, pretty, substitute
+from checker.security.attacker import Attacker, Delivery, Entry
+from checker.security.knowledge import Knowledge, derivable, explain
+from checker.process.procsys import StepInfo
+from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
+from checker.timed.timing import Clock, Timing
+from checker.security.terms import Atom, Term, atoms, instantiate, is_ground, pretty, substitute
 
 State = tuple
 
@@ -85,7 +85,7 @@ class SecuritySystem:
         self.network_free = attacker.has("eavesdrop") and attacker.has("masquerade")
         self._atoms: dict[Term, frozenset[Atom]] = {}  # caches: pure functions of their keys
         self._learnt: dict[tuple[Knowledge, frozenset], Knowledge] = {}
-        self.timing = timing  # clocks, counters and symbolic values (checker/timing.py); None: untimed
+        self.timing = timing  # clocks, counters and symbolic values (checker/timed/timing.py); None: untimed
         self.cached_roles = cached_roles  # roles whose agents keep a replay cache
 
     def _predecessor(self, i: int) -> int | None:

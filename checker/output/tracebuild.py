@@ -9,15 +9,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Sequence
 
-from .explorer import Path, replay
-from .trace import ATTACKER_LANE, Change, Message, Step, Trace
+from checker.engine.explorer import Path, replay
+from checker.output.trace import ATTACKER_LANE, Change, Message, Step, Trace
 
 
 def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
                 loop_start: int | None = None,
                 schedule: Sequence[tuple[str | None, str | None]] | None = None) -> Trace:
     """`schedule` gives, per action of the path, its time (`t=12`) and the engine's explanation of its time
-    checks (checker/timing.py); an attacker step inserted before a receive shares the receive's time."""
+    checks (checker/timed/timing.py); an attacker step inserted before a receive shares the receive's time."""
     run = replay(system, path)
     messages: dict[int, dict[str, Any]] = {}
     in_flight: dict[tuple[int, int], list[tuple[int, Any]]] = {}

@@ -34,7 +34,7 @@ from typing import Mapping
 
 import graphviz
 
-from checker.trace import ATTACKER_KINDS, ATTACKER_LANE, Message, Step, Trace
+from checker.output.trace import ATTACKER_KINDS, ATTACKER_LANE, Message, Step, Trace
 
 #: One colour per attacker capability; the active ones (those that inject) are red-ish, as design.md asks.
 CAPABILITY_COLOURS: Mapping[str, str] = MappingProxyType({

@@ -15,7 +15,7 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
-from .properties import DeadlockFree, Invariant, MessagesPer, Property, Response, needs_graph
+from checker.engine.properties import DeadlockFree, Invariant, MessagesPer, Property, Response, needs_graph
 
 MASK64 = (1 << 64) - 1
 IDX_BITS = 24

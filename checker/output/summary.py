@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .analysis import FAILS, HOLDS, Analysis
-from .render_text import render_text
+from checker.analysis import FAILS, HOLDS, Analysis
+from checker.output.render_text import render_text
 
 JSON_SCHEMA_VERSION = 1
 
