@@ -34,6 +34,7 @@ demo: $(STAMP) dot
 	$(BIN)/wolf check models/mutex/lamport_unordered.wolf -D N=2 --svg reports; test $$? -le 1
 
 test: $(STAMP) dot chromium spin
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 # The gallery: every model of the library checked, with its counterexamples drawn (see reports/README.md).

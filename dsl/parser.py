@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -265,7 +266,7 @@ class _Builder(Transformer):
 
     def call(self, meta, c):
         func = str(c[0])
-        args = c[1] if c[1] is not None else ("plain", ())
+        args: tuple[Any, ...] = c[1] if c[1] is not None else ("plain", ())
         span = _span(meta)
         if args[0] == "plain":
             return A.Call(func, args[1], span=span)
@@ -495,7 +496,8 @@ class _Builder(Transformer):
         return ("goals", (A.GoalDecl("alive", str(c[1]), str(c[0]), (), _span(meta)),))
 
     def protocol_decl(self, meta, c):
-        roles, roles_span, knows, msgs, goals, sorts, secrets = (), A.NO_SPAN, [], [], [], [], []
+        roles, roles_span, knows, msgs, goals, secrets = (), A.NO_SPAN, [], [], [], []
+        sorts: list[Any] = []
         timing, counters = [], []
         for item in c:
             if isinstance(item, A.KnowsDecl):
