@@ -1,0 +1,101 @@
+"""The one interface between the search and what is searched.
+
+Process models (checker/process/procsys.py) and security protocols (checker/security/secsys.py) both
+implement `TransitionSystem`; the explorer, the replay of counterexamples and every property checker see
+nothing else. Traces additionally need `TraceSource` (checker/output/tracebuild.py).
+
+Contract, in words, because the soundness of every verdict rests on it:
+  * `successors(state)` is a pure function of the state and returns the same list, in the same order, every
+    time it is called (counterexamples are stored as successor indices and rebuilt by replay);
+  * `fingerprint(state)` is a 64-bit digest of a canonical byte encoding of the state: equal states have equal
+    fingerprints in every process and under every PYTHONHASHSEED (never Python's `hash()`);
+  * `exact_key(state)` is a hashable value that is equal for two states exactly when the states are equal
+    (`--exact` stores it instead of the fingerprint, so no collision can hide a state);
+  * an action's `owner` is the process whose weak-fairness obligation the step discharges (-1 for steps of the
+    environment: the attacker, losses, crashes) and `sent` the number of messages it sends.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Hashable, Protocol, Sequence, TypeVar, runtime_checkable
+
+S = TypeVar("S")
+A = TypeVar("A")
+
+
+class Action(Protocol):
+    """What the explorer reads of an action; systems add their own fields (kind, which message, ...)."""
+
+    @property
+    def owner(self) -> int: ...
+
+    @property
+    def sent(self) -> int: ...
+
+
+class TransitionSystem(Protocol[S, A]):
+    """A finite-branching transition system with deterministic successor order (see the module doc)."""
+
+    name: str
+
+    def initial_states(self) -> Sequence[S]: ...
+
+    def successors(self, state: S) -> Sequence[tuple[A, S]]: ...
+
+    def is_valid_end(self, state: S) -> bool:
+        """A state without successors that is not a deadlock (every process final or crashed)."""
+        ...
+
+    def fingerprint(self, state: S) -> int: ...
+
+    def exact_key(self, state: S) -> Hashable: ...
+
+
+@runtime_checkable
+class Reducible(Protocol[S, A]):
+    """Optional: a system that can offer a partial-order-reduced subset of a state's successors.
+
+    `ample(state)` returns a non-empty proper subset of `successors(state)` that satisfies the ample-set
+    conditions C0-C2 (non-empty, persistent, invisible to the properties), each with its index in the full
+    list, or None when the state must be fully expanded. The explorer adds the cycle proviso C3 (see
+    checker/engine/explorer.py), which needs the store."""
+
+    def ample(self, state: S) -> Sequence[tuple[int, A, S]] | None: ...
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What one action did, for traces: who, what, which messages moved. Built by `TraceSource.describe`."""
+
+    actor: int  # lane index, or -1 for the network / attacker
+    kind: str  # internal | send | receive | crash | lose | drop
+    text: str
+    sent: tuple[tuple[int, int, Any], ...]  # (src lane, dst lane, message)
+    received: tuple[int, int, Any] | None  # (src, dst, msg)
+    lost: tuple[int, int, Any] | None
+    # Attacker steps. `capability` names it (a drop has kind `drop`); for a message the attacker hands the
+    # actor, `injected` is (claimed src, dst, msg), `derivation` how it was built and `intercepted` the
+    # in-flight message it replaced (modify). `note` is the engine's explanation.
+    capability: str | None = None
+    injected: tuple[int, int, Any] | None = None
+    derivation: str | None = None
+    intercepted: tuple[int, int, Any] | None = None
+    note: str | None = None
+
+
+class TraceSource(Protocol[S, A]):
+    """What checker/output/tracebuild.py needs to turn a replayed run into a `Trace`."""
+
+    name: str
+
+    def describe(self, state: S, action: A) -> StepInfo: ...
+
+    def lane(self, g: int) -> str: ...
+
+    def lanes(self) -> tuple[str, ...]: ...
+
+    def render_message(self, msg: Any) -> str: ...
+
+    def changes(self, before: S, after: S, g: int) -> list[tuple[str, str, str]]: ...
+
+    def initial_values(self, state: S, g: int) -> list[tuple[str, str]]: ...
