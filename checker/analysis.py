@@ -13,6 +13,7 @@ from typing import Any, Callable
 from dsl.ast import NO_SPAN
 from dsl.diagnostics import Diagnostic, ModelError
 from dsl.frontend import load_model
+from dsl.limits import SizeLimits
 
 from checker.engine.explorer import Bounds, Exploration, Explorer, Stats
 from checker.security.goals import Executable, Goal, goal_verdict
@@ -33,6 +34,8 @@ class Options:
     untyped: bool | None = None  # overrides the model's matching discipline
     only: tuple[str, ...] = ()  # check just these properties (all when empty)
     progress: Callable[[Stats], None] | None = None
+    attacker_limit: int | None = None  # process models: overrides `attacker limit K` (injected messages per run)
+    notice: Callable[[str], None] | None = None  # receives warnings about the model that do not stop the run
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,9 @@ class Analysis:
 
 def analyze(path: str, options: Options = Options()) -> Analysis:
     """Parse, check, explore and judge one model file. Raises ModelError for bad input."""
-    system, props = load_model(path, options.defines, options.attacker, options.untyped)
+    system, props = load_model(path, options.defines, options.attacker, options.untyped,
+                               limits=SizeLimits.for_memory(options.bounds.max_memory),
+                               attacker_limit=options.attacker_limit, notice=options.notice)
     if options.only:
         unknown = sorted(set(options.only) - {p.name for p in props})
         if unknown:

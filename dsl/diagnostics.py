@@ -5,6 +5,7 @@ under the offending column, then notes and a hint.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from .ast import Span
@@ -49,7 +50,7 @@ class Diagnostic:
         out = [f"{loc}: error[{self.code}]: {self.message}"]
         lines = source.splitlines() if source else []
         if 0 < self.span.line <= len(lines):
-            text = lines[self.span.line - 1].expandtabs(4)
+            text = visible(lines[self.span.line - 1].expandtabs(4))
             width = 1
             if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
                 width = self.span.end_column - self.span.column
@@ -60,6 +61,12 @@ class Diagnostic:
         if self.hint:
             out.append(f"  hint: {self.hint}")
         return "\n".join(out)
+
+
+def visible(text: str) -> str:
+    """A source line safe to echo on a terminal: invisible format characters (bidirectional controls above
+    all) and control characters become U+FFFD, one column each, so the caret below still lines up."""
+    return "".join("\ufffd" if unicodedata.category(ch) in ("Cf", "Cc") and ch != "\t" else ch for ch in text)
 
 
 class ModelError(Exception):

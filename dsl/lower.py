@@ -19,6 +19,7 @@ from . import ast as A
 from . import types as T
 from .closures import ARITH, Abort, FamilyInfo, Fn, Scope, did_you_mean, tuple_builder
 from .diagnostics import Diagnostic, ModelError
+from .limits import INT_CEILING, MAX_INT_DIGITS, SizeLimits, quantity
 from .lower_expr import ExpressionLowering
 from .lower_props import PropertyLowering
 
@@ -27,15 +28,19 @@ NETWORK_WORDS = {"fifo", "unordered", "lossy"}
 
 class Lowerer(ExpressionLowering, PropertyLowering):
     def __init__(self, model: A.Model, overrides: dict[str, int], model_name: str,
-                 attacker: tuple[str, ...] | None = None):
+                 attacker: tuple[str, ...] | None = None, limits: SizeLimits = SizeLimits(),
+                 attacker_limit: int | None = None):
         self.model = model
         self.attacker_override = attacker
+        self.limits = limits
+        self.attacker_limit_override = attacker_limit
         self.overrides = dict(overrides)
         self.model_name = model.name or model_name
         self.diags: list[Diagnostic] = []
         self.consts: dict[str, tuple[Any, T.Type]] = {}
         self.families: dict[str, FamilyInfo] = {}
         self.messages: dict[str, tuple[int, tuple[T.Type, ...], A.MessageDecl]] = {}
+        self.others_sets: dict[str, tuple[frozenset[int], ...]] = {}  # per family, built on first use
 
     # ------------------------------------------------------------------ diagnostics
     def error(self, code: str, message: str, span: A.Span, hint: str | None = None) -> Abort:
@@ -100,9 +105,15 @@ class Lowerer(ExpressionLowering, PropertyLowering):
             except Abort:
                 continue
             try:
-                self.consts[c.name] = (fn(None), t)
+                value = fn(None)
             except (ModelRuntimeError, TypeError, AttributeError):
                 self.error("E403", f"constant {c.name} must be computable from other constants", c.value.span)
+                continue
+            if isinstance(value, int) and abs(value) >= INT_CEILING:
+                self.error("E403", f"constant {c.name} is too large: {quantity(value)}, more than "
+                                   f"{MAX_INT_DIGITS:,} digits", c.value.span)
+                continue
+            self.consts[c.name] = (value, t)
 
     def const_int(self, e: A.Expr, what: str) -> int:
         t, fn = self.expr(e, Scope(None, False))
@@ -173,6 +184,20 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                 seen.add(s)
             self.families[p.name] = FamilyInfo(p, p.name, offset, size, indexed, tuple(p.states), {}, {})
             offset += size
+        self._check_network_size(offset)
+
+    def _check_network_size(self, n: int) -> None:
+        """Every state holds a channel slot per ordered pair of processes (and `others` a set per member): a
+        total the limits refuse stops compilation here, before any of it is built."""
+        if not self.limits.exceeded(n * n):
+            return
+        largest = max(self.families.values(), key=lambda f: f.size)
+        what = f"process family {largest.name} has {quantity(largest.size)} members: " if largest.indexed else ""
+        span = largest.decl.index_range.span if largest.decl.index_range is not None else largest.decl.span
+        raise ModelError(self.diags + [self.limits.too_large(
+            f"{what}a network of {quantity(n)} processes needs {quantity(n * n)} channel slots", span,
+            "explicit-state checking explores every interleaving: check a small instance (N = 2 to 4, "
+            "with -D N=...)")])
 
     def _family(self, fam: FamilyInfo) -> FamilySpec:
         decl = fam.decl
@@ -285,8 +310,8 @@ class Lowerer(ExpressionLowering, PropertyLowering):
             self.error("E401", "a network is fifo or unordered, not both", self.model.network_span)
         fifo = "unordered" not in words and not (words == {"lossy"})
         n = sum(f.size for f in self.families.values())
-        limit = None
-        if self.model.attacker_limit is not None:
+        limit = self.attacker_limit_override
+        if limit is None and self.model.attacker_limit is not None:
             try:
                 limit = self.const_int(self.model.attacker_limit, "the attacker's limit")
             except Abort:
@@ -514,11 +539,13 @@ def _renderer(t: T.Type) -> Callable[[Any], str]:
 
 
 def lower(model: A.Model, overrides: dict[str, int] | None = None, default_name: str = "model",
-          attacker: tuple[str, ...] | None = None) -> tuple[ProcessSystem, tuple[Property, ...]]:
+          attacker: tuple[str, ...] | None = None, limits: SizeLimits = SizeLimits(),
+          attacker_limit: int | None = None) -> tuple[ProcessSystem, tuple[Property, ...]]:
     """Type-check and compile a parsed model; raise ModelError with every diagnostic found.
-    `attacker` overrides the capabilities the model declares."""
+    `attacker` and `attacker_limit` override the capabilities and the injection limit the model declares;
+    `limits` bounds what compilation may build (dsl/limits.py)."""
     try:
-        return Lowerer(model, overrides or {}, default_name, attacker).lower()
+        return Lowerer(model, overrides or {}, default_name, attacker, limits, attacker_limit).lower()
     except RecursionError:
         raise ModelError([Diagnostic("E401", "the model is nested too deeply to compile", A.NO_SPAN,
                                      hint="split the expression or block")]) from None

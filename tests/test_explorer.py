@@ -287,4 +287,4 @@ def test_cli_overrides_the_declared_attacker(tmp_path, capsys):
     path = model(tmp_path, ATTACKED.replace("CAPS", "eavesdrop, replay"))
     assert main(["check", path, "--attacker", "none", "--quiet"]) == 0
     assert main(["check", path, "--attacker", "teleport", "--quiet"]) == 2
-    assert "unknown attacker capability teleport" in capsys.readouterr().err
+    assert "--attacker: unknown capability 'teleport'" in capsys.readouterr().err

@@ -34,6 +34,7 @@ class Bounds:
     max_states: int | None = None
     max_depth: int | None = None
     timeout: float | None = None
+    max_memory: int | None = None  # bytes
 
 
 @dataclass

@@ -39,6 +39,10 @@ class GraphTooLarge(Exception):
     """The reachable graph has more states than can be drawn legibly."""
 
 
+class GraphUnfinished(Exception):
+    """A bound other than the node limit (time, an interruption) stopped the exploration of the graph."""
+
+
 @dataclass(frozen=True)
 class Node:
     """One reachable state: `lanes` holds (lane, control state or "", changed variables) for every lane
@@ -73,15 +77,20 @@ class StateGraph:
     violation_steps: int = 0
 
 
-def explore_graph(system: Any, props: Sequence[Any], max_nodes: int = DEFAULT_MAX_NODES) -> Exploration:
-    """Explore the whole reachable graph, or raise GraphTooLarge as soon as it exceeds `max_nodes` states.
+def explore_graph(system: Any, props: Sequence[Any], max_nodes: int = DEFAULT_MAX_NODES,
+                  timeout: float | None = None) -> Exploration:
+    """Explore the whole reachable graph, or raise GraphTooLarge as soon as it exceeds `max_nodes` states
+    (GraphUnfinished if the time bound stops it first).
 
     The state bound stops a million-state model right after `max_nodes + 1` states, so refusing is as quick
     as drawing. Security goals are invariants and are checked;
     `executable` explores a different system and has no place in this graph.
     """
     checked = [p for p in props if not isinstance(p, Executable)]
-    result = Explorer(system, checked, Bounds(max_states=max_nodes + 1), graph_mode=True).run()
+    result = Explorer(system, checked, Bounds(max_states=max_nodes + 1, timeout=timeout), graph_mode=True).run()
+    if not result.complete and result.stats.states <= max_nodes:
+        raise GraphUnfinished(f"the state graph is unfinished: {result.stop_reason} after "
+                              f"{result.stats.states:,} states")
     if not result.complete or result.stats.states > max_nodes:
         size = f"{result.stats.states:,} states" if result.complete else f"more than {max_nodes} states"
         raise GraphTooLarge(f"the state graph has {size}, too many to draw legibly (the limit is {max_nodes}): "
