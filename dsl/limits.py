@@ -24,6 +24,12 @@ from .diagnostics import Diagnostic, ModelError
 MAX_ELEMENTS = 10_000_000
 #: Bytes of the memory bound per materialised element (a Python object with its container slot).
 BYTES_PER_ELEMENT = 100
+#: What one role instance of `sessions K` costs in the limits: it is a record in every state, with its own
+#: slots and steps, and the attacker's knowledge and the search's branching grow with every one.
+ELEMENTS_PER_INSTANCE = 1000
+#: The largest magnitude of a number in a time check, a skew or a pace (10^18: 64-bit clocks). Times are sums
+#: of these, so they stay far below the 4,300 digits Python (and Z3's text interface) can convert.
+MAX_TIME_VALUE = 10 ** 18
 #: Integer literals and constants have at most this many digits (Python's own limit for printing an integer).
 MAX_INT_DIGITS = 4300
 INT_CEILING = 10 ** MAX_INT_DIGITS
@@ -80,7 +86,8 @@ def check_sessions(model: A.Model, defines: dict[str, object], limits: SizeLimit
     if isinstance(value, bool):
         return
     instances = value * max(1, len(proto.roles))
-    if limits.exceeded(instances):
-        raise ModelError([limits.too_large(f"sessions {quantity(value)} need {quantity(instances)} role instances",
-                                           span, "a few sessions find the known attacks; verdicts hold within "
-                                                 "the number of sessions checked")])
+    if limits.exceeded(instances * ELEMENTS_PER_INSTANCE):
+        raise ModelError([limits.too_large(
+            f"sessions {quantity(value)} need {quantity(instances)} role instances of {ELEMENTS_PER_INSTANCE:,} "
+            f"elements each", span, "a few sessions find the known attacks; verdicts hold within the number of "
+                                    "sessions checked")])

@@ -239,6 +239,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                     locs[-1] = fn(Ctx(locs, [None] * frame_size, member, fam.offset + member, None))
                 except ModelRuntimeError as err:
                     self.error("E403", f"initial value: {err}", err.span or decl.span)
+                    break  # the later initial values may read this one
             initial.append(tuple(locs))
         frame_size = 0
         transitions = []

@@ -10,7 +10,8 @@ Each run has its own bounds (a time limit by default), so one slow model cannot 
 stopped by a bound says so instead of claiming a verdict. The front end (headers, parsing, compilation) is
 reached only through a `Library` the composition root (checker/cli.py) passes in: checker/ does not import
 dsl/. Every string from a model (names, reasons, the header's `why` texts, string literals in terms) is
-escaped with `html.escape` on its way into the page.
+escaped with `html.escape` on its way into the page, and bidirectional controls and other invisible
+format characters are replaced by U+FFFD.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import quote
 
 from checker.analysis import FAILS, UNKNOWN, Analysis, Options
-from checker.output.render_msc import msc_svg
+from checker.output.render_msc import msc_svg, visible
 from checker.security.roles import RoleSpec
 from checker.security.secsys import SecuritySystem
 from checker.security.terms import App, Pattern, Var, subterms
@@ -373,9 +374,14 @@ def write_index(report: Report, out: Path, command: str) -> Path:
     return target
 
 
+def _escape(text: str, quote: bool = True) -> str:
+    """Model text (and file names) for the page: HTML-escaped, invisible format characters made visible."""
+    return html.escape(visible(text), quote)
+
+
 def render_html(report: Report, out: Path, command: str) -> str:
     """The whole page; `command` is quoted at its foot so a reader knows how it was made."""
-    e = html.escape
+    e = _escape
     runs = report.runs
     models = len({r.path for r in runs})
     bound = f"{report.timeout:g} s per run" if report.timeout else "none"
@@ -399,7 +405,7 @@ def render_html(report: Report, out: Path, command: str) -> str:
 def _alarm(runs: Sequence[VariantResult]) -> list[str]:
     """A red box at the top listing every disagreement and error, each linked to its row: they must not
     hide in a long table."""
-    e = html.escape
+    e = _escape
     items = []
     for k, r in enumerate(runs):
         where = f'<a href="#run{k}">{e(r.shown)} [{e(r.variant)}]</a>'
@@ -419,7 +425,7 @@ def _alarm(runs: Sequence[VariantResult]) -> list[str]:
 
 
 def _results_table(runs: Sequence[VariantResult], out: Path) -> list[str]:
-    e = html.escape
+    e = _escape
     rows = ['<h2 id="verdicts">Verdicts</h2>', '<table class="results"><thead><tr><th>model</th><th>variant</th>'
             '<th>properties: verdict, expected, why</th><th>states</th><th>time</th></tr></thead><tbody>']
     for k, r in enumerate(runs):
@@ -438,7 +444,7 @@ def _results_table(runs: Sequence[VariantResult], out: Path) -> list[str]:
 
 
 def _properties(r: VariantResult) -> str:
-    e = html.escape
+    e = _escape
     lines = ['<table class="props"><col class="name"><col class="verdict"><col><col class="chart">']
     for p in r.properties:
         expected = ('<span class="none">no expect line</span>' if p.expected is None else
@@ -465,7 +471,7 @@ def _protocol_table(protocols: Sequence[ProtocolResult]) -> list[str]:
     protocol, the thesis's printed value sits under ours, marked where they differ."""
     if not protocols:
         return []
-    e = html.escape
+    e = _escape
     rows = [
         '<h2 id="protocols">Authentication protocols compared (thesis, Taulukko 3.4)</h2>',
         '<p class="note">Every value below is computed from the compiled narration (which primitives its '
@@ -505,7 +511,7 @@ def _protocol_table(protocols: Sequence[ProtocolResult]) -> list[str]:
 
 
 def _cell(ours: str, thesis: str | None = None) -> str:
-    e = html.escape
+    e = _escape
     if thesis is None:
         return f"<td>{e(ours)}</td>"
     cls = "same" if thesis == ours else "differs"

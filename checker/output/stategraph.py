@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from checker.engine.explorer import Bounds, Exploration, Explorer, Found, Graph, Path
 from checker.security.goals import Executable
-from checker.output.render_msc import wrap_items
+from checker.output.render_msc import visible, wrap_items
 from checker.output.trace import ATTACKER_KINDS, Trace
 from checker.output.tracebuild import build_trace
 
@@ -270,7 +270,7 @@ class _Html(str):
 def _html(text: str) -> str:
     """Model text made safe in an HTML-like label: control characters dropped, XML-escaped, backslashes
     doubled (Graphviz expands `\\N` and friends even there)."""
-    clean = "".join(ch for ch in text if ch >= " ")
+    clean = "".join(ch for ch in visible(text) if ch >= " ")
     return html.escape(clean, quote=True).replace("\\", "\\\\")
 
 
