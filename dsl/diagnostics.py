@@ -6,6 +6,7 @@ under the offending column, then notes and a hint.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from .ast import Span
 
@@ -63,8 +64,10 @@ class Diagnostic:
 
 
 class ModelError(Exception):
-    """Raised by the front end with every diagnostic it collected; the CLI prints them and exits 2."""
+    """Raised by the front end with every diagnostic it collected; the CLI prints them and exits 2. A model
+    that fails while running (E405) also carries `trace`: the shortest run to the state where it failed."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(self, diagnostics: list[Diagnostic], trace: Any = None):
         super().__init__("; ".join(d.message for d in diagnostics))
         self.diagnostics = tuple(diagnostics)
+        self.trace = trace
