@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 from .ast import Span
 
@@ -54,13 +55,30 @@ class Diagnostic:
             width = 1
             if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
                 width = self.span.end_column - self.span.column
-            out.append(f"  {self.span.line:>4} | {text}")
             pad = len(lines[self.span.line - 1][: self.span.column - 1].expandtabs(4))  # tabs as shown above
+            text, pad, width = _window(text, pad, width)
+            out.append(f"  {self.span.line:>4} | {text}")
             out.append(f"       | {' ' * pad}{'^' * width}")
         out.extend(f"  note: {n}" for n in self.notes)
         if self.hint:
             out.append(f"  hint: {self.hint}")
         return "\n".join(out)
+
+
+#: Source lines longer than this are shown as a window around the column a diagnostic points at.
+SHOWN_COLUMNS = 100
+
+
+def _window(text: str, pad: int, width: int) -> tuple[str, int, int]:
+    """A long line cut to SHOWN_COLUMNS around the caret (`...` where cut), with the caret's new place."""
+    if len(text) <= SHOWN_COLUMNS:
+        return text, pad, width
+    start = max(0, min(pad - 20, len(text) - SHOWN_COLUMNS))
+    shown = text[start:start + SHOWN_COLUMNS]
+    lead = "..." if start > 0 else ""
+    tail = "..." if start + SHOWN_COLUMNS < len(text) else ""
+    width = max(1, min(width, SHOWN_COLUMNS - (pad - start)))
+    return lead + shown + tail, pad - start + len(lead), width
 
 
 def visible(text: str) -> str:
@@ -70,8 +88,10 @@ def visible(text: str) -> str:
 
 
 class ModelError(Exception):
-    """Raised by the front end with every diagnostic it collected; the CLI prints them and exits 2."""
+    """Raised by the front end with every diagnostic it collected; the CLI prints them and exits 2. A model
+    that fails while running (E405) also carries `trace`: the shortest run to the state where it failed."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(self, diagnostics: list[Diagnostic], trace: Any = None):
         super().__init__("; ".join(d.message for d in diagnostics))
         self.diagnostics = tuple(diagnostics)
+        self.trace = trace

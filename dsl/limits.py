@@ -30,6 +30,9 @@ ELEMENTS_PER_INSTANCE = 1000
 #: The largest magnitude of a number in a time check, a skew or a pace (10^18: 64-bit clocks). Times are sums
 #: of these, so they stay far below the 4,300 digits Python (and Z3's text interface) can convert.
 MAX_TIME_VALUE = 10 ** 18
+#: How deeply a message term of a narration may nest (`h(h(...))`, `{{...}k}k`): real protocols need a few
+#: levels, and the attacker's analysis recurses once per level.
+MAX_TERM_DEPTH = 32
 #: Integer literals and constants have at most this many digits (Python's own limit for printing an integer).
 MAX_INT_DIGITS = 4300
 INT_CEILING = 10 ** MAX_INT_DIGITS

@@ -16,7 +16,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError
-from .limits import MAX_INT_DIGITS
+from .limits import MAX_INT_DIGITS, MAX_TERM_DEPTH
 
 GRAMMAR = Path(__file__).with_name("wolf.lark")
 #: The largest model file wolf reads (the library's largest model is under 3 kB).
@@ -498,14 +498,14 @@ class _Builder(Transformer):
         return A.TString(_string(c[0]), span=_span(meta))
 
     def t_call(self, meta, c):
-        return A.TCall(str(c[0]), c[1], span=_span(meta))
+        return _shallow(A.TCall(str(c[0]), c[1], span=_span(meta)))
 
     def t_enc(self, meta, c):
-        return A.TEnc(c[0], c[1], span=_span(meta))
+        return _shallow(A.TEnc(c[0], c[1], span=_span(meta)))
 
     def t_paren(self, meta, c):
         items = c[0]
-        return items[0] if len(items) == 1 else A.TTuple(items, span=_span(meta))
+        return items[0] if len(items) == 1 else _shallow(A.TTuple(items, span=_span(meta)))
 
     def term_list(self, meta, c):
         return tuple(c)
@@ -714,6 +714,29 @@ class _AstError(Exception):
     def __init__(self, diag: Diagnostic):
         super().__init__(diag.message)
         self.diag = diag
+
+
+def _term_depth(t: A.TermExpr, limit: int) -> int:
+    """How deeply `t` nests (1 for a name), counted no further than `limit` + 1."""
+    if limit < 0:
+        return 1
+    inner: tuple[A.TermExpr, ...] = ()
+    if isinstance(t, A.TCall):
+        inner = t.args
+    elif isinstance(t, A.TEnc):
+        inner = t.body + (t.key,)
+    elif isinstance(t, A.TTuple):
+        inner = t.items
+    return 1 + max((_term_depth(x, limit - 1) for x in inner), default=0)
+
+
+def _shallow(t: A.TermExpr) -> A.TermExpr:
+    """A message term, refused when it nests deeper than MAX_TERM_DEPTH: real protocols nest a few levels,
+    and the attacker's analysis of a term recurses once per level."""
+    if _term_depth(t, MAX_TERM_DEPTH) > MAX_TERM_DEPTH:
+        raise _AstError(Diagnostic("E101", f"this message term is nested more than {MAX_TERM_DEPTH} levels deep",
+                                   t.span, hint="real protocols nest encryptions and functions a few levels"))
+    return t
 
 
 def _integer(tok: Token) -> int:

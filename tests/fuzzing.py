@@ -11,8 +11,9 @@ Inputs come from two sources, both deterministic in a seed so that every failure
 Each input runs in-process: in a child forked from this interpreter (wolf already imported, so a run costs
 milliseconds, not a new interpreter), calling `checker.cli.main` with small bounds. The parent watches the
 clock and kills a child that overstays. A run fails when it ends in a Python traceback, with an exit code
-outside 0-3 (4, an internal error, is a bug too), past its time bound by more than `GRACE` seconds, or by
-running out of the memory the harness allows it (a bound should have stopped it first).
+outside 0-3 (4, an internal error, is a bug too), past its time bound by more than `GRACE` seconds (of
+processor time, see `overstay`: other work on a shared machine must not make wolf look late), or by running
+out of the memory the harness allows it (a bound should have stopped it first).
 
 `make fuzz` runs `python tests/fuzzing.py` (10,000 inputs); tests/test_fuzz.py runs a bounded slice.
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import random
 import re
@@ -64,7 +66,8 @@ class Case:
 class Outcome:
     case: Case
     code: int | None  # None: killed after overstaying
-    seconds: float
+    seconds: float  # wall-clock time of the run
+    cpu: float  # processor time of the run (user and system)
     stdout: str
     stderr: str
     failure: str | None  # what went wrong, None when the run behaved
@@ -74,6 +77,8 @@ class Outcome:
         """A short signature grouping failures of one root cause: the innermost frame and exception type."""
         if self.failure is None:
             return "ok"
+        if self.failure.startswith("overstayed"):
+            return "overstayed"
         frames = re.findall(r'File "([^"]+)", line (\d+), in (\S+)', self.stderr)
         last = re.findall(r"^(\w+(?:Error|Exception|Exit|Interrupt)\b)", self.stderr, re.M)
         where = f"{Path(frames[-1][0]).name}:{frames[-1][1]} {frames[-1][2]}" if frames else ""
@@ -97,7 +102,7 @@ def run_case(case: Case, workdir: Path, timeout: float = 2.0, max_states: int = 
     pid = os.fork()
     if pid == 0:  # the child: never returns
         _child(argv, out, err)
-    code = _wait(pid, start + timeout + GRACE + 4.0)
+    code, cpu = _wait(pid, start + 2 * timeout + GRACE + 10.0)
     seconds = time.perf_counter() - start
     stdout = out.read_text(encoding="utf-8", errors="replace")
     stderr = err.read_text(encoding="utf-8", errors="replace")
@@ -105,7 +110,7 @@ def run_case(case: Case, workdir: Path, timeout: float = 2.0, max_states: int = 
     if crash and os.path.exists(crash.group(1)):
         stderr += "\n" + Path(crash.group(1)).read_text(encoding="utf-8", errors="replace")
         os.unlink(crash.group(1))
-    return Outcome(case, code, seconds, stdout, stderr, _judge(code, seconds, timeout, stderr))
+    return Outcome(case, code, seconds, cpu, stdout, stderr, _judge(code, seconds, cpu, timeout, stderr))
 
 
 def _child(argv: list[str], out: Path, err: Path) -> None:
@@ -134,20 +139,32 @@ def _child(argv: list[str], out: Path, err: Path) -> None:
             os._exit(code if isinstance(code, int) and 0 <= code < 256 else ESCAPED)
 
 
-def _wait(pid: int, deadline: float) -> int | None:
-    """The child's exit code, or None after killing it at the deadline."""
+def _wait(pid: int, deadline: float) -> tuple[int | None, float]:
+    """The child's exit code (None after killing it at the deadline) and its processor time."""
     while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
+        done, status, usage = os.wait4(pid, os.WNOHANG)
         if done:
-            return os.waitstatus_to_exitcode(status)
+            return os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime
         if time.perf_counter() > deadline:
             os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return None
+            _pid, _status, usage = os.wait4(pid, 0)
+            return None, usage.ru_utime + usage.ru_stime
         time.sleep(0.005)
 
 
-def _judge(code: int | None, seconds: float, timeout: float, stderr: str) -> str | None:
+def overstay(seconds: float, cpu: float, timeout: float) -> float:
+    """How long a run went on past its --timeout, in seconds of a processor of its own.
+
+    wolf's bound is wall-clock time, but on a shared machine a run gets only a share of a processor, and the
+    work left after the bound stretches with it. With the share taken as even over the run (cpu / seconds), the
+    processor time spent after the bound is cpu * (1 - timeout / seconds); on an idle machine (cpu = seconds)
+    that is simply seconds - timeout."""
+    if seconds <= timeout:
+        return 0.0
+    return cpu * (1 - timeout / seconds)
+
+
+def _judge(code: int | None, seconds: float, cpu: float, timeout: float, stderr: str) -> str | None:
     if code is None:
         return "hang (killed)"
     if code == ESCAPED or "Traceback (most recent call last)" in stderr and code != 4:
@@ -156,8 +173,8 @@ def _judge(code: int | None, seconds: float, timeout: float, stderr: str) -> str
         return "internal error (exit 4)"
     if code not in (0, 1, 2, 3):
         return f"exit code {code}"
-    if seconds > timeout + GRACE:
-        return f"overstayed ({seconds:.1f} s for --timeout {timeout:g})"
+    if overstay(seconds, cpu, timeout) > GRACE:
+        return f"overstayed ({seconds:.1f} s, {cpu:.1f} s of processor, for --timeout {timeout:g})"
     if "memory ran out" in stderr:
         return "memory ran out"
     return None
@@ -638,14 +655,25 @@ def summary(outcomes: Sequence[Outcome]) -> str:
 
 
 def save_failures(outcomes: Sequence[Outcome], folder: Path) -> None:
-    """Each failing input with its options and output, to replay: wolf check FILE $(cat FILE.argv)."""
+    """Each failing input: the model (.wolf), its case (.json, for --replay) and what happened (.txt)."""
     folder.mkdir(parents=True, exist_ok=True)
     for k, o in enumerate(o for o in outcomes if o.failure):
         stem = folder / f"{k:04d}_{re.sub(r'[^A-Za-z0-9]+', '_', o.cause)[:60]}"
         stem.with_suffix(".wolf").write_bytes(o.case.data)
-        stem.with_suffix(".txt").write_text(f"{o.case.name}\noptions: {' '.join(o.case.argv)}\n"
+        stem.with_suffix(".json").write_text(json.dumps({"name": o.case.name, "argv": o.case.argv,
+                                                         "stem": o.case.stem}), encoding="utf-8")
+        stem.with_suffix(".txt").write_text(f"{o.case.name}\noptions: {o.case.argv}\n"
                                             f"exit: {o.code}, {o.seconds:.1f} s, {o.failure}\n\n{o.stderr[-5000:]}",
                                             encoding="utf-8")
+
+
+def saved_cases(folder: Path) -> list[Case]:
+    """The failing inputs `save_failures` wrote, to run again after a fix."""
+    cases = []
+    for meta in sorted(folder.glob("*.json")):
+        info = json.loads(meta.read_text(encoding="utf-8"))
+        cases.append(Case(info["name"], meta.with_suffix(".wolf").read_bytes(), tuple(info["argv"]), info["stem"]))
+    return cases
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -656,11 +684,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=5.0, help="--timeout of each run (default 5 s)")
     parser.add_argument("--max-states", type=int, default=20_000, help="--max-states of each run")
     parser.add_argument("--failures", default="fuzz-failures", help="folder for failing inputs")
+    parser.add_argument("--replay", metavar="DIR", help="run the failing inputs saved in DIR again, nothing else")
     args = parser.parse_args(argv)
-    generated = int(args.count * args.generated)
-    specials = special_cases()
-    mutated = max(0, args.count - generated - len(specials))
-    cases = [*specials, *mutation_cases(args.seed, mutated), *generated_cases(args.seed, generated)]
+    if args.replay:
+        cases = saved_cases(Path(args.replay))
+    else:
+        generated = int(args.count * args.generated)
+        specials = special_cases()
+        mutated = max(0, args.count - generated - len(specials))
+        cases = [*specials, *mutation_cases(args.seed, mutated), *generated_cases(args.seed, generated)]
     start = time.perf_counter()
     outcomes = campaign(cases, args.timeout, args.max_states, report_every=500)
     print(summary(outcomes))

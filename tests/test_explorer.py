@@ -7,7 +7,9 @@ from pathlib import Path
 
 from checker.analysis import FAILS, HOLDS, UNKNOWN, Options, analyze
 from checker.cli import main
-from checker.engine.explorer import Bounds, Explorer, replay
+from checker.engine.budget import Bounds
+from checker.engine.explorer import Explorer
+from checker.engine.run import replay
 from dsl.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from typing import Any
 MASK64 = (1 << 64) - 1
 
 _CACHE_LIMIT = 200_000
-_cache: dict[Any, bytes] = {}  # encodings of frozensets and canonical objects (immutable, so safe to share)
+_cache: dict[Any, bytes] = {}  # encodings of canonical objects (immutable, so safe to share)
 
 
 def _length(n: int, out: bytearray) -> None:
@@ -49,41 +49,39 @@ def _encode(value: Any, out: bytearray) -> None:
         out += raw
     elif isinstance(value, tuple):
         out += b"("
-        _length(len(value), out)
-        for item in value:
+        _length(tuple.__len__(value), out)
+        for item in tuple.__iter__(value):  # subclasses may iterate differently (a FrozenMap yields its keys)
             _encode(item, out)
     elif isinstance(value, (bytes, bytearray)):
         out += b"B"
         _length(len(value), out)
         out += value
+    elif isinstance(value, (frozenset, set)):
+        # Not memoised: `{1} == {True}` in Python, so a cache keyed by the set would mix their encodings.
+        members = sorted(encode(m) for m in value)
+        out += b"{"
+        _length(len(members), out)
+        for m in members:
+            out += m
     else:
-        out += _cached(value)
+        out += _canonical(value)
 
 
-def _cached(value: Any) -> bytes:
-    """Encodings of frozensets and canonical objects, memoised: they recur in state after state."""
+def _canonical(value: Any) -> bytes:
+    """The encoding of an object with `__canonical__()`, memoised: terms and knowledge recur in state after
+    state. Such objects compare by type and contents, so the cache cannot mix two of them up."""
     found = _cache.get(value)
     if found is not None:
         return found
-    buf = bytearray()
-    if isinstance(value, (frozenset, set)):
-        members = sorted(encode(m) for m in value)
-        buf += b"{"
-        _length(len(members), buf)
-        for m in members:
-            buf += m
-    else:
-        canonical = getattr(value, "__canonical__", None)
-        if canonical is None:
-            raise TypeError(f"no canonical encoding for {type(value).__name__}: {value!r}")
-        tag = type(value).__name__.encode()
-        buf += b"O"
-        _length(len(tag), buf)
-        buf += tag
-        _encode(canonical(), buf)
+    canonical = getattr(value, "__canonical__", None)
+    if canonical is None:
+        raise TypeError(f"no canonical encoding for {type(value).__name__}: {value!r}")
+    tag = type(value).__name__.encode()
+    buf = bytearray(b"O")
+    _length(len(tag), buf)
+    buf += tag
+    _encode(canonical(), buf)
     found = bytes(buf)
-    if isinstance(value, set):
-        return found  # mutable: never cached
     if len(_cache) >= _CACHE_LIMIT:
         _cache.clear()
     _cache[value] = found

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Sequence
 
-from checker.engine.explorer import Path, replay
+from checker.engine.run import Path, replay
 from checker.output.trace import ATTACKER_LANE, Change, Message, Step, Trace
 
 
