@@ -158,7 +158,7 @@ STATEMENTS = [
     "x -= 1", "x += {k}", "x = -x", "x = x * 2 % 7 - 3", "s += {{x}}", "s -= {{x}}", "s = {{}}",
     "m[x % 3] = x", "m[{k}] = -{k}", "if x in s {{ x += 1 }} else {{ x -= 2 }}",
     "if (x % 3) in m {{ x = m[x % 3] }}", "send v(x) to P[(i + 1) % N]", "send w(s) to P[(i + {k}) % N]",
-    "broadcast v(-x)", "for e in s {{ x += e }}",
+    "broadcast v(-x)", "for e in s {{ x += e }}", "x = m[{k} % 3]",
 ]
 HANDLERS = [
     "on v(a) {{ x = a }}", "on v(a) when a < 0 {{ s += {{a}} }}", "on w(t) {{ s = t }}",
@@ -182,7 +182,9 @@ def random_model(draw) -> str:
         lines.append("  " + h.format(k=draw(st.integers(0, 2))))
     lines.append("}")
     bound = draw(st.integers(-4, 2))
-    lines += [f"check floor: always P[0].x > {bound} or len(P[0].s) > 1", "check deadlock_free"]
+    prop = draw(st.sampled_from([f"P[0].x > {bound} or len(P[0].s) > 1", "not (P[0].b and P[N-1].b)",
+                                 f"P[N-1].steps < 3 or P[N-1].x != {bound}", "count(p in P where p.b) < N"]))
+    lines += [f"check floor: always {prop}", "check deadlock_free"]
     return "\n".join(lines) + "\n"
 
 

@@ -69,7 +69,11 @@ class Explorer:
         # The search may stop early once these have all failed, unless some property needs the whole graph.
         self.searched = {n for n, h in hooks if h.needs_search}
         self.stoppable = not any(h.needs_graph for _n, h in hooks)
-        self.reducer = system if (options.reduce and not self.graph_mode and isinstance(system, Reducible)) else None
+        reads = [h.reads for _n, h in hooks if h.on_state is not None]
+        self.visible: frozenset[Any] = frozenset().union(*(r for r in reads if r is not None))
+        known = all(r is not None for r in reads)
+        self.reducer = system if (options.reduce and known and not self.graph_mode
+                                  and isinstance(system, Reducible)) else None
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> Exploration:
@@ -145,7 +149,7 @@ class Explorer:
         graph = self.graph
         for s, sid in chunk:
             try:
-                numbered = self.reducer.ample(s) if self.reducer is not None else None
+                numbered = self.reducer.ample(s, self.visible) if self.reducer is not None else None
                 succ = system.successors(s) if numbered is None else [(a, t) for _i, a, t in numbered]
             except ModelFault as err:
                 raise StateError(err, self._path(sid)) from err

@@ -118,6 +118,7 @@ class FamilySpec:
     handlers: dict[int, tuple[HandlerSpec, ...]]
     frame_size: int
     crashable: frozenset[int] = field(default=frozenset())
+    sends: frozenset[tuple[int, str]] = field(default=frozenset())  # (message id, target family) it may send
 
     def lane(self, member: int) -> str:
         return f"{self.name}[{member}]" if self.indexed else self.name
@@ -194,6 +195,8 @@ class ProcessSystem:
         self._moves: list[dict[int, list[Step]]] = [{} for _ in range(n)]
         self._receipts: list[dict[tuple[int, int, int], list[Receipt]]] = [{} for _ in range(n)]
         self._appends: dict[tuple[int, int, int], tuple[int, int]] = {}
+        self._senders: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._environment = bool(self.crashable or network.lossy or network.attacker)
 
     # ------------------------------------------------------------------ the TransitionSystem interface
     def initial_states(self) -> list[State]:
@@ -297,40 +300,78 @@ class ProcessSystem:
             return []
         return sorted(self._seen.values[state[self.seen_pos]], key=vkey)
 
-    def lift(self, pred: Callable[[tuple[tuple, ...]], bool]) -> Callable[[State], bool]:
-        """A predicate over the instances' locals as a predicate over states. Properties of process models read
-        only process variables, never channels; when the predicate says which (`reads`: (family, slot) pairs,
-        slot 0 the control state), it is memoised on just those, so `always count(...) <= 1` over control
-        states is evaluated once per combination of control states, not once per state."""
-        n = self.n
-        reads = getattr(pred, "reads", None)
-        slots = [tuple(range(len(fam.initial[m]))) if reads is None else
-                 tuple(sorted(slot for family, slot in reads if family == fam.name))
-                 for fam, m in self.instances]
-        projections: list[dict[int, tuple]] = [{} for _ in range(n)]  # per instance: locals id -> read values
-        memo: dict[tuple, bool] = {}
-        lookup = dict.__getitem__
+    def lift(self, pred: Callable[[tuple[tuple, ...]], bool]) -> LiftedPredicate:
+        """A predicate over the instances' locals as a predicate over states (see `LiftedPredicate`)."""
+        return LiftedPredicate(self, pred)
 
-        def project(state: State) -> tuple:
-            for g in range(n):
-                lid = state[1 + g]
-                if lid not in projections[g]:
-                    ps = self._locals[g].values[lid]
-                    projections[g][lid] = tuple(ps[k] for k in slots[g])
-            return tuple(map(lookup, projections, state[1:1 + n]))
+    # ------------------------------------------------------------------ partial-order reduction
+    def ample(self, state: State, visible: frozenset[Any]) -> list[tuple[int, ProcAction, State]] | None:
+        """The steps of one instance g, when they form an ample set (checker/engine/system.py, `Reducible`).
 
-        def on_state(state: State) -> bool:
-            try:
-                key = tuple(map(lookup, projections, state[1:1 + n]))
-            except KeyError:
-                key = project(state)
-            found = memo.get(key)
-            if found is None:
-                if len(memo) > 1_000_000:
-                    memo.clear()
-                found = memo[key] = pred(self.procs(state))
-            return found
-        return on_state
+        Steps of different instances are independent: they touch disjoint locals, and on a channel one only
+        appends while the other takes from the front. So g's enabled steps are persistent as long as nothing the
+        others do can give g a new step: no crash, loss or attacker in the model, and every instance that may
+        send g a message kind g listens to in its current control state has already a message waiting on its
+        FIFO channel to g (what it sends next queues behind it). Steps that change a local the properties read
+        (`visible`, (family, slot) pairs) are visible and rule g out. Among the instances that qualify, the one
+        with the fewest steps is taken; None when none qualifies or one instance owns every step."""
+        if self._environment:
+            return None
+        succ = self.successors(state)
+        ranges: dict[int, list[int]] = {}
+        for i, (action, _t) in enumerate(succ):
+            ranges.setdefault(action.owner, []).append(i)
+        if len(ranges) < 2:
+            return None
+        best: list[int] | None = None
+        for g, indices in ranges.items():
+            if best is not None and len(indices) >= len(best):
+                continue
+            if not self._quiet_senders(state, g) or self._visible_step(state, g, visible, succ, indices):
+                continue
+            best = indices
+        if best is None:
+            return None
+        return [(i, succ[i][0], succ[i][1]) for i in best]
+
+    def _quiet_senders(self, state: State, g: int) -> bool:
+        """No other instance can give g a new step: each that may send g something g accepts now has a message
+        waiting on its FIFO channel to g."""
+        ctrl = self.control(state, g)
+        key = (g, ctrl)
+        slots = self._senders.get(key)
+        if slots is None:
+            slots = self._senders[key] = self._senders_of(g, ctrl)
+        if slots and not self.network.fifo:
+            return False
+        empty = self.empty_channel
+        return all(state[slot] != empty for slot in slots)
+
+    def _senders_of(self, g: int, ctrl: int) -> tuple[int, ...]:
+        """The channel slots h -> g of every instance h != g whose family may send a message kind that one of g's
+        handlers takes in control state `ctrl` (its guard aside)."""
+        fam = self.instances[g][0]
+        kinds = {k for k, handlers in fam.handlers.items()
+                 if any(h.states is None or ctrl in h.states for h in handlers)}
+        slots = []
+        for h, (other, _m) in enumerate(self.instances):
+            if h != g and any(k in kinds and target == fam.name for k, target in other.sends):
+                slots.append(self.chan0 + h * self.n + g)
+        return tuple(slots)
+
+    def _visible_step(self, state: State, g: int, visible: frozenset[Any], succ: list[tuple[ProcAction, State]],
+                      indices: list[int]) -> bool:
+        """Some step of g (the successors at `indices`) changes a local of g that a property reads."""
+        fam = self.instances[g][0]
+        slots = [slot for family, slot in visible if family == fam.name]
+        if not slots:
+            return False
+        old = self._locals[g].values[state[1 + g]]
+        for i in indices:
+            new = self._locals[g].values[succ[i][1][1 + g]]
+            if any(old[k] != new[k] for k in slots):
+                return True
+        return False
 
     # ------------------------------------------------------------------ building states
     def _digest(self, pos: int, vid: int) -> int:
@@ -635,6 +676,46 @@ class ProcessSystem:
     @staticmethod
     def _ctrl(fam: FamilySpec, ctrl: int) -> str:
         return "crashed" if ctrl == CRASHED else fam.states[ctrl]
+
+
+class LiftedPredicate:
+    """A predicate over the instances' locals as a predicate over states. Properties of process models read
+    only process variables, never channels; when the predicate says which (`reads`: (family, slot) pairs, slot 0
+    the control state), it is memoised on just those, so `always count(...) <= 1` over control states is
+    evaluated once per combination of control states, not once per state. `reads` also tells partial-order
+    reduction which steps are visible."""
+
+    def __init__(self, system: ProcessSystem, pred: Callable[[tuple[tuple, ...]], bool]):
+        self.system = system
+        self.pred = pred
+        self.reads: frozenset[tuple[str, int]] | None = getattr(pred, "reads", None)
+        self.slots = [tuple(range(len(fam.initial[m]))) if self.reads is None else
+                      tuple(sorted(slot for family, slot in self.reads if family == fam.name))
+                      for fam, m in system.instances]
+        self.projections: list[dict[int, tuple]] = [{} for _ in system.instances]  # locals id -> read values
+        self.memo: dict[tuple, bool] = {}
+
+    def __call__(self, state: State) -> bool:
+        n = self.system.n
+        try:
+            key = tuple(map(dict.__getitem__, self.projections, state[1:1 + n]))
+        except KeyError:
+            key = self._project(state)
+        found = self.memo.get(key)
+        if found is None:
+            if len(self.memo) > 1_000_000:
+                self.memo.clear()
+            found = self.memo[key] = self.pred(self.system.procs(state))
+        return found
+
+    def _project(self, state: State) -> tuple:
+        system = self.system
+        for g in range(system.n):
+            lid = state[1 + g]
+            if lid not in self.projections[g]:
+                ps = system._locals[g].values[lid]
+                self.projections[g][lid] = tuple(ps[k] for k in self.slots[g])
+        return tuple(map(dict.__getitem__, self.projections, state[1:1 + system.n]))
 
 
 def _oversized(value: Any) -> str | None:
