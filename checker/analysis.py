@@ -19,9 +19,9 @@ from dsl.diagnostics import Diagnostic, ModelError
 from dsl.frontend import load_model
 
 from checker.engine.budget import BoundHit, Bounds, Budget
-from checker.engine.explorer import Explorer, SearchOptions, StateError
+from checker.engine.explorer import Explorer, SearchOptions
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Judgement, Property, Run
-from checker.engine.run import Exploration, Stats, replay
+from checker.engine.run import Exploration, StateError, Stats, replay
 from checker.output.trace import Trace
 from checker.output.tracebuild import build_trace
 

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from checker.analysis import FAILS, HOLDS, CounterexampleMismatch, Options, analyze
 from checker.engine.fingerprint import encode, fingerprint
 from checker.engine.invariant import Invariant
-from checker.process.values import FrozenMap
+from checker.process.values import FrozenMap, canonical
 from checker.timed.constraints import ConstraintSet, le, var
 from dsl.frontend import load_model
 
@@ -76,6 +77,16 @@ def _values(leaf):
 @given(_values(st.integers(-3, 3)), _values(st.integers(-3, 3)))
 def test_encoding_is_injective_on_nested_values(a, b):
     assert (encode(a) == encode(b)) == (a == b), (a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_values(st.one_of(st.integers(-3, 3), st.booleans(), st.sampled_from(["", "a", "b"]))),
+       _values(st.one_of(st.integers(-3, 3), st.booleans(), st.sampled_from(["", "a", "b"]))))
+def test_process_values_marshal_injectively(a, b):
+    # the process runtime digests values as marshal(canonical(value)): equal exactly for equal values
+    # (1 == True in Python, but not as runtime values: their types differ)
+    same = marshal.dumps(canonical(a), 2) == marshal.dumps(canonical(b), 2)
+    assert same == (encode(a) == encode(b)), (a, b)
 
 
 def test_maps_with_equal_keys_and_different_values_differ():

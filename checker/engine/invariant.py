@@ -28,7 +28,7 @@ class Invariant:
         for _label, pred in self.cases:
             more = getattr(pred, "reads", None)
             reads = None if more is None or reads is None else reads | more
-        return Hooks(on_state=self.violated, reads=reads)
+        return Hooks(on_state=self.violated, reads=reads, cases=self.cases)
 
     def judge(self, run: Run) -> Judgement:
         found = run.exploration.found.get(self.name)

@@ -8,8 +8,8 @@ messages it injected. Equal components get equal ids, so equal states are equal 
 state costs a few machine words however large its values are (the idea of SPIN's COLLAPSE compression).
 
 Fingerprints. The first entry is the state's 64-bit fingerprint: the sum, modulo 2^64, of one digest per
-(position, component value), each a BLAKE2b digest of the position and the value's canonical encoding
-(checker/engine/fingerprint.py). It depends on the values only, never on ids or on Python's `hash()`, so it is
+(position, component value), each a BLAKE2b digest of the position and the value's canonical encoding (sets
+sorted, written by `marshal`: `values.canonical`). It depends on the values only, never on ids or on Python's `hash()`, so it is
 the same in every process; a step changes the sum by the digests of the components it changed, so it costs a
 few additions (Zobrist hashing). Two different states collide with chance 2^-64, as for any 64-bit digest.
 
@@ -21,14 +21,15 @@ transitions, then deliveries; then crashes, losses and the attacker's steps.
 """
 from __future__ import annotations
 
+import marshal
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 from checker.engine.budget import BoundHit
-from checker.engine.fingerprint import MASK64, digest64, encode
+from checker.engine.fingerprint import MASK64, digest64
 from checker.engine.system import ModelFault, StepInfo
 from checker.process.network import Channel, Network, distinct, without
-from checker.process.values import FrozenMap, Renderer, vkey
+from checker.process.values import FrozenMap, Renderer, canonical, vkey
 
 State = tuple  # (fingerprint, component ids...), see the module doc
 
@@ -187,6 +188,7 @@ class ProcessSystem:
             self._locals + (self._channels,) * (n * n)
             + ((self._seen,) if network.observes else ()) + ((self._counts,) if network.limit is not None else ()))
         self._digests: list[dict[int, int]] = [{} for _ in range(len(self._tables) + 1)]
+        self._encodings: dict[int, dict[int, bytes]] = {id(table): {} for table in self._tables}
         self._incoming = tuple(tuple((src, self.chan0 + src * n + g) for src in range(n)) for g in range(n))
         # Caches, pure functions of their keys. Effects per (instance, locals, action); ready-made steps per
         # instance: guarded transitions per locals id, deliveries per (locals id, channel slot, channel id), each
@@ -197,6 +199,7 @@ class ProcessSystem:
         self._appends: dict[tuple[int, int, int], tuple[int, int]] = {}
         self._senders: dict[tuple[int, int], tuple[int, ...]] = {}
         self._environment = bool(self.crashable or network.lossy or network.attacker)
+        self._vector: Any = None
 
     # ------------------------------------------------------------------ the TransitionSystem interface
     def initial_states(self) -> list[State]:
@@ -304,6 +307,16 @@ class ProcessSystem:
         """A predicate over the instances' locals as a predicate over states (see `LiftedPredicate`)."""
         return LiftedPredicate(self, pred)
 
+    def batches(self) -> Any:
+        """Successors of many states at once (checker/process/vector.py), for models without environment
+        steps; None otherwise. Imported on demand: it needs numpy."""
+        from checker.process.vector import VectorProcesses
+        if not VectorProcesses.supports(self):
+            return None
+        if self._vector is None:
+            self._vector = VectorProcesses(self)
+        return self._vector
+
     # ------------------------------------------------------------------ partial-order reduction
     def ample(self, state: State, visible: frozenset[Any]) -> list[tuple[int, ProcAction, State]] | None:
         """The steps of one instance g, when they form an ample set (checker/engine/system.py, `Reducible`).
@@ -376,10 +389,15 @@ class ProcessSystem:
     # ------------------------------------------------------------------ building states
     def _digest(self, pos: int, vid: int) -> int:
         """The digest of the component with id `vid` at position `pos` of the state vector."""
-        table = self._digests[pos]
-        d = table.get(vid)
+        digests = self._digests[pos]
+        d = digests.get(vid)
         if d is None:
-            d = table[vid] = digest64(pos.to_bytes(4, "little") + encode(self._tables[pos - 1].values[vid]))
+            table = self._tables[pos - 1]
+            encodings = self._encodings[id(table)]
+            data = encodings.get(vid)
+            if data is None:  # instances of one family share their table: encode each value once
+                data = encodings[vid] = marshal.dumps(canonical(table.values[vid]), 2)
+            d = digests[vid] = digest64(pos.to_bytes(4, "little") + data)
         return d
 
     def _apply(self, state: State, pos: int, new_lid: int, delta: int, taken: int, rest: int,
@@ -511,13 +529,20 @@ class ProcessSystem:
         if body is not None:
             body(ctx)
         ps = tuple(ctx.locs)
-        self._check_size(ps, g)
         n, chan0 = self.n, self.chan0
         sends = []
         for src, dst, msg in ctx.out:
-            self._check_size(msg, g)
-            sends.append((chan0 + src * n + dst, self._messages.intern(msg)))
-        return self._locals[g].intern(ps), tuple(sends), len(sends)
+            known = len(self._messages.values)
+            mid = self._messages.intern(msg)
+            if mid == known:  # a new value: within the size limits?
+                self._check_size(msg, g)
+            sends.append((chan0 + src * n + dst, mid))
+        table = self._locals[g]
+        known = len(table.values)
+        lid = table.intern(ps)
+        if lid == known:
+            self._check_size(ps, g)
+        return lid, tuple(sends), len(sends)
 
     def _check_size(self, value: Any, g: int) -> None:
         """Stop the run (as a bound) when a step made a value larger than the documented limits."""
@@ -718,19 +743,25 @@ class LiftedPredicate:
         return tuple(map(dict.__getitem__, self.projections, state[1:1 + system.n]))
 
 
+_INT_LIMIT = 1 << MAX_INT_BITS
+
+
 def _oversized(value: Any) -> str | None:
     """What makes `value` exceed the size limits (an integer over MAX_INT_BITS bits, a collection over
-    MAX_COLLECTION elements), or None."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return None
-    if isinstance(value, int):
-        return f"an integer of {value.bit_length():,} bits" if value.bit_length() > MAX_INT_BITS else None
-    if isinstance(value, (tuple, frozenset, FrozenMap)):
+    MAX_COLLECTION elements), or None. Called once per new value, on the runtime's own value types."""
+    kind = type(value)
+    if kind is int:
+        return None if -_INT_LIMIT < value < _INT_LIMIT else f"an integer of {value.bit_length():,} bits"
+    if kind is tuple or kind is frozenset or kind is FrozenMap:
         if len(value) > MAX_COLLECTION:
             return f"a collection of {len(value):,} elements"
-        items = value.items() if isinstance(value, FrozenMap) else value
-        for item in items:
-            problem = _oversized(item)
-            if problem is not None:
-                return problem
+        for item in (tuple.__iter__(value) if kind is FrozenMap else value):
+            inner = type(item)
+            if inner is int:
+                if not -_INT_LIMIT < item < _INT_LIMIT:
+                    return f"an integer of {item.bit_length():,} bits"
+            elif inner is not bool and inner is not str:
+                problem = _oversized(item)
+                if problem is not None:
+                    return problem
     return None
