@@ -18,10 +18,11 @@ from test_soundness import random_model
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def explore(path: str, batches: bool, defines: dict | None = None, bounds: Bounds = Bounds()):
+def explore(path: str, batches: bool, defines: dict | None = None, bounds: Bounds = Bounds(),
+            reduce: bool = False):
     system, props = load_model(path, defines or {})
     searched = [p for p in props if p.hooks(system).needs_graph is False]
-    explorer = Explorer(system, searched, bounds, options=SearchOptions(reduce=False, batches=batches))
+    explorer = Explorer(system, searched, bounds, options=SearchOptions(reduce=reduce, batches=batches))
     return explorer.run(), explorer
 
 
@@ -34,11 +35,15 @@ def summary(result) -> tuple:
                                             ("mutex/lamport_unordered.wolf", {"N": 2}),
                                             ("mutex/ricart_agrawala_no_priority.wolf", {"N": 2}),
                                             ("mutex/central.wolf", {})])
-def test_library_models_search_the_same_either_way(model, defines):
+@pytest.mark.parametrize("reduce", [False, True])
+def test_library_models_search_the_same_either_way(model, defines, reduce):
     path = str(ROOT / "models" / model)
-    (scalar, _), (batch, explorer) = explore(path, False, defines), explore(path, True, defines)
+    (scalar, _), (batch, explorer) = explore(path, False, defines, reduce=reduce), explore(path, True, defines,
+                                                                                        reduce=reduce)
     assert explorer._batch_explorer() is not None  # really the batch search
     assert summary(batch) == summary(scalar)
+    assert (batch.stats.reduced, batch.stats.fully_expanded_by_proviso) == \
+        (scalar.stats.reduced, scalar.stats.fully_expanded_by_proviso)
 
 
 def test_state_bound_is_exact_in_batches():
@@ -55,12 +60,12 @@ def test_random_models_search_the_same_either_way(tmp_path, text):
     path = tmp_path / "m.wolf"
     path.write_text(text)
     outcomes = []
-    for batches in (False, True):
+    for batches, reduce in ((False, False), (True, False), (False, True), (True, True)):
         try:
-            result, _ = explore(str(path), batches)
+            result, _ = explore(str(path), batches, reduce=reduce)
             outcomes.append(summary(result))
         except Exception as err:  # a run-time error must be met at the same state either way
             from checker.engine.run import StateError
             assert isinstance(err, StateError), err
             outcomes.append(("E405", str(err.cause), err.path))
-    assert outcomes[0] == outcomes[1], text
+    assert outcomes[0] == outcomes[1] and outcomes[2] == outcomes[3], text

@@ -33,6 +33,8 @@ class BatchSource(Protocol):
 
     def valid_end(self, comps: Any) -> Any: ...
 
+    def ample(self, comps: Any, succ: Any, visible: frozenset[Any]) -> tuple[Any, Any]: ...
+
     def batch_predicate(self, pred: Any) -> Callable[[Any], Any] | None: ...
 
     def state(self, fp: Any, row: Any) -> Any: ...
@@ -59,8 +61,11 @@ def batchable(hooks: Sequence[tuple[str, Hooks]]) -> bool:
 
 class BatchExplorer:
     def __init__(self, source: BatchSource, hooks: Sequence[tuple[str, Hooks]], bounds: Bounds,
-                 progress: Callable[[Stats], None] | None, budget: Budget | None):
+                 progress: Callable[[Stats], None] | None, budget: Budget | None,
+                 visible: frozenset[Any] | None = None):
+        """`visible`: what the properties read, when partial-order reduction is wanted (None: no reduction)."""
         self.source = source
+        self.visible = visible
         self.bounds = bounds
         self.progress = progress
         self.budget = budget
@@ -82,6 +87,8 @@ class BatchExplorer:
         self.parent = np.zeros(1 << 16, dtype=np.int64)
         self.via = np.zeros(1 << 16, dtype=np.int32)
         self.count = 0
+        self.level_start = 0
+        self.reduced_any = False
         self.stop_reason: str | None = None
         start = time.perf_counter()
         next_report = start + 1.0
@@ -97,6 +104,7 @@ class BatchExplorer:
                         self.stop_reason = f"depth bound {self.bounds.max_depth} reached"
                     break
                 parts: list[tuple[Any, Any, Any]] = []
+                self.level_start = self.count
                 for c in range(0, len(frontier[0]), CHUNK):
                     fps, comps, ids = (x[c:c + CHUNK] for x in frontier)
                     parts.append(self._expand(fps, comps, ids))
@@ -126,7 +134,8 @@ class BatchExplorer:
         stats.seconds = time.perf_counter() - start
         stats.collision_probability = collision_probability(stats.states, stats.transitions + stats.states)
         complete = self.stop_reason is None and not cut and not settled
-        return Exploration(stats, self.found, complete, self.stop_reason, None, settled=settled)
+        return Exploration(stats, self.found, complete, self.stop_reason, None, reduced=self.reduced_any,
+                           settled=settled)
 
     def _expand(self, fps: Any, comps: Any, ids: Any) -> tuple[Any, Any, Any]:
         try:
@@ -140,13 +149,35 @@ class BatchExplorer:
                     stuck = stuck[~self.source.valid_end(comps[stuck])]
                 if stuck.size:
                     self.found[name] = Found("", self._path(int(ids[stuck[0]])))
-        self.stats.transitions += len(succ.rows)
-        return self._admit(succ.fps, succ.comps, ids[succ.rows], succ.via)
+        if self.visible is None:
+            self.stats.transitions += len(succ.rows)
+            return self._admit(succ.fps, succ.comps, ids[succ.rows], succ.via)
+        return self._admit_reduced(comps, ids, succ)
+
+    def _admit_reduced(self, comps: Any, ids: Any, succ: Any) -> tuple[Any, Any, Any]:
+        """Partial-order reduction on a batch: keep each row's ample successors, except for rows whose ample
+        successors include a state found at an earlier depth (the cycle proviso, checker/engine/explorer.py):
+        those keep all. The kept successors stay in scalar order, so ids and paths are the scalar explorer's."""
+        assert self.visible is not None
+        keep, reduced = self.source.ample(comps, succ, self.visible)
+        known = self.store.lookup_array(succ.fps[keep])
+        old = np.flatnonzero(keep)[(known >= 0) & (known < self.level_start)]
+        again = np.zeros(len(reduced), dtype=bool)
+        again[succ.rows[old]] = True
+        again &= reduced
+        keep |= again[succ.rows]
+        self.stats.reduced += int(reduced.sum() - again.sum())
+        self.stats.fully_expanded_by_proviso += int(again.sum())
+        if self.stats.reduced:
+            self.reduced_any = True
+        kept = np.flatnonzero(keep)
+        self.stats.transitions += len(kept)
+        return self._admit(succ.fps[kept], succ.comps[kept], ids[succ.rows[kept]], succ.via[kept])
 
     def _admit(self, fps: Any, comps: Any, parents: Any, via: Any) -> tuple[Any, Any, Any]:
         """Store a batch; record, check and return its new states (first occurrences, in batch order)."""
         before = self.store.count
-        got = self.store.add_array(fps, want_ids=False)
+        got = self.store.add_array(fps, want_ids=self.visible is not None)
         new = np.flatnonzero(got >= before)
         if new.size:
             _, first = np.unique(got[new], return_index=True)

@@ -72,7 +72,7 @@ class Explorer:
         """Explore breadth-first until done or a bound is hit. A bound, Ctrl-C and running out of memory all
         end the run with the statistics so far and inconclusive verdicts, never a traceback. Systems that
         compute successors a batch at a time are searched by checker/engine/batch.py when every property can
-        be evaluated there and no partial-order reduction applies."""
+        be evaluated there."""
         batched = self._batch_explorer()
         if batched is not None:
             try:
@@ -237,8 +237,7 @@ class Explorer:
 
     def _batch_explorer(self) -> Any:
         batches = getattr(self.system, "batches", None)
-        if batches is None or not self.options.batches or self.options.exact or self.graph_mode \
-                or self.reducer is not None:
+        if batches is None or not self.options.batches or self.options.exact or self.graph_mode:
             return None
         from checker.engine.batch import BatchExplorer, NotBatchable, batchable
         if not batchable(self.hooks):
@@ -247,7 +246,8 @@ class Explorer:
         if source is None:
             return None
         try:
-            return BatchExplorer(source, self.hooks, self.bounds, self.progress, self.budget)
+            return BatchExplorer(source, self.hooks, self.bounds, self.progress, self.budget,
+                                 self.visible if self.reducer is not None else None)
         except NotBatchable:
             return None
 

@@ -176,6 +176,31 @@ class FingerprintStore:
         self.count += n_new
         return ids[inverse.reshape(-1)]
 
+    def lookup_array(self, batch: Any) -> Any:
+        """The ids of a numpy array of fingerprints, -1 for absent ones; nothing is inserted (the table must
+        keep ids: `add_array(..., want_ids=True)`)."""
+        import numpy as np
+
+        if self.small is not None:
+            self._compact(True)
+        out = np.full(len(batch), -1, dtype=np.int64)
+        if not len(batch) or not self.count:
+            return out
+        assert self.slot_ids is not None
+        keys = np.where(batch == 0, np.uint64(1), batch)
+        table, mask = self.table, np.uint64(len(self.table) - 1)
+        pos = keys & mask
+        pending = np.arange(len(keys))
+        while pending.size:
+            p = pos[pending].astype(np.int64)
+            cur = table[p]
+            hit = cur == keys[pending]
+            out[pending[hit]] = self.slot_ids[p[hit]]
+            live = ~hit & (cur != 0)
+            pending = pending[live]
+            pos[pending] = (pos[pending] + np.uint64(1)) & mask
+        return out
+
     def _grow(self, needed: int, want_ids: bool) -> None:
         import numpy as np
 

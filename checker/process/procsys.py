@@ -189,6 +189,8 @@ class ProcessSystem:
             + ((self._seen,) if network.observes else ()) + ((self._counts,) if network.limit is not None else ()))
         self._digests: list[dict[int, int]] = [{} for _ in range(len(self._tables) + 1)]
         self._encodings: dict[int, dict[int, bytes]] = {id(table): {} for table in self._tables}
+        self._field_codes: dict[int, list[dict[Any, bytes]]] = {id(table): [] for table in self._locals}
+        self._message_codes: dict[Any, bytes] = {}
         self._incoming = tuple(tuple((src, self.chan0 + src * n + g) for src in range(n)) for g in range(n))
         # Caches, pure functions of their keys. Effects per (instance, locals, action); ready-made steps per
         # instance: guarded transitions per locals id, deliveries per (locals id, channel slot, channel id), each
@@ -396,9 +398,31 @@ class ProcessSystem:
             encodings = self._encodings[id(table)]
             data = encodings.get(vid)
             if data is None:  # instances of one family share their table: encode each value once
-                data = encodings[vid] = marshal.dumps(canonical(table.values[vid]), 2)
+                data = encodings[vid] = self._encode(table, table.values[vid])
             d = digests[vid] = digest64(pos.to_bytes(4, "little") + data)
         return d
+
+    def _encode(self, table: Table, value: Any) -> bytes:
+        """The canonical bytes of a component: the marshal bytes of its fields (of a local tuple) or messages (of
+        a channel), each self-delimiting and memoised. A field of a local tuple has one static type, and a
+        message kind fixes its fields' types, so memoising by value cannot mix up `1` and `True`."""
+        if table is self._channels:
+            parts = [self._field(self._message_codes, msg) for msg in value]
+        elif table in self._locals:
+            fields = self._field_codes[id(table)]
+            while len(fields) < len(value):
+                fields.append({})
+            parts = [self._field(fields[k], v) for k, v in enumerate(value)]
+        else:
+            return marshal.dumps(canonical(value), 2)
+        return len(parts).to_bytes(4, "little") + b"".join(parts)
+
+    @staticmethod
+    def _field(codes: dict[Any, bytes], value: Any) -> bytes:
+        code = codes.get(value)
+        if code is None:
+            code = codes[value] = marshal.dumps(canonical(value), 2)
+        return code
 
     def _apply(self, state: State, pos: int, new_lid: int, delta: int, taken: int, rest: int,
                sends: tuple[tuple[int, int], ...]) -> State:

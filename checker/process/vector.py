@@ -133,6 +133,7 @@ class VectorProcesses:
         self.append_new = Grow(np.uint32)
         self.append_delta = Grow(np.uint64)
         self.final = [Grow(np.int8, -1) for _ in range(n)]  # per instance, dense by locals id: 1 final, 0 not
+        self._projections: dict[tuple[int, tuple[int, ...]], Callable[[Any], Any]] = {}
 
     @staticmethod
     def supports(system: Any) -> bool:
@@ -237,6 +238,73 @@ class VectorProcesses:
                 idx = self.append_map.get(keys)
             comps[sel, cols] = self.append_new.view[idx]
             fps[sel] += self.append_delta.view[idx]
+
+    # ------------------------------------------------------------------ partial-order reduction
+    def ample(self, comps: Any, succ: Successors, visible: frozenset[Any]) -> tuple[Any, Any]:
+        """`ProcessSystem.ample` for every row at once: (which successors to keep, which rows were reduced).
+        Per row, the instance with the fewest steps among those whose steps are all invisible and whose possible
+        senders are quiet; rows where none qualifies, or one instance owns every step, keep everything."""
+        m, n = len(comps), self.n
+        cell = succ.rows * n + succ.owner
+        per = np.bincount(cell, minlength=m * n).reshape(m, n)
+        seen = np.bincount(cell, weights=self._visible(comps, succ, visible), minlength=m * n).reshape(m, n) > 0
+        qualifies = (per > 0) & ~seen & self._quiet(comps)
+        qualifies &= ((per > 0).sum(axis=1) >= 2)[:, None]
+        fewest = np.where(qualifies, per, np.iinfo(np.int64).max)
+        chosen = np.where(qualifies.any(axis=1), np.argmin(fewest, axis=1), -1)
+        keep = (chosen[succ.rows] < 0) | (succ.owner == chosen[succ.rows])
+        return keep, chosen >= 0
+
+    def _visible(self, comps: Any, succ: Successors, visible: frozenset[Any]) -> Any:
+        """Per successor: its step changes a local that a property reads."""
+        out = np.zeros(len(succ.rows), dtype=bool)
+        for g, (fam, _m) in enumerate(self.sys.instances):
+            slots = tuple(sorted(slot for family, slot in visible if family == fam.name))
+            if not slots:
+                continue
+            sel = np.flatnonzero(succ.owner == g)
+            old = comps[succ.rows[sel], g].astype(np.int64)
+            new = succ.comps[sel, g].astype(np.int64)
+            numbers = self._projection(g, slots)
+            out[sel] = numbers(old) != numbers(new)
+        return out
+
+    def _projection(self, g: int, slots: tuple[int, ...]) -> Callable[[Any], Any]:
+        """Numbers for the values of `slots` in instance g's locals, dense by locals id (cached per slots)."""
+        key = (g, slots)
+        found = self._projections.get(key)
+        if found is None:
+            dense = Grow(np.int64, -1)
+            numbers: dict[tuple, int] = {}
+            values = self.sys._locals[g].values
+
+            def number(lids: Any) -> Any:
+                dense.reserve(int(lids.max()) + 1 if len(lids) else 0)
+                for lid in np.unique(lids[dense.view[lids] < 0]).tolist():
+                    ps = values[lid]
+                    dense.data[lid] = numbers.setdefault(tuple(ps[k] for k in slots), len(numbers))
+                return dense.view[lids]
+            found = self._projections[key] = number
+        return found
+
+    def _quiet(self, comps: Any) -> Any:
+        """Per row and instance: no other instance can give it a new step (`ProcessSystem._quiet_senders`)."""
+        m, n = len(comps), self.n
+        out = np.zeros((m, n), dtype=bool)
+        fifo = self.sys.network.fifo
+        for g in range(n):
+            ctrl = self._projection(g, (0,))(comps[:, g].astype(np.int64))
+            for number in np.unique(ctrl).tolist():
+                rows = np.flatnonzero(ctrl == number)
+                state = self.sys._locals[g].values[int(comps[rows[0], g])][0]
+                slots = self.sys._senders_of(g, state)
+                if slots and not fifo:
+                    continue
+                ok = np.ones(len(rows), dtype=bool)
+                for slot in slots:
+                    ok &= comps[rows, slot - 1] != self.empty
+                out[rows, g] = ok
+        return out
 
     # ------------------------------------------------------------------ filling the tables (scalar, once each)
     def _record(self, table: _Steps, new: int, rest: int, delta: int, sends: tuple[tuple[int, int], ...]) -> None:
