@@ -169,6 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--attacker-limit", type=_count, metavar="K",
                        help="process models: the attacker injects at most K messages per run (overrides the "
                             "model's `attacker limit`)")
+    check.add_argument("--exact", action="store_true",
+                       help="store whole states instead of 64-bit fingerprints (slower; no collision can hide a state)")
+    check.add_argument("--no-reduction", dest="reduce", action="store_false",
+                       help="explore every interleaving (no partial-order reduction)")
     graph = sub.add_parser("graph", help="draw the reachable state graph of a small model")
     graph.add_argument("file", metavar="FILE")
     graph.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
@@ -225,7 +229,8 @@ def _check(args: argparse.Namespace) -> int:
         _require_writable_dir(Path(args.svg), "--svg", [Path(f).stem for f in args.files])
     progress = None if args.quiet or args.format == "json" else _progress_printer(sys.stderr)
     options = Options(defines, bounds, _capabilities(args.attacker), args.untyped, tuple(args.only), progress,
-                      attacker_limit=args.attacker_limit, notice=_print_notice)
+                      exact=args.exact, reduce=args.reduce, attacker_limit=args.attacker_limit,
+                      notice=_print_notice)
     worst = EXIT_OK
     results: list[dict[str, Any]] = []
     for path in args.files:
