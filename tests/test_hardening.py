@@ -91,6 +91,30 @@ def test_huge_integers_stop_the_run_as_a_bound_and_print_by_their_size(capsys):
     assert render_value(10 ** 4000) == "1" + "0" * 4000
 
 
+def test_causes_found_by_the_fuzz_campaign(tmp_path, capsys):
+    """Each once ended in exit 4 (an internal error): a message term nested 200 levels deep (RecursionError in
+    the attacker's analysis), a message bound computed past 4,300 digits (ValueError printing it), an initial
+    value read after the one before it failed (TypeError on None), `sessions 1000000` (compiles for minutes)."""
+    nsl = (ROOT / "models/security/nsl.wolf").read_text()
+    lamport = (ROOT / "models/mutex/lamport.wolf").read_text()
+    cases = [
+        (nsl.replace("{Na, A}pk(B)", "{" + "h(" * 200 + "Na" + ")" * 200 + ", A}pk(B)"),
+         "this message term is nested more than 32 levels deep"),
+        (lamport.replace("messages per P.critical == 3 * (N - 1)",
+                         "messages per P.critical == 3 * (N - " + "9" * 4300 + ")"),
+         "the message bound is too large: about 10^4300, more than 4,300 digits"),
+        ("process P {\n  var a = 1 / 0\n  var b = -a\n  state s\n}\n", "initial value: division by zero"),
+        (nsl.replace("sessions SESSIONS", "sessions 1000000"), "sessions 1,000,000 need 2,000,000 role instances"),
+    ]
+    assert "messages per P.critical == 3 * (N - 1)" in lamport and "sessions SESSIONS" in nsl
+    for k, (text, words) in enumerate(cases):
+        path = tmp_path / f"case{k}.wolf"
+        path.write_text(text)
+        assert main(["check", str(path), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, err
+
+
 @needs_budget
 @pytest.mark.parametrize("name", ["13_timeout_ignored_int_squaring.wolf", "14_timeout_ignored_seq_doubling.wolf"])
 def test_steps_that_grow_without_bound_honour_the_timeout(name, tmp_path):
