@@ -21,7 +21,7 @@ from dsl.frontend import load_model
 from checker.engine.budget import BoundHit, Bounds, Budget
 from checker.engine.explorer import Explorer, SearchOptions
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Judgement, Property, Run
-from checker.engine.run import Exploration, StateError, Stats, replay
+from checker.engine.run import Exploration, Path, StateError, Stats, replay
 from checker.output.trace import Trace
 from checker.output.tracebuild import build_trace
 
@@ -65,6 +65,7 @@ class Analysis:
     stop_reason: str | None
     solver: dict[str, Any] | None = None  # Z3 / constraint statistics of timed protocols (checker/timed/timing.py)
     settled: bool = False  # the search stopped early because every property already had its verdict
+    reduction: str = ""  # a reduction of the state space beyond partial order (symmetry), in words
 
     @property
     def exit_code(self) -> int:
@@ -86,15 +87,16 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
             return Analysis(path, model_name(path), "", (), Stats(seconds=budget.elapsed), False,
                             f"{hit.reason} while compiling the model")
         props = _selected(props, options.only)
+        searched = _symmetric(system, props, options)
         search = SearchOptions(exact=options.exact, reduce=options.reduce)
-        explorer = Explorer(system, props, options.bounds, options.progress, options=search, budget=budget)
+        explorer = Explorer(searched, props, options.bounds, options.progress, options=search, budget=budget)
         try:
             result = explorer.run()
             if result.reduced and result.found:
-                _shortest_violations(system, props, options, budget, result)
+                _shortest_violations(searched, props, options, budget, result)
         except StateError as err:
-            raise _runtime_error(system, err) from None
-        run = Run(system, result, options.bounds)
+            raise _runtime_error(searched, err) from None
+        run = Run(searched, result, options.bounds)
         verdicts: list[Verdict] = []
         try:
             for p in props:
@@ -104,8 +106,10 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
                          for p in props[len(verdicts):]]
             result.stop_reason = result.stop_reason or hit.reason
     timing = getattr(system, "timing", None)
+    reduction = f"symmetry reduction over the members of {searched.spec.family}" if searched is not system else ""
     return Analysis(path, system.name, system.network.name, tuple(verdicts), result.stats, result.complete,
-                    result.stop_reason, timing.statistics() if timing is not None else None, result.settled)
+                    result.stop_reason, timing.statistics() if timing is not None else None, result.settled,
+                    reduction)
 
 
 def _shortest_violations(system: Any, props: tuple[Property, ...], options: Options, budget: Budget,
@@ -123,6 +127,21 @@ def _shortest_violations(system: Any, props: tuple[Property, ...], options: Opti
             result.found[name] = found
 
 
+def _symmetric(system: Any, props: tuple[Property, ...], options: Options) -> Any:
+    """The system to search: up to symmetry when the model allows it (only for safety properties: liveness
+    and statistics need the whole graph)."""
+    symmetric = getattr(system, "symmetric", None)
+    if not options.reduce or symmetric is None or any(p.hooks(system).needs_graph for p in props):
+        return system
+    return symmetric() or system
+
+
+def _real(system: Any, path: Path) -> tuple[Any, Path]:
+    """A path found in a system searched up to symmetry, as a path of the original system."""
+    real_path = getattr(system, "real_path", None)
+    return (system.base, real_path(path)) if real_path is not None else (system, path)
+
+
 def _selected(props: tuple[Property, ...], only: tuple[str, ...]) -> tuple[Property, ...]:
     if not only:
         return props
@@ -138,13 +157,13 @@ def _verdict(prop: Property, run: Run) -> Verdict:
     judged: Judgement = prop.judge(run)
     trace = None
     if judged.status == FAILS and judged.path is not None:
-        system = judged.system if judged.system is not None else run.system
-        states = [s for s, _a, _i in replay(system, judged.path)]
+        system, path = _real(judged.system if judged.system is not None else run.system, judged.path)
+        states = [s for s, _a, _i in replay(system, path)]
         problem = prop.confirm(system, states, judged)
         if problem is not None:
             raise CounterexampleMismatch(f"property {prop.name}: the violation found by the search does not "
                                          f"replay: {problem}")
-        trace = build_trace(system, judged.path, system.name, prop.name, judged.reason, judged.loop_start,
+        trace = build_trace(system, path, system.name, prop.name, judged.reason, judged.loop_start,
                             schedule=judged.schedule)
     return Verdict(prop.name, prop.text, judged.status, judged.reason, trace, judged.value)
 
@@ -153,7 +172,8 @@ def _runtime_error(system: Any, err: StateError) -> ModelError:
     """E405 with the shortest run that reaches the state where the model failed."""
     cause = err.cause
     reason = f"the model failed while running: {cause}"
-    trace = build_trace(system, err.path, system.name, "runtime error", reason)
+    system, path = _real(system, err.path)
+    trace = build_trace(system, path, system.name, "runtime error", reason)
     diagnostic = Diagnostic("E405", reason, cause.span or NO_SPAN,
                             hint="guard the statement so the failing case cannot happen; the run below reaches "
                                  "the state where it fails")

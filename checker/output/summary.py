@@ -52,6 +52,8 @@ def _store_line(a: Analysis) -> str:
              f"64-bit fingerprints, chance that a collision hid a state < {s.collision_probability:.1e}")
     if s.reduced:
         store += f"; partial-order reduction: {s.reduced:,} states expanded with an ample set"
+    if a.reduction:
+        store += f"; {a.reduction}"
     return store
 
 
