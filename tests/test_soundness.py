@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from checker.analysis import FAILS, HOLDS, CounterexampleMismatch, Options, analyze
 from checker.engine.fingerprint import encode, fingerprint
 from checker.engine.invariant import Invariant
-from checker.engine.properties import Judgement
+from checker.process.values import FrozenMap
 from checker.timed.constraints import ConstraintSet, le, var
 from dsl.frontend import load_model
 
@@ -62,6 +62,25 @@ def test_negative_counter_reaches_minus_three(tmp_path):
 def test_canonical_encoding_separates_values_python_confuses(a, b):
     assert encode(a) != encode(b)
     assert fingerprint(a) != fingerprint(b)
+
+
+def _values(leaf):
+    """Nested runtime values of process models: ints, bools, strings, tuples, sets and maps."""
+    return st.recursive(leaf, lambda inner: st.one_of(
+        st.tuples(inner, inner), st.frozensets(inner, max_size=3),
+        st.dictionaries(st.integers(-3, 3), inner, max_size=3).map(lambda d: FrozenMap(d.items()))),
+        max_leaves=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_values(st.integers(-3, 3)), _values(st.integers(-3, 3)))
+def test_encoding_is_injective_on_nested_values(a, b):
+    assert (encode(a) == encode(b)) == (a == b), (a, b)
+
+
+def test_maps_with_equal_keys_and_different_values_differ():
+    # a FrozenMap iterates over its keys, like a dict: the encoding must see the values too
+    assert encode(FrozenMap([(1, 2), (2, 2)])) != encode(FrozenMap([(1, 2), (2, 3)]))
 
 
 def test_unequal_zones_have_unequal_fingerprints():
@@ -120,6 +139,16 @@ def test_runtime_error_comes_with_the_shortest_run_to_it(tmp_path):
     trace = err.value.trace
     assert [s.text for s in trace.steps] == ["s -> s", "s -> s"]  # k = 2 in C[0] takes two steps
     assert all(s.actor == "C[0]" for s in trace.steps)
+
+
+@pytest.mark.parametrize("model, defines", [("mutex/lamport.wolf", {"N": 2}), ("mutex/central.wolf", {}),
+                                            ("mutex/ricart_agrawala.wolf", {"N": 2}),
+                                            ("mutex/lamport_unordered.wolf", {"N": 2}),
+                                            ("mutex/central_attacked.wolf", {})])
+def test_library_models_have_the_same_state_space_in_both_modes(model, defines):
+    counts = [(a.stats.states, a.stats.transitions) for a in
+              (analyze(str(ROOT / "models" / model), Options(defines=defines, exact=exact)) for exact in (False, True))]
+    assert counts[0] == counts[1]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -143,6 +143,13 @@ class Table:
 
 #: Effect of a step on its own instance: (new locals id, sends as (channel slot, message id), message count).
 Effect = tuple[int, tuple[tuple[int, int], ...], int]
+#: A guarded transition ready to apply: (action, new locals id, fingerprint change of the locals, sends).
+Step = tuple["ProcAction", int, int, tuple[tuple[int, int], ...]]
+#: A delivery ready to apply: (action, new locals id, channel contents id afterwards, fingerprint change of locals
+#: and channel, sends).
+Receipt = tuple["ProcAction", int, int, int, tuple[tuple[int, int], ...]]
+
+_new_action = tuple.__new__
 
 
 class ProcessSystem:
@@ -174,16 +181,19 @@ class ProcessSystem:
         self.chan0 = 1 + n
         self.seen_pos = 1 + n + n * n if network.observes else -1
         self.count_pos = 1 + n + n * n + (1 if network.observes else 0) if network.limit is not None else -1
+        self.state_width = 1 + len(self._locals) + n * n + (network.observes + (network.limit is not None))
         self._tables: tuple[Table, ...] = (  # by position in the state vector, minus one (0 is the fingerprint)
             self._locals + (self._channels,) * (n * n)
             + ((self._seen,) if network.observes else ()) + ((self._counts,) if network.limit is not None else ()))
         self._digests: list[dict[int, int]] = [{} for _ in range(len(self._tables) + 1)]
-        # caches: pure functions of their keys
-        self._moves: list[dict[int, list[tuple[int, Effect]]]] = [{} for _ in range(n)]
-        self._deliveries: list[dict[tuple[int, int, int], tuple[int, Effect] | None]] = [{} for _ in range(n)]
-        self._heads: dict[int, list[tuple[int, int, int]]] = {}
-        self._appends: dict[tuple[int, int], int] = {}
-        self._preds: dict[Any, dict[tuple, bool]] = {}
+        self._incoming = tuple(tuple((src, self.chan0 + src * n + g) for src in range(n)) for g in range(n))
+        # Caches, pure functions of their keys. Effects per (instance, locals, action); ready-made steps per
+        # instance: guarded transitions per locals id, deliveries per (locals id, channel slot, channel id), each
+        # with its action, new ids and fingerprint change, so that a step costs a few lookups.
+        self._effects: list[dict[tuple[int, int, int], tuple[int, Effect] | None]] = [{} for _ in range(n)]
+        self._moves: list[dict[int, list[Step]]] = [{} for _ in range(n)]
+        self._receipts: list[dict[tuple[int, int, int], list[Receipt]]] = [{} for _ in range(n)]
+        self._appends: dict[tuple[int, int, int], tuple[int, int]] = {}
 
     # ------------------------------------------------------------------ the TransitionSystem interface
     def initial_states(self) -> list[State]:
@@ -201,43 +211,58 @@ class ProcessSystem:
         return [(fp & MASK64, *ids)]
 
     def fingerprint(self, state: State) -> int:
-        return state[0]
+        return state[0]  # kept up to date by every step (see the module doc)
 
     def exact_key(self, state: State) -> State:
         return state
 
     def successors(self, state: State) -> list[tuple[ProcAction, State]]:
         out: list[tuple[ProcAction, State]] = []
-        n, chan0, network = self.n, self.chan0, self.network
-        empty = self.empty_channel
-        for g in range(n):
-            lid = state[1 + g]
-            if self._locals[g].values[lid][0] == CRASHED:
-                continue
+        empty, appends, observes = self.empty_channel, self._appends, self.seen_pos >= 0
+        fp = state[0]
+        for g in range(self.n):
+            pos = 1 + g
+            lid = state[pos]
             moves = self._moves[g].get(lid)
             if moves is None:
                 moves = self._compute_moves(g, lid)
-            for t_idx, effect in moves:
-                out.append((ProcAction(g, effect[2], "T", g, t_idx, 0), self._apply(state, g, effect, -1, 0)))
-            for src in range(n):
-                slot = chan0 + src * n + g
+                if moves is None:
+                    continue  # crashed
+            steps: list[tuple[ProcAction, int, int, int, int, tuple[tuple[int, int], ...]]] = [
+                (action, new, -1, 0, delta, sends) for action, new, delta, sends in moves]
+            receipts = self._receipts[g]
+            for src, slot in self._incoming[g]:
                 cid = state[slot]
-                if cid == empty:
-                    continue
-                heads = self._heads.get(cid)
-                if heads is None:
-                    heads = self._compute_heads(cid)
-                for pos, mid, rest in heads:
-                    found = self._delivery(g, lid, src, mid)
-                    if found is not None:
-                        h_idx, effect = found
-                        out.append((ProcAction(g, effect[2], "D", src * n + g, pos, h_idx),
-                                    self._apply(state, g, effect, slot, rest)))
+                if cid != empty:
+                    found = receipts.get((lid, slot, cid))
+                    if found is None:
+                        found = self._compute_receipts(g, lid, src, slot, cid)
+                    for action, new, rest, delta, sends in found:
+                        steps.append((action, new, slot, rest, delta, sends))
+            # Apply each step (the hot loop of the whole checker: kept inline).
+            for action, new, taken, rest, delta, sends in steps:
+                vec = list(state)
+                vec[pos] = new
+                if taken >= 0:
+                    vec[taken] = rest
+                h = fp + delta
+                for slot, mid in sends:
+                    old = vec[slot]
+                    appended = appends.get((slot, old, mid))
+                    if appended is None:
+                        appended = self._append(slot, old, mid)
+                    vec[slot] = appended[0]
+                    h += appended[1]
+                if observes and sends:
+                    h += self._observe(vec, g, sends)
+                vec[0] = h & MASK64
+                out.append((action, tuple(vec)))
+        network = self.network
         if self.crashable:
             self._crashes(state, out)
         if network.lossy:
             for slot, pos, rest in self._in_transit(state):
-                out.append((ProcAction(-1, 0, "L", slot - chan0, pos, 0), self._replace(state, {slot: rest})))
+                out.append((ProcAction(-1, 0, "L", slot - self.chan0, pos, 0), self._replace(state, {slot: rest})))
         if network.attacker:
             self._attacks(state, out)
         return out
@@ -273,13 +298,32 @@ class ProcessSystem:
         return sorted(self._seen.values[state[self.seen_pos]], key=vkey)
 
     def lift(self, pred: Callable[[tuple[tuple, ...]], bool]) -> Callable[[State], bool]:
-        """A predicate over the instances' locals as a predicate over states, memoised on the locals' ids (the
-        properties of process models read only process variables, never channels)."""
-        memo: dict[tuple, bool] = {}
+        """A predicate over the instances' locals as a predicate over states. Properties of process models read
+        only process variables, never channels; when the predicate says which (`reads`: (family, slot) pairs,
+        slot 0 the control state), it is memoised on just those, so `always count(...) <= 1` over control
+        states is evaluated once per combination of control states, not once per state."""
         n = self.n
+        reads = getattr(pred, "reads", None)
+        slots = [tuple(range(len(fam.initial[m]))) if reads is None else
+                 tuple(sorted(slot for family, slot in reads if family == fam.name))
+                 for fam, m in self.instances]
+        projections: list[dict[int, tuple]] = [{} for _ in range(n)]  # per instance: locals id -> read values
+        memo: dict[tuple, bool] = {}
+        lookup = dict.__getitem__
+
+        def project(state: State) -> tuple:
+            for g in range(n):
+                lid = state[1 + g]
+                if lid not in projections[g]:
+                    ps = self._locals[g].values[lid]
+                    projections[g][lid] = tuple(ps[k] for k in slots[g])
+            return tuple(map(lookup, projections, state[1:1 + n]))
 
         def on_state(state: State) -> bool:
-            key = state[1:1 + n]
+            try:
+                key = tuple(map(lookup, projections, state[1:1 + n]))
+            except KeyError:
+                key = project(state)
             found = memo.get(key)
             if found is None:
                 if len(memo) > 1_000_000:
@@ -297,40 +341,47 @@ class ProcessSystem:
             d = table[vid] = digest64(pos.to_bytes(4, "little") + encode(self._tables[pos - 1].values[vid]))
         return d
 
-    def _apply(self, state: State, g: int, effect: Effect, taken: int, rest: int) -> State:
-        """`state` after instance g's step with `effect`; `taken`: the channel slot a delivered message left
-        (its contents now `rest`), or -1."""
+    def _apply(self, state: State, pos: int, new_lid: int, delta: int, taken: int, rest: int,
+               sends: tuple[tuple[int, int], ...]) -> State:
+        """`state` after a step of the instance at position `pos` that leaves it with locals `new_lid`; `taken`
+        is the channel slot a delivered message left (its contents now `rest`), or -1; `delta` the fingerprint
+        change of those two; `sends` the (slot, message id) pairs appended."""
         new = list(state)
-        lid, sends, _count = effect
-        fp = state[0]
-        pos = 1 + g
-        if lid != state[pos]:
-            new[pos] = lid
-            fp += self._digest(pos, lid) - self._digest(pos, state[pos])
+        new[pos] = new_lid
         if taken >= 0:
             new[taken] = rest
-            fp += self._digest(taken, rest) - self._digest(taken, state[taken])
+        fp = state[0] + delta
         if sends:
             appends = self._appends
             for slot, mid in sends:
                 old = new[slot]
-                key = (old, mid)
-                cid = appends.get(key)
-                if cid is None:
-                    cid = appends[key] = self._channels.intern(
-                        self.network.append(self._channels.values[old], self._messages.values[mid]))
-                new[slot] = cid
-                fp += self._digest(slot, cid) - self._digest(slot, old)
+                found = appends.get((slot, old, mid))
+                if found is None:
+                    found = self._append(slot, old, mid)
+                new[slot], change = found
+                fp += change
             if self.seen_pos >= 0:
-                seen = self._seen.values[new[self.seen_pos]]
-                src = g
-                grown = seen | {(src, self._messages.values[mid]) for _slot, mid in sends}
-                if grown != seen:
-                    sid = self._seen.intern(grown)
-                    fp += self._digest(self.seen_pos, sid) - self._digest(self.seen_pos, new[self.seen_pos])
-                    new[self.seen_pos] = sid
+                fp += self._observe(new, pos - 1, sends)
         new[0] = fp & MASK64
         return tuple(new)
+
+    def _append(self, slot: int, old: int, mid: int) -> tuple[int, int]:
+        """(contents id, fingerprint change) of channel `slot` with contents `old` after message `mid` was sent."""
+        cid = self._channels.intern(self.network.append(self._channels.values[old], self._messages.values[mid]))
+        found = self._appends[(slot, old, mid)] = (cid, self._digest(slot, cid) - self._digest(slot, old))
+        return found
+
+    def _observe(self, new: list[int], g: int, sends: tuple[tuple[int, int], ...]) -> int:
+        """Add what instance g sent to the eavesdropper's set in `new`; the fingerprint change."""
+        pos = self.seen_pos
+        seen = self._seen.values[new[pos]]
+        grown = seen | {(g, self._messages.values[mid]) for _slot, mid in sends}
+        if grown == seen:
+            return 0
+        sid = self._seen.intern(grown)
+        change = self._digest(pos, sid) - self._digest(pos, new[pos])
+        new[pos] = sid
+        return change
 
     def _replace(self, state: State, changes: dict[int, int]) -> State:
         """`state` with the components at the given positions replaced by the given ids."""
@@ -343,27 +394,57 @@ class ProcessSystem:
         return tuple(new)
 
     # ------------------------------------------------------------------ execution (memoised)
-    def _compute_moves(self, g: int, lid: int) -> list[tuple[int, Effect]]:
-        """The guarded transitions instance g can take from locals `lid`, with their effects."""
+    def _compute_moves(self, g: int, lid: int) -> list[Step] | None:
+        """The guarded transitions instance g can take from locals `lid`, ready to apply; None once crashed."""
         ps = self._locals[g].values[lid]
-        fam, member = self.instances[g]
-        moves: list[tuple[int, Effect]] = []
-        if ps[0] != CRASHED:
-            for t_idx in self._leaving[g][ps[0]]:
-                t = fam.transitions[t_idx]
-                frame = [None] * fam.frame_size
-                if t.guard is None or t.guard(Ctx(ps, frame, member, g, None)):
-                    locs = list(ps)
-                    locs[0] = t.target
-                    moves.append((t_idx, self._finish(g, Ctx(locs, frame, member, g, None), t.body)))
+        if ps[0] == CRASHED:
+            return None
+        moves: list[Step] = []
+        for t_idx in self._leaving[g][ps[0]]:
+            effect = self._transition(g, lid, t_idx)
+            if effect is not None:
+                new, sends, count = effect
+                action = _new_action(ProcAction, (g, count, "T", g, t_idx, 0))
+                moves.append((action, new, self._digest(1 + g, new) - self._digest(1 + g, lid), sends))
         self._moves[g][lid] = moves
         return moves
+
+    def _transition(self, g: int, lid: int, t_idx: int) -> Effect | None:
+        """The effect of guarded transition t_idx of instance g from locals `lid`, or None when its guard is
+        false."""
+        ps = self._locals[g].values[lid]
+        fam, member = self.instances[g]
+        t = fam.transitions[t_idx]
+        frame: list[Any] = [None] * fam.frame_size
+        if t.guard is not None and not t.guard(Ctx(ps, frame, member, g, None)):
+            return None
+        locs = list(ps)
+        locs[0] = t.target
+        return self._finish(g, Ctx(locs, frame, member, g, None), t.body)
+
+    def _compute_receipts(self, g: int, lid: int, src: int, slot: int, cid: int) -> list[Receipt]:
+        """The messages of channel `slot` (contents `cid`) instance g takes now from locals `lid`, ready to
+        apply."""
+        ch = self._channels.values[cid]
+        receipts: list[Receipt] = []
+        for pos, msg in self.network.heads(ch):
+            found = self._delivery(g, lid, src, self._messages.intern(msg))
+            if found is None:
+                continue
+            h_idx, (new, sends, count) = found
+            rest = self._channels.intern(without(ch, pos))
+            delta = (self._digest(1 + g, new) - self._digest(1 + g, lid)
+                     + self._digest(slot, rest) - self._digest(slot, cid))
+            action = _new_action(ProcAction, (g, count, "D", slot - self.chan0, pos, h_idx))
+            receipts.append((action, new, rest, delta, sends))
+        self._receipts[g][(lid, slot, cid)] = receipts
+        return receipts
 
     def _delivery(self, g: int, lid: int, src: int, mid: int) -> tuple[int, Effect] | None:
         """(handler index, effect) when instance g takes message `mid` from src now, else None (it waits). The
         first handler whose states and guard admit the message takes it."""
         key = (lid, src, mid)
-        memo = self._deliveries[g]
+        memo = self._effects[g]
         if key in memo:
             return memo[key]
         ps = self._locals[g].values[lid]
@@ -396,14 +477,6 @@ class ProcessSystem:
             self._check_size(msg, g)
             sends.append((chan0 + src * n + dst, self._messages.intern(msg)))
         return self._locals[g].intern(ps), tuple(sends), len(sends)
-
-    def _compute_heads(self, cid: int) -> list[tuple[int, int, int]]:
-        """The deliverable messages of channel `cid`: (position, message id, contents id afterwards)."""
-        ch = self._channels.values[cid]
-        heads = [(pos, self._messages.intern(msg), self._channels.intern(without(ch, pos)))
-                 for pos, msg in self.network.heads(ch)]
-        self._heads[cid] = heads
-        return heads
 
     def _check_size(self, value: Any, g: int) -> None:
         """Stop the run (as a bound) when a step made a value larger than the documented limits."""
@@ -450,7 +523,7 @@ class ProcessSystem:
             found = self._delivery(dst, lid, claimed, self._messages.intern(msg))
             if found is None:
                 return
-            _h, effect = found
+            _h, (new, sends, count) = found
             changes = {}
             if self.count_pos >= 0:
                 count = self._counts.values[state[self.count_pos]]
@@ -458,8 +531,9 @@ class ProcessSystem:
             if taken is not None:
                 slot, pos = taken
                 changes[slot] = self._channels.intern(without(self._channels.values[state[slot]], pos))
-            base = self._replace(state, changes) if changes else state
-            out.append((ProcAction(-1, effect[2], kind, a, b, c), self._apply(base, dst, effect, -1, 0)))
+            changes[1 + dst] = new
+            base = self._replace(state, changes)
+            out.append((ProcAction(-1, count, kind, a, b, c), self._apply(base, 1 + dst, new, 0, -1, 0, sends)))
 
         for dst in range(n):
             if self.control(state, dst) == CRASHED:
@@ -497,7 +571,8 @@ class ProcessSystem:
         n = self.n
         if kind == "T":
             t = self.instances[a][0].transitions[b]
-            effect = next(e for i, e in self._compute_moves(a, state[1 + a]) if i == b)
+            effect = self._transition(a, state[1 + a], b)
+            assert effect is not None
             return StepInfo(a, "internal", t.text, self._sent(a, effect), None, None)
         if kind == "D":
             src, dst = divmod(a, n)
