@@ -531,7 +531,7 @@ def _thesis_table(protocols: Sequence[ProtocolResult]) -> list[str]:
         f'<table class="protocols"><thead><tr><th>thesis protocol, model</th>{_PROTOCOL_HEAD}',
     ]
     for column, p in thesis_rows(protocols):
-        rows.append(_protocol_row(p, column))
+        rows.append(_absent_row(column) if p is None else _protocol_row(p, column))
     counts = mark_counts(protocols)
     models = {c for c, p in thesis_rows(protocols) if p is not None}
     cells = {field: _cell(f"{ours} of {len(models)}", f"{thesis} of {len(THESIS_PROTOCOLS)}",
@@ -549,18 +549,10 @@ def _thesis_table(protocols: Sequence[ProtocolResult]) -> list[str]:
     return rows
 
 
-def _protocol_row(p: ProtocolResult | None, column: int | None) -> str:
-    """One protocol's derived row; with a thesis column, the thesis's printed values beside (or, when no
-    model names the column, alone)."""
+def _protocol_row(p: ProtocolResult, column: int | None) -> str:
+    """One protocol model's derived row; under a thesis column, the thesis's printed values beside ours."""
     e = html.escape
     k = column - 1 if column is not None else None
-    if p is None:
-        assert k is not None
-        only = [f'<td><div class="thesis">thesis: {e(v)}</div></td>' for v in
-                (THESIS_KEYS[k], THESIS_PURPOSE[k], str(THESIS_MESSAGES[k]))]
-        return (f'<tr class="thesis-row absent"><td class="model">{column}. {e(THESIS_PROTOCOLS[k])}'
-                '<div class="sub">no model in this library names this column</div></td>'
-                f"{only[0]}{only[1]}<td></td><td></td><td></td>{only[2]}<td></td><td></td></tr>")
     f = p.features
     cells = [
         _cell(f.keys, THESIS_KEYS[k] if k is not None else None),
@@ -570,10 +562,22 @@ def _protocol_row(p: ProtocolResult | None, column: int | None) -> str:
         _cell(_yes(f.mutual)),
         f'<td class="failing">{e(", ".join(p.failing)) or "nothing"}</td>',
     ]
-    name = f"{column}. {e(THESIS_PROTOCOLS[k])}<div class=\"sub\">{e(p.shown)}</div>" if k is not None else \
-        f'{e(p.shown)}<div class="sub">{e(p.model)}</div>'
-    cls = "thesis-row" if k is not None else "protocol"
-    return f'<tr class="{cls}"><td class="model">{name}</td>{"".join(cells)}</tr>'
+    if k is None:
+        return (f'<tr class="protocol"><td class="model">{e(p.shown)}<div class="sub">{e(p.model)}</div></td>'
+                f'{"".join(cells)}</tr>')
+    return (f'<tr class="thesis-row"><td class="model">{column}. {e(THESIS_PROTOCOLS[k])}<div class="sub">'
+            f'{e(p.shown)}</div></td>{"".join(cells)}</tr>')
+
+
+def _absent_row(column: int) -> str:
+    """A thesis column no model of the library names: the thesis's printed values alone."""
+    e = html.escape
+    k = column - 1
+    keys, purpose, messages = (f'<td><div class="thesis">thesis: {e(v)}</div></td>'
+                               for v in (THESIS_KEYS[k], THESIS_PURPOSE[k], str(THESIS_MESSAGES[k])))
+    return (f'<tr class="thesis-row absent"><td class="model">{column}. {e(THESIS_PROTOCOLS[k])}<div class="sub">'
+            f"no model in this library names this column</div></td>{keys}{purpose}<td></td><td></td><td></td>"
+            f"{messages}<td></td><td></td></tr>")
 
 
 def _cell(ours: str, thesis: str | None = None, same: bool | None = None) -> str:
