@@ -314,7 +314,8 @@ def test_report_table_has_the_nine_thesis_rows_in_order(tmp_path):
     assert "not in this library" not in text and "no model in this library" not in text
     assert len(page.rows("marks")) == 1
     assert len(page.rows("protocol")) == len(protocols) - 9  # the others, in their own table
-    # every aligned cell of a thesis row is compared: keys, purpose and messages, nine times each
+    # every aligned cell of a thesis row is compared (keys, purpose, messages: nine times each), and the last
+    # row compares the four counts
     assert page_text.count('class="thesis same"') + page_text.count('class="thesis differs"') == 9 * 3 + 4
 
 
