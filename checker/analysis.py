@@ -19,9 +19,9 @@ from dsl.diagnostics import Diagnostic, ModelError
 from dsl.frontend import load_model
 
 from checker.engine.budget import BoundHit, Bounds, Budget
-from checker.engine.explorer import Explorer, SearchOptions, StateError
+from checker.engine.explorer import Explorer, SearchOptions
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Judgement, Property, Run
-from checker.engine.run import Stats, replay
+from checker.engine.run import Exploration, StateError, Stats, replay
 from checker.output.trace import Trace
 from checker.output.tracebuild import build_trace
 
@@ -90,6 +90,8 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
         explorer = Explorer(system, props, options.bounds, options.progress, options=search, budget=budget)
         try:
             result = explorer.run()
+            if result.reduced and result.found:
+                _shortest_violations(system, props, options, budget, result)
         except StateError as err:
             raise _runtime_error(system, err) from None
         run = Run(system, result, options.bounds)
@@ -104,6 +106,21 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
     timing = getattr(system, "timing", None)
     return Analysis(path, system.name, system.network.name, tuple(verdicts), result.stats, result.complete,
                     result.stop_reason, timing.statistics() if timing is not None else None, result.settled)
+
+
+def _shortest_violations(system: Any, props: tuple[Property, ...], options: Options, budget: Budget,
+                         result: Exploration) -> None:
+    """Partial-order reduction keeps every violation but not every shortest path to one: explore again without
+    it, only as deep as the longest violation found, and keep the shorter paths. If a bound cuts this short,
+    the (real, replayed) longer paths stay."""
+    depth = max(len(f.path.actions) for f in result.found.values())
+    failed = [p for p in props if p.name in result.found]
+    bounds = Bounds(max_states=options.bounds.max_states, max_depth=depth)
+    again = Explorer(system, failed, bounds, options=SearchOptions(exact=options.exact, reduce=False),
+                     budget=budget).run()
+    for name, found in again.found.items():
+        if len(found.path.actions) < len(result.found[name].path.actions):
+            result.found[name] = found
 
 
 def _selected(props: tuple[Property, ...], only: tuple[str, ...]) -> tuple[Property, ...]:

@@ -25,7 +25,7 @@ from typing import Any, Callable, Hashable, Sequence
 from checker.engine.budget import Bounds, BoundHit, Budget
 from checker.engine.fingerprint import collision_probability
 from checker.engine.properties import Property
-from checker.engine.run import Exploration, Found, Graph, Path, Stats
+from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats
 from checker.engine.store import ExactStore, FingerprintStore, Frontier, PackedFrontier
 from checker.engine.system import ModelFault, Reducible
 
@@ -40,15 +40,7 @@ class SearchOptions:
 
     exact: bool = False
     reduce: bool = True
-
-
-class StateError(Exception):
-    """A model failed while computing the successors of a reachable state; `path` leads to that state."""
-
-    def __init__(self, cause: ModelFault, path: Path):
-        super().__init__(str(cause))
-        self.cause = cause
-        self.path = path
+    batches: bool = True  # let systems that compute successors a batch at a time do so (tests compare both)
 
 
 class Explorer:
@@ -60,7 +52,7 @@ class Explorer:
         self.progress = progress
         self.options = options
         self.budget = budget
-        hooks = [(p.name, p.hooks(system)) for p in props]
+        self.hooks = hooks = [(p.name, p.hooks(system)) for p in props]
         self.graph_mode = any(h.needs_graph for _n, h in hooks) if graph_mode is None else graph_mode
         self.on_state = [(n, h.on_state) for n, h in hooks if h.on_state is not None]
         self.on_expand = [(n, h.on_expand) for n, h in hooks if h.on_expand is not None]
@@ -69,12 +61,24 @@ class Explorer:
         # The search may stop early once these have all failed, unless some property needs the whole graph.
         self.searched = {n for n, h in hooks if h.needs_search}
         self.stoppable = not any(h.needs_graph for _n, h in hooks)
-        self.reducer = system if (options.reduce and not self.graph_mode and isinstance(system, Reducible)) else None
+        reads = [h.reads for _n, h in hooks if h.on_state is not None]
+        self.visible: frozenset[Any] = frozenset().union(*(r for r in reads if r is not None))
+        known = all(r is not None for r in reads)
+        self.reducer = system if (options.reduce and known and not self.graph_mode
+                                  and isinstance(system, Reducible)) else None
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> Exploration:
         """Explore breadth-first until done or a bound is hit. A bound, Ctrl-C and running out of memory all
-        end the run with the statistics so far and inconclusive verdicts, never a traceback."""
+        end the run with the statistics so far and inconclusive verdicts, never a traceback. Systems that
+        compute successors a batch at a time are searched by checker/engine/batch.py when every property can
+        be evaluated there."""
+        batched = self._batch_explorer()
+        if batched is not None:
+            try:
+                return batched.run()
+            except OverflowError:  # ids outgrew the packed keys of the vectorised tables: start over, scalar
+                pass
         system = self.system
         self.stats = stats = Stats()
         self.found: dict[str, Found] = {}
@@ -145,7 +149,7 @@ class Explorer:
         graph = self.graph
         for s, sid in chunk:
             try:
-                numbered = self.reducer.ample(s) if self.reducer is not None else None
+                numbered = self.reducer.ample(s, self.visible) if self.reducer is not None else None
                 succ = system.successors(s) if numbered is None else [(a, t) for _i, a, t in numbered]
             except ModelFault as err:
                 raise StateError(err, self._path(sid)) from err
@@ -230,6 +234,22 @@ class Explorer:
             if stats.states == max_states:
                 self.stop_reason = f"state bound {max_states:,} reached"
                 break
+
+    def _batch_explorer(self) -> Any:
+        batches = getattr(self.system, "batches", None)
+        if batches is None or not self.options.batches or self.options.exact or self.graph_mode:
+            return None
+        from checker.engine.batch import BatchExplorer, NotBatchable, batchable
+        if not batchable(self.hooks):
+            return None
+        source = batches()
+        if source is None:
+            return None
+        try:
+            return BatchExplorer(source, self.hooks, self.bounds, self.progress, self.budget,
+                                 self.visible if self.reducer is not None else None)
+        except NotBatchable:
+            return None
 
     # ------------------------------------------------------------------ helpers
     def _check_state(self, s: Any, sid: int) -> None:

@@ -147,29 +147,59 @@ class FingerprintStore:
 
         if not len(keys):
             return []
-        batch = np.fromiter(keys, dtype=np.uint64, count=len(keys))
-        batch[batch == 0] = 1
+        return list(self.add_array(np.fromiter(keys, dtype=np.uint64, count=len(keys)), want_ids).tolist())
+
+    def add_array(self, batch: Any, want_ids: bool = True) -> Any:
+        """`add` for a numpy array of fingerprints, returning a numpy array of ids (the batch explorer's way)."""
+        import numpy as np
+
+        if self.small is not None:
+            self._compact(want_ids)
+        if not len(batch):
+            return np.zeros(0, dtype=np.int64)
+        batch = np.where(batch == 0, np.uint64(1), batch)
         unique, first, inverse = np.unique(batch, return_index=True, return_inverse=True)
         if (self.count + len(unique)) > MAX_LOAD * len(self.table):
             self._grow(self.count + len(unique), want_ids)
         # unique is sorted by key; probe in order of first occurrence so new ids follow the batch order
         order = np.argsort(first, kind="stable")
         slots, fresh = self._probe(unique[order], insert=True)
-        ids = np.full(len(unique), -1, dtype=np.int64)
         n_new = int(fresh.sum())
         new_ids = self.count + np.arange(n_new, dtype=np.int64)
-        ordered = np.empty(len(unique), dtype=np.int64)
+        ordered = np.full(len(unique), -1, dtype=np.int64)
         ordered[fresh] = new_ids
         if self.slot_ids is not None:
             ordered[~fresh] = self.slot_ids[slots[~fresh]]
             self.slot_ids[slots[fresh]] = new_ids
-        else:
-            ordered[~fresh] = -1
+        ids = np.empty(len(unique), dtype=np.int64)
         ids[order] = ordered
         self.count += n_new
-        out = ids[inverse]
-        # a repeated new key: only its first occurrence is new, the later ones are known (same id)
-        return list(out.tolist())
+        return ids[inverse.reshape(-1)]
+
+    def lookup_array(self, batch: Any) -> Any:
+        """The ids of a numpy array of fingerprints, -1 for absent ones; nothing is inserted (the table must
+        keep ids: `add_array(..., want_ids=True)`)."""
+        import numpy as np
+
+        if self.small is not None:
+            self._compact(True)
+        out = np.full(len(batch), -1, dtype=np.int64)
+        if not len(batch) or not self.count:
+            return out
+        assert self.slot_ids is not None
+        keys = np.where(batch == 0, np.uint64(1), batch)
+        table, mask = self.table, np.uint64(len(self.table) - 1)
+        pos = keys & mask
+        pending = np.arange(len(keys))
+        while pending.size:
+            p = pos[pending].astype(np.int64)
+            cur = table[p]
+            hit = cur == keys[pending]
+            out[pending[hit]] = self.slot_ids[p[hit]]
+            live = ~hit & (cur != 0)
+            pending = pending[live]
+            pos[pending] = (pos[pending] + np.uint64(1)) & mask
+        return out
 
     def _grow(self, needed: int, want_ids: bool) -> None:
         import numpy as np

@@ -8,8 +8,8 @@ messages it injected. Equal components get equal ids, so equal states are equal 
 state costs a few machine words however large its values are (the idea of SPIN's COLLAPSE compression).
 
 Fingerprints. The first entry is the state's 64-bit fingerprint: the sum, modulo 2^64, of one digest per
-(position, component value), each a BLAKE2b digest of the position and the value's canonical encoding
-(checker/engine/fingerprint.py). It depends on the values only, never on ids or on Python's `hash()`, so it is
+(position, component value), each a BLAKE2b digest of the position and the value's canonical encoding (sets
+sorted, written by `marshal`: `values.canonical`). It depends on the values only, never on ids or on Python's `hash()`, so it is
 the same in every process; a step changes the sum by the digests of the components it changed, so it costs a
 few additions (Zobrist hashing). Two different states collide with chance 2^-64, as for any 64-bit digest.
 
@@ -21,14 +21,15 @@ transitions, then deliveries; then crashes, losses and the attacker's steps.
 """
 from __future__ import annotations
 
+import marshal
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 from checker.engine.budget import BoundHit
-from checker.engine.fingerprint import MASK64, digest64, encode
+from checker.engine.fingerprint import MASK64, digest64
 from checker.engine.system import ModelFault, StepInfo
 from checker.process.network import Channel, Network, distinct, without
-from checker.process.values import FrozenMap, Renderer, vkey
+from checker.process.values import FrozenMap, Renderer, canonical, vkey
 
 State = tuple  # (fingerprint, component ids...), see the module doc
 
@@ -118,6 +119,7 @@ class FamilySpec:
     handlers: dict[int, tuple[HandlerSpec, ...]]
     frame_size: int
     crashable: frozenset[int] = field(default=frozenset())
+    sends: frozenset[tuple[int, str]] = field(default=frozenset())  # (message id, target family) it may send
 
     def lane(self, member: int) -> str:
         return f"{self.name}[{member}]" if self.indexed else self.name
@@ -186,6 +188,9 @@ class ProcessSystem:
             self._locals + (self._channels,) * (n * n)
             + ((self._seen,) if network.observes else ()) + ((self._counts,) if network.limit is not None else ()))
         self._digests: list[dict[int, int]] = [{} for _ in range(len(self._tables) + 1)]
+        self._encodings: dict[int, dict[int, bytes]] = {id(table): {} for table in self._tables}
+        self._field_codes: dict[int, list[dict[Any, bytes]]] = {id(table): [] for table in self._locals}
+        self._message_codes: dict[Any, bytes] = {}
         self._incoming = tuple(tuple((src, self.chan0 + src * n + g) for src in range(n)) for g in range(n))
         # Caches, pure functions of their keys. Effects per (instance, locals, action); ready-made steps per
         # instance: guarded transitions per locals id, deliveries per (locals id, channel slot, channel id), each
@@ -194,6 +199,9 @@ class ProcessSystem:
         self._moves: list[dict[int, list[Step]]] = [{} for _ in range(n)]
         self._receipts: list[dict[tuple[int, int, int], list[Receipt]]] = [{} for _ in range(n)]
         self._appends: dict[tuple[int, int, int], tuple[int, int]] = {}
+        self._senders: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._environment = bool(self.crashable or network.lossy or network.attacker)
+        self._vector: Any = None
 
     # ------------------------------------------------------------------ the TransitionSystem interface
     def initial_states(self) -> list[State]:
@@ -297,49 +305,124 @@ class ProcessSystem:
             return []
         return sorted(self._seen.values[state[self.seen_pos]], key=vkey)
 
-    def lift(self, pred: Callable[[tuple[tuple, ...]], bool]) -> Callable[[State], bool]:
-        """A predicate over the instances' locals as a predicate over states. Properties of process models read
-        only process variables, never channels; when the predicate says which (`reads`: (family, slot) pairs,
-        slot 0 the control state), it is memoised on just those, so `always count(...) <= 1` over control
-        states is evaluated once per combination of control states, not once per state."""
-        n = self.n
-        reads = getattr(pred, "reads", None)
-        slots = [tuple(range(len(fam.initial[m]))) if reads is None else
-                 tuple(sorted(slot for family, slot in reads if family == fam.name))
-                 for fam, m in self.instances]
-        projections: list[dict[int, tuple]] = [{} for _ in range(n)]  # per instance: locals id -> read values
-        memo: dict[tuple, bool] = {}
-        lookup = dict.__getitem__
+    def lift(self, pred: Callable[[tuple[tuple, ...]], bool]) -> LiftedPredicate:
+        """A predicate over the instances' locals as a predicate over states (see `LiftedPredicate`)."""
+        return LiftedPredicate(self, pred)
 
-        def project(state: State) -> tuple:
-            for g in range(n):
-                lid = state[1 + g]
-                if lid not in projections[g]:
-                    ps = self._locals[g].values[lid]
-                    projections[g][lid] = tuple(ps[k] for k in slots[g])
-            return tuple(map(lookup, projections, state[1:1 + n]))
+    def batches(self) -> Any:
+        """Successors of many states at once (checker/process/vector.py), for models without environment
+        steps; None otherwise. Imported on demand: it needs numpy."""
+        from checker.process.vector import VectorProcesses
+        if not VectorProcesses.supports(self):
+            return None
+        if self._vector is None:
+            self._vector = VectorProcesses(self)
+        return self._vector
 
-        def on_state(state: State) -> bool:
-            try:
-                key = tuple(map(lookup, projections, state[1:1 + n]))
-            except KeyError:
-                key = project(state)
-            found = memo.get(key)
-            if found is None:
-                if len(memo) > 1_000_000:
-                    memo.clear()
-                found = memo[key] = pred(self.procs(state))
-            return found
-        return on_state
+    # ------------------------------------------------------------------ partial-order reduction
+    def ample(self, state: State, visible: frozenset[Any]) -> list[tuple[int, ProcAction, State]] | None:
+        """The steps of one instance g, when they form an ample set (checker/engine/system.py, `Reducible`).
+
+        Steps of different instances are independent: they touch disjoint locals, and on a channel one only
+        appends while the other takes from the front. So g's enabled steps are persistent as long as nothing the
+        others do can give g a new step: no crash, loss or attacker in the model, and every instance that may
+        send g a message kind g listens to in its current control state has already a message waiting on its
+        FIFO channel to g (what it sends next queues behind it). Steps that change a local the properties read
+        (`visible`, (family, slot) pairs) are visible and rule g out. Among the instances that qualify, the one
+        with the fewest steps is taken; None when none qualifies or one instance owns every step."""
+        if self._environment:
+            return None
+        succ = self.successors(state)
+        ranges: dict[int, list[int]] = {}
+        for i, (action, _t) in enumerate(succ):
+            ranges.setdefault(action.owner, []).append(i)
+        if len(ranges) < 2:
+            return None
+        best: list[int] | None = None
+        for g, indices in ranges.items():
+            if best is not None and len(indices) >= len(best):
+                continue
+            if not self._quiet_senders(state, g) or self._visible_step(state, g, visible, succ, indices):
+                continue
+            best = indices
+        if best is None:
+            return None
+        return [(i, succ[i][0], succ[i][1]) for i in best]
+
+    def _quiet_senders(self, state: State, g: int) -> bool:
+        """No other instance can give g a new step: each that may send g something g accepts now has a message
+        waiting on its FIFO channel to g."""
+        ctrl = self.control(state, g)
+        key = (g, ctrl)
+        slots = self._senders.get(key)
+        if slots is None:
+            slots = self._senders[key] = self._senders_of(g, ctrl)
+        if slots and not self.network.fifo:
+            return False
+        empty = self.empty_channel
+        return all(state[slot] != empty for slot in slots)
+
+    def _senders_of(self, g: int, ctrl: int) -> tuple[int, ...]:
+        """The channel slots h -> g of every instance h != g whose family may send a message kind that one of g's
+        handlers takes in control state `ctrl` (its guard aside)."""
+        fam = self.instances[g][0]
+        kinds = {k for k, handlers in fam.handlers.items()
+                 if any(h.states is None or ctrl in h.states for h in handlers)}
+        slots = []
+        for h, (other, _m) in enumerate(self.instances):
+            if h != g and any(k in kinds and target == fam.name for k, target in other.sends):
+                slots.append(self.chan0 + h * self.n + g)
+        return tuple(slots)
+
+    def _visible_step(self, state: State, g: int, visible: frozenset[Any], succ: list[tuple[ProcAction, State]],
+                      indices: list[int]) -> bool:
+        """Some step of g (the successors at `indices`) changes a local of g that a property reads."""
+        fam = self.instances[g][0]
+        slots = [slot for family, slot in visible if family == fam.name]
+        if not slots:
+            return False
+        old = self._locals[g].values[state[1 + g]]
+        for i in indices:
+            new = self._locals[g].values[succ[i][1][1 + g]]
+            if any(old[k] != new[k] for k in slots):
+                return True
+        return False
 
     # ------------------------------------------------------------------ building states
     def _digest(self, pos: int, vid: int) -> int:
         """The digest of the component with id `vid` at position `pos` of the state vector."""
-        table = self._digests[pos]
-        d = table.get(vid)
+        digests = self._digests[pos]
+        d = digests.get(vid)
         if d is None:
-            d = table[vid] = digest64(pos.to_bytes(4, "little") + encode(self._tables[pos - 1].values[vid]))
+            table = self._tables[pos - 1]
+            encodings = self._encodings[id(table)]
+            data = encodings.get(vid)
+            if data is None:  # instances of one family share their table: encode each value once
+                data = encodings[vid] = self._encode(table, table.values[vid])
+            d = digests[vid] = digest64(pos.to_bytes(4, "little") + data)
         return d
+
+    def _encode(self, table: Table, value: Any) -> bytes:
+        """The canonical bytes of a component: the marshal bytes of its fields (of a local tuple) or messages (of
+        a channel), each self-delimiting and memoised. A field of a local tuple has one static type, and a
+        message kind fixes its fields' types, so memoising by value cannot mix up `1` and `True`."""
+        if table is self._channels:
+            parts = [self._field(self._message_codes, msg) for msg in value]
+        elif table in self._locals:
+            fields = self._field_codes[id(table)]
+            while len(fields) < len(value):
+                fields.append({})
+            parts = [self._field(fields[k], v) for k, v in enumerate(value)]
+        else:
+            return marshal.dumps(canonical(value), 2)
+        return len(parts).to_bytes(4, "little") + b"".join(parts)
+
+    @staticmethod
+    def _field(codes: dict[Any, bytes], value: Any) -> bytes:
+        code = codes.get(value)
+        if code is None:
+            code = codes[value] = marshal.dumps(canonical(value), 2)
+        return code
 
     def _apply(self, state: State, pos: int, new_lid: int, delta: int, taken: int, rest: int,
                sends: tuple[tuple[int, int], ...]) -> State:
@@ -470,13 +553,20 @@ class ProcessSystem:
         if body is not None:
             body(ctx)
         ps = tuple(ctx.locs)
-        self._check_size(ps, g)
         n, chan0 = self.n, self.chan0
         sends = []
         for src, dst, msg in ctx.out:
-            self._check_size(msg, g)
-            sends.append((chan0 + src * n + dst, self._messages.intern(msg)))
-        return self._locals[g].intern(ps), tuple(sends), len(sends)
+            known = len(self._messages.values)
+            mid = self._messages.intern(msg)
+            if mid == known:  # a new value: within the size limits?
+                self._check_size(msg, g)
+            sends.append((chan0 + src * n + dst, mid))
+        table = self._locals[g]
+        known = len(table.values)
+        lid = table.intern(ps)
+        if lid == known:
+            self._check_size(ps, g)
+        return lid, tuple(sends), len(sends)
 
     def _check_size(self, value: Any, g: int) -> None:
         """Stop the run (as a bound) when a step made a value larger than the documented limits."""
@@ -637,19 +727,65 @@ class ProcessSystem:
         return "crashed" if ctrl == CRASHED else fam.states[ctrl]
 
 
+class LiftedPredicate:
+    """A predicate over the instances' locals as a predicate over states. Properties of process models read
+    only process variables, never channels; when the predicate says which (`reads`: (family, slot) pairs, slot 0
+    the control state), it is memoised on just those, so `always count(...) <= 1` over control states is
+    evaluated once per combination of control states, not once per state. `reads` also tells partial-order
+    reduction which steps are visible."""
+
+    def __init__(self, system: ProcessSystem, pred: Callable[[tuple[tuple, ...]], bool]):
+        self.system = system
+        self.pred = pred
+        self.reads: frozenset[tuple[str, int]] | None = getattr(pred, "reads", None)
+        self.slots = [tuple(range(len(fam.initial[m]))) if self.reads is None else
+                      tuple(sorted(slot for family, slot in self.reads if family == fam.name))
+                      for fam, m in system.instances]
+        self.projections: list[dict[int, tuple]] = [{} for _ in system.instances]  # locals id -> read values
+        self.memo: dict[tuple, bool] = {}
+
+    def __call__(self, state: State) -> bool:
+        n = self.system.n
+        try:
+            key = tuple(map(dict.__getitem__, self.projections, state[1:1 + n]))
+        except KeyError:
+            key = self._project(state)
+        found = self.memo.get(key)
+        if found is None:
+            if len(self.memo) > 1_000_000:
+                self.memo.clear()
+            found = self.memo[key] = self.pred(self.system.procs(state))
+        return found
+
+    def _project(self, state: State) -> tuple:
+        system = self.system
+        for g in range(system.n):
+            lid = state[1 + g]
+            if lid not in self.projections[g]:
+                ps = system._locals[g].values[lid]
+                self.projections[g][lid] = tuple(ps[k] for k in self.slots[g])
+        return tuple(map(dict.__getitem__, self.projections, state[1:1 + system.n]))
+
+
+_INT_LIMIT = 1 << MAX_INT_BITS
+
+
 def _oversized(value: Any) -> str | None:
     """What makes `value` exceed the size limits (an integer over MAX_INT_BITS bits, a collection over
-    MAX_COLLECTION elements), or None."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return None
-    if isinstance(value, int):
-        return f"an integer of {value.bit_length():,} bits" if value.bit_length() > MAX_INT_BITS else None
-    if isinstance(value, (tuple, frozenset, FrozenMap)):
+    MAX_COLLECTION elements), or None. Called once per new value, on the runtime's own value types."""
+    kind = type(value)
+    if kind is int:
+        return None if -_INT_LIMIT < value < _INT_LIMIT else f"an integer of {value.bit_length():,} bits"
+    if kind is tuple or kind is frozenset or kind is FrozenMap:
         if len(value) > MAX_COLLECTION:
             return f"a collection of {len(value):,} elements"
-        items = value.items() if isinstance(value, FrozenMap) else value
-        for item in items:
-            problem = _oversized(item)
-            if problem is not None:
-                return problem
+        for item in (tuple.__iter__(value) if kind is FrozenMap else value):
+            inner = type(item)
+            if inner is int:
+                if not -_INT_LIMIT < item < _INT_LIMIT:
+                    return f"an integer of {item.bit_length():,} bits"
+            elif inner is not bool and inner is not str:
+                problem = _oversized(item)
+                if problem is not None:
+                    return problem
     return None
