@@ -14,8 +14,10 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from checker.cli import main
-from checker.output.report import (THESIS_PROTOCOLS, Expected, PropertyResult, Report, VariantResult,
-                            protocol_features, thesis_column)
+from checker.output.report import (THESIS_PROTOCOLS, Expected, PropertyResult, ProtocolResult, Report,
+                                   VariantResult, mark_counts, protocol_features, render_html, thesis_column,
+                                   thesis_rows)
+from checker.security.secsys import SecuritySystem
 from dsl.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -247,14 +249,16 @@ def test_public_key_protocols():
 
 
 @pytest.mark.parametrize("narration,timeliness,clocks", [
-    ("A -> B: {T, A}k(A, B)", True, True),
+    ("A -> B: {T, A}k(A, B)\n    B accepts T within 2", True, True),  # bob judges alice's clock with his
+    ("A -> B: {T, A}k(A, B)", False, False),  # a timestamp nobody checks is just a value
+    ("A -> B: A, T\n  B -> A: {T, B}k(A, B)\n    A accepts T within 2", True, False),  # alice's own clock
     ("A -> B: A, Na\n  B -> A: {Na, B}k(A, B)", False, False),
 ])
-def test_timestamps(tmp_path, narration, timeliness, clocks):
+def test_timeliness_and_clocks_come_from_the_time_checks(tmp_path, narration, timeliness, clocks):
     model = tmp_path / "stamp.wolf"
     model.write_text(f"model Stamp\nprotocol {{\n  roles A, B\n  time T\n  A knows A, B, k(A, B)\n"
                      f"  B knows A, B, k(A, B)\n  {narration}\n  goal A alive for B\n}}\n"
-                     "scenario {\n  honest alice, bob\n  sessions 1\n}\n")
+                     "scenario {\n  honest alice, bob\n  run A(alice, bob)\n  run B(bob, alice)\n}\n")
     f = protocol_features(load_model(str(model))[0].roles)
     assert (f.timeliness, f.clocks) == (timeliness, clocks)
 
@@ -265,3 +269,57 @@ def test_thesis_columns_come_from_the_headers():
     assert thesis_column(MODELS / "otway_rees.wolf") == 5
     assert thesis_column(MODELS / "nspk.wolf") is None
     assert len(THESIS_PROTOCOLS) == 9
+
+
+def _library_protocols() -> list[ProtocolResult]:
+    """Every protocol model of the bundled library as the report sees it (features and thesis column; the
+    verdicts are not run here)."""
+    out = []
+    for path in sorted((ROOT / "models").rglob("*.wolf")):
+        system = load_model(str(path))[0]
+        if isinstance(system, SecuritySystem):
+            out.append(ProtocolResult(path.relative_to(ROOT / "models").as_posix(), system.name,
+                                      protocol_features(system.roles), thesis_column(path), ()))
+    return out
+
+
+def test_every_thesis_column_has_exactly_one_model():
+    columns = [p.thesis for p in _library_protocols() if p.thesis is not None]
+    assert sorted(columns) == list(range(1, 10))
+
+
+def test_the_thesis_rows_derived_from_the_new_models():
+    rows = {column: p for column, p in thesis_rows(_library_protocols())}
+    derived = {c: (p.features.keys, p.features.purpose, p.features.messages, p.features.timeliness,
+                   p.features.clocks, p.features.challenges, p.features.mutual)
+               for c, p in rows.items() if p is not None}
+    assert derived[3] == ("shared", "at", 3, True, True, False, False)  # Denning-Sacco: timestamps, no nonces
+    assert derived[4] == ("shared", "at", 5, False, False, True, True)  # NS-Mullender: bob's nonce first
+    assert derived[7] == ("shared", "at", 2, True, True, False, True)   # ISO II: two timestamped tokens
+    assert derived[8] == ("shared", "at", 3, False, False, True, True)  # ISO III: three passes, nonces
+    assert derived[9] == ("shared", "at", 7, False, False, True, True)  # ISO IV: the server, seven messages
+    # the thesis's unaligned rows, compared by count: clocks (Denning-Sacco, ISO II) match the thesis's two
+    counts = mark_counts(_library_protocols())
+    assert counts["clocks"] == (2, 2) and counts["timeliness"][1] == 3 and counts["mutual"][1] == 8
+
+
+def test_report_table_has_the_nine_thesis_rows_in_order(tmp_path):
+    protocols = tuple(_library_protocols())
+    page_text = render_html(Report("models", (), protocols, None), tmp_path, "wolf report models")
+    page = Page(page_text)
+    assert len(page.rows("thesis-row")) == 9 and not page.rows("absent")
+    text = "".join(page.text)
+    firsts = [text.index(f"{k + 1}. {name}") for k, name in enumerate(THESIS_PROTOCOLS)]
+    assert firsts == sorted(firsts)  # the thesis's order
+    assert "not in this library" not in text and "no model in this library" not in text
+    assert len(page.rows("marks")) == 1
+    assert len(page.rows("protocol")) == len(protocols) - 9  # the others, in their own table
+    # every aligned cell of a thesis row is compared (keys, purpose, messages: nine times each), and the last
+    # row compares the four counts
+    assert page_text.count('class="thesis same"') + page_text.count('class="thesis differs"') == 9 * 3 + 4
+
+
+def test_a_partial_library_shows_the_absent_columns_in_place(tmp_path):
+    protocols = tuple(p for p in _library_protocols() if p.thesis in (None, 1, 5))
+    page = Page(render_html(Report("models", (), protocols, None), tmp_path, "wolf report models"))
+    assert len(page.rows("thesis-row")) == 9 and len(page.rows("absent")) == 7

@@ -125,9 +125,9 @@ class Features:
     keys: str             # public | shared | public + shared | none
     distributes_key: bool  # a fresh key is sent, or one is agreed by exponentiation
     authenticates: bool   # some role claims an agreement (or aliveness) goal
-    timeliness: bool      # a role receives a timestamp (a value of sort `time`)
+    timeliness: bool      # a receiver checks a timestamp against its clock (a guard reading `now`)
     challenges: bool      # a role sends a fresh nonce and later receives it back
-    clocks: bool          # a timestamp made by one role reaches another (judged by a different clock)
+    clocks: bool          # such a guard judges a timestamp another role's clock made: clocks must agree
     messages: int
     mutual: bool          # two roles each claim a goal about the other
 
@@ -270,10 +270,12 @@ def protocol_features(roles: Sequence[RoleSpec]) -> Features:
     Keys: `k(A, B)` is a long-term shared key; `pk`, `sk`, `aenc`, `sign` and `exp` are public-key
     cryptography (Diffie-Hellman counts as public, as in the thesis). Key distribution: a role creates a
     fresh value of sort `key` and sends it, or encrypts under an exponentiated (agreed) key. Challenges: a
-    role creates a nonce and a later message it receives must carry it as data (`_data_names`). Timestamps
-    are values of sort `time`; one that reaches a role other than its maker can only be judged with
-    synchronised clocks. Mutual authentication: two roles each claim a goal (agreement or aliveness) about
-    the other.
+    role creates a nonce and a later message it receives must carry it as data (`_data_names`). Timeliness
+    and clocks come from what the roles do with time, not from sorts or comments: a receiver that checks a
+    timestamp against its own clock (a guard reading `now` and a value of sort `time`) checks timeliness,
+    and when that timestamp was read off another role's clock, the check is only meaningful if the clocks
+    agree (synchronised clocks). A timestamp that is only carried along, or a counter, is neither. Mutual
+    authentication: two roles each claim a goal (agreement or aliveness) about the other.
     """
     ops: set[str] = set()
     distributes = False
@@ -296,18 +298,31 @@ def protocol_features(roles: Sequence[RoleSpec]) -> Features:
                 distributes |= bool(fresh_keys & names) or _agreed_key(send.recipe)
             claims |= {(role.name, role.slots[s.peer]) for s in step.signals if s.kind == "commit"}
     times = {n for n, (_r, sort) in created.items() if sort == "time"}
+    judged = _clock_checked(roles, times)
     keys = " + ".join(kind for kind, used in (("public", bool(ops & _PUBLIC_OPS)), ("shared", "k" in ops)) if used)
     return Features(
         keys=keys or "none",
         distributes_key=distributes,
         authenticates=bool(claims),
-        timeliness=any(names & times for names in received.values()),
+        timeliness=bool(judged),
         challenges=any(creator in received and n in received[creator]
                        for n, (creator, sort) in created.items() if sort == "nonce"),
-        clocks=any(n in times and created[n][0] != r for r, names in received.items() for n in names),
+        clocks=any(created[n][0] != r for r, n in judged),
         messages=messages,
         mutual=any((b, a) in claims for a, b in claims),
     )
+
+
+def _clock_checked(roles: Sequence[RoleSpec], times: set[str]) -> set[tuple[str, str]]:
+    """(role, timestamp) for every guard in which a role compares a timestamp with its own clock `now`."""
+    out: set[tuple[str, str]] = set()
+    for role in roles:
+        for step in role.steps:
+            for check in step.timing.checks if step.timing is not None else ():
+                operands = {name for name, _coeff in check.terms}
+                if "now" in operands:
+                    out |= {(role.name, n) for n in operands & times}
+    return out
 
 
 def _ops(t: Pattern) -> set[str]:
@@ -340,12 +355,13 @@ THESIS_PROTOCOLS = ("Diffie-Hellman", "Needham-Schroeder", "Denning-Sacco (Kerbe
 THESIS_KEYS = ("public", "shared", "shared", "shared", "shared", "shared", "shared", "shared", "shared")
 THESIS_PURPOSE = ("a", "at", "at", "at", "at", "t", "at", "at", "at")
 THESIS_MESSAGES = (2, 5, 3, 5, 4, 3, 5, 4, 7)
-#: Rows with fewer marks than protocols: which column each mark belongs to was lost with the layout.
+#: Rows with fewer marks than protocols: which column each mark belongs to was lost with the layout, so only
+#: the number of marks can be compared. (Features field, the row's label, its marks as the seed prints them.)
 THESIS_UNALIGNED = (
-    ("checks timeliness (tarkastaa oikea-aikaisuuden)", "X X X"),
-    ("checks a challenge (tarkastaa haasteen)", "X X X X X"),
-    ("needs synchronised clocks (tarvitsee saman ajan)", "X X"),
-    ("mutual authentication (molemminpuolinen tunnistus)", "X +i X X X X X X"),
+    ("timeliness", "checks timeliness (tarkastaa oikea-aikaisuuden)", "X X X"),
+    ("challenges", "checks a challenge (tarkastaa haasteen)", "X X X X X"),
+    ("clocks", "needs synchronised clocks (tarvitsee saman ajan)", "X X"),
+    ("mutual", "mutual authentication (molemminpuolinen tunnistus)", "X +i X X X X X X"),
 )
 _THESIS_TAG = re.compile(r"thesis table 3\.4,?\s+protocol\s+(\d)", re.IGNORECASE)
 
@@ -460,55 +476,116 @@ def _properties(r: VariantResult) -> str:
     return "".join(lines)
 
 
-def _protocol_table(protocols: Sequence[ProtocolResult]) -> list[str]:
-    """Taulukko 3.4 recomputed: one row per protocol model; where the model's header names the thesis's
-    protocol, the thesis's printed value sits under ours, marked where they differ."""
-    if not protocols:
-        return []
-    e = html.escape
-    rows = [
-        '<h2 id="protocols">Authentication protocols compared (thesis, Taulukko 3.4)</h2>',
-        '<p class="note">Every value below is computed from the compiled narration (which primitives its '
-        "messages use, which fresh values it sends and gets back, its goals), not copied. Where a model's "
-        "header names its column of the thesis's table (<code>thesis table 3.4, protocol N</code>), the "
-        "thesis's printed value follows as <i>thesis:</i>, in red where it differs.</p>",
-        '<table class="protocols"><thead><tr><th>protocol model</th><th>keys</th><th>purpose<br>'
-        '<span class="sub">a key distribution, t authentication</span></th><th>timeliness<br><span class="sub">'
-        'timestamps</span></th><th>challenges<br><span class="sub">nonces</span></th><th>synchronised clocks'
-        '</th><th>messages</th><th>mutual authentication</th><th>fails<br><span class="sub">default '
-        "variant</span></th></tr></thead><tbody>",
-    ]
-    for p in protocols:
-        f, col = p.features, (p.thesis - 1 if p.thesis is not None else None)
-        thesis = f'<div class="sub">thesis: {p.thesis}. {e(THESIS_PROTOCOLS[col])}</div>' if col is not None else ""
-        cells = [
-            _cell(f.keys, THESIS_KEYS[col] if col is not None else None),
-            _cell(f.purpose, THESIS_PURPOSE[col] if col is not None else None),
-            _cell(_yes(f.timeliness)), _cell(_yes(f.challenges)), _cell(_yes(f.clocks)),
-            _cell(str(f.messages), str(THESIS_MESSAGES[col]) if col is not None else None),
-            _cell(_yes(f.mutual)),
-            f'<td class="failing">{e(", ".join(p.failing)) or "nothing"}</td>',
-        ]
-        rows.append(f'<tr class="protocol"><td class="model">{e(p.shown)}<div class="sub">{e(p.model)}</div>'
-                    f"{thesis}</td>{''.join(cells)}</tr>")
-    rows.append("</tbody></table>")
-    covered = {p.thesis for p in protocols}
-    absent = [f"{k + 1}. {e(name)} ({THESIS_KEYS[k]}, {THESIS_PURPOSE[k]}, {THESIS_MESSAGES[k]} messages)"
-              for k, name in enumerate(THESIS_PROTOCOLS) if k + 1 not in covered]
-    if absent:
-        rows.append(f'<p class="note">In the thesis but not in this library: {"; ".join(absent)}.</p>')
-    unaligned = "".join(f"<li>{e(label)}: <code>{e(marks)}</code></li>" for label, marks in THESIS_UNALIGNED)
-    rows.append('<p class="note">The thesis\'s other rows cannot be compared column by column: in the seed\'s '
-                f"text they have fewer marks than protocols, and which protocol each mark belongs to was lost "
-                f"with the layout:</p><ul class=\"note\">{unaligned}</ul>")
+def thesis_rows(protocols: Sequence[ProtocolResult]) -> list[tuple[int, ProtocolResult | None]]:
+    """Taulukko 3.4's protocols in the thesis's order, each with every model whose header names its column
+    (a column no model names appears once, with None)."""
+    rows: list[tuple[int, ProtocolResult | None]] = []
+    for column in range(1, len(THESIS_PROTOCOLS) + 1):
+        models = [p for p in protocols if p.thesis == column]
+        rows += [(column, p) for p in models] or [(column, None)]
     return rows
 
 
-def _cell(ours: str, thesis: str | None = None) -> str:
+def mark_counts(protocols: Sequence[ProtocolResult]) -> dict[str, tuple[int, int]]:
+    """For each of the thesis's unaligned rows, (marks derived from the models of the nine columns, marks the
+    thesis prints): with the layout lost, the count is what can still be compared."""
+    first = {c: p for c, p in reversed(thesis_rows(protocols)) if p is not None}
+    return {field: (sum(bool(getattr(p.features, field)) for p in first.values()), len(marks.split()))
+            for field, _label, marks in THESIS_UNALIGNED}
+
+
+_PROTOCOL_HEAD = (
+    '<th>keys</th><th>purpose<br><span class="sub">a key distribution, t authentication</span></th>'
+    '<th>timeliness<br><span class="sub">timestamps checked</span></th><th>challenges<br><span class="sub">'
+    'nonces</span></th><th>synchronised clocks</th><th>messages</th><th>mutual authentication</th>'
+    '<th>fails<br><span class="sub">default variant</span></th></tr></thead><tbody>')
+
+
+def _protocol_table(protocols: Sequence[ProtocolResult]) -> list[str]:
+    """Taulukko 3.4 recomputed, in the thesis's order, then the library's other protocol models."""
+    if not protocols:
+        return []
+    rows = ['<h2 id="protocols">Authentication protocols compared (thesis, Taulukko 3.4)</h2>']
+    if any(p.thesis is not None for p in protocols):
+        rows += _thesis_table(protocols)
+    others = [p for p in protocols if p.thesis is None]
+    if others:
+        rows.append('<h3>The library\'s other protocol models</h3><table class="protocols"><thead><tr>'
+                    f"<th>protocol model</th>{_PROTOCOL_HEAD}")
+        rows += [_protocol_row(p, None) for p in others]
+        rows.append("</tbody></table>")
+    return rows
+
+
+def _thesis_table(protocols: Sequence[ProtocolResult]) -> list[str]:
+    """The thesis's nine protocols, one row per model that names its column; the thesis's printed value sits
+    under ours where its column survived (keys, purpose, messages), and the last row compares the number of
+    marks of the rows whose columns did not."""
+    e = html.escape
+    rows = [
+        '<p class="note">Every value below is computed from the compiled narration (which primitives its '
+        "messages use, which fresh values it sends and gets back, which timestamps a receiver checks against "
+        "its clock, its goals), not copied. A model's header names its column of the thesis's table "
+        "(<code>thesis table 3.4, protocol N</code>); the thesis's printed value follows as <i>thesis:</i>, in "
+        "red where it differs, and each model's header says why.</p>",
+        f'<table class="protocols"><thead><tr><th>thesis protocol, model</th>{_PROTOCOL_HEAD}',
+    ]
+    for column, p in thesis_rows(protocols):
+        rows.append(_absent_row(column) if p is None else _protocol_row(p, column))
+    counts = mark_counts(protocols)
+    models = {c for c, p in thesis_rows(protocols) if p is not None}
+    cells = {field: _cell(f"{ours} of {len(models)}", f"{thesis} of {len(THESIS_PROTOCOLS)}",
+                          same=ours == thesis) for field, (ours, thesis) in counts.items()}
+    rows.append('<tr class="marks"><td class="model">marks per row<div class="sub">the thesis\'s rows whose '
+                "columns were lost: only the number of marks compares</div></td><td></td><td></td>"
+                f"{cells['timeliness']}{cells['challenges']}{cells['clocks']}<td></td>{cells['mutual']}"
+                "<td></td></tr>")
+    rows.append("</tbody></table>")
+    unaligned = "".join(f"<li>{e(label)}: <code>{e(marks)}</code></li>" for _f, label, marks in THESIS_UNALIGNED)
+    rows.append('<p class="note">In the seed\'s text the thesis\'s rows for timeliness, challenges, '
+                "synchronised clocks and mutual authentication have fewer marks than protocols, and which protocol "
+                "each mark belongs to was lost with the layout, so their cells are compared by count (last row):"
+                f"</p><ul class=\"note\">{unaligned}</ul>")
+    return rows
+
+
+def _protocol_row(p: ProtocolResult, column: int | None) -> str:
+    """One protocol model's derived row; under a thesis column, the thesis's printed values beside ours."""
+    e = html.escape
+    k = column - 1 if column is not None else None
+    f = p.features
+    cells = [
+        _cell(f.keys, THESIS_KEYS[k] if k is not None else None),
+        _cell(f.purpose, THESIS_PURPOSE[k] if k is not None else None),
+        _cell(_yes(f.timeliness)), _cell(_yes(f.challenges)), _cell(_yes(f.clocks)),
+        _cell(str(f.messages), str(THESIS_MESSAGES[k]) if k is not None else None),
+        _cell(_yes(f.mutual)),
+        f'<td class="failing">{e(", ".join(p.failing)) or "nothing"}</td>',
+    ]
+    if k is None:
+        return (f'<tr class="protocol"><td class="model">{e(p.shown)}<div class="sub">{e(p.model)}</div></td>'
+                f'{"".join(cells)}</tr>')
+    return (f'<tr class="thesis-row"><td class="model">{column}. {e(THESIS_PROTOCOLS[k])}<div class="sub">'
+            f'{e(p.shown)}</div></td>{"".join(cells)}</tr>')
+
+
+def _absent_row(column: int) -> str:
+    """A thesis column no model of the library names: the thesis's printed values alone."""
+    e = html.escape
+    k = column - 1
+    keys, purpose, messages = (f'<td><div class="thesis">thesis: {e(v)}</div></td>'
+                               for v in (THESIS_KEYS[k], THESIS_PURPOSE[k], str(THESIS_MESSAGES[k])))
+    return (f'<tr class="thesis-row absent"><td class="model">{column}. {e(THESIS_PROTOCOLS[k])}<div class="sub">'
+            f"no model in this library names this column</div></td>{keys}{purpose}<td></td><td></td><td></td>"
+            f"{messages}<td></td><td></td></tr>")
+
+
+def _cell(ours: str, thesis: str | None = None, same: bool | None = None) -> str:
+    """Our value, and the thesis's under it (green when they agree; `same` overrides the comparison)."""
     e = html.escape
     if thesis is None:
         return f"<td>{e(ours)}</td>"
-    cls = "same" if thesis == ours else "differs"
+    cls = "same" if (thesis == ours if same is None else same) else "differs"
     return f'<td>{e(ours)}<div class="thesis {cls}">thesis: {e(thesis)}</div></td>'
 
 
@@ -546,7 +623,7 @@ code{background:#f3f3f3;padding:0 3px}
 .alarm h2{color:#c81e1e;margin:4px 0}
 table.results,table.protocols{border-collapse:collapse;width:100%;font-size:13px}
 table.results>thead th,table.protocols th{background:#eee;text-align:left;padding:6px;border-bottom:2px solid #999}
-tr.run>td,tr.protocol>td{border-bottom:1px solid #ccc;padding:6px;vertical-align:top}
+tr.run>td,tr.protocol>td,tr.thesis-row>td,tr.marks>td{border-bottom:1px solid #ccc;padding:6px;vertical-align:top}
 tr.run.disagrees>td,tr.run.error>td{background:#fde8e8}
 tr.run.bound>td{background:#fff6dc}
 td.model a{font-weight:bold}
