@@ -6,7 +6,7 @@ the front end (dsl/).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any, Callable
 
@@ -80,13 +80,20 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
     try:
         result = explorer.run()
         index = _graph_index(result) if any(isinstance(p, Response) for p in props) else None
-        verdicts = tuple(_judge(system, p, result, index) for p in props)
+        verdicts = tuple(_with_formula(_judge(system, p, result, index)) for p in props)
     except ModelRuntimeError as err:
         raise ModelError([Diagnostic("E405", f"the model failed while running: {err}", err.span or NO_SPAN,
                                      hint="guard the statement so the failing case cannot happen")]) from None
     timing = getattr(system, "timing", None)
     return Analysis(path, system.name, system.network.name, verdicts, result.stats, result.complete,
                     result.stop_reason, timing.statistics() if timing is not None else None)
+
+
+def _with_formula(verdict: Verdict) -> Verdict:
+    """The verdict with its property's formula also on its trace, so that charts can name it."""
+    if verdict.trace is None:
+        return verdict
+    return replace(verdict, trace=replace(verdict.trace, formula=verdict.text))
 
 
 def _graph_index(result: Exploration) -> Any:
@@ -115,7 +122,7 @@ def _judge(system: Any, prop: Property, result: Exploration, index: Any) -> Verd
             trace = build_trace(system, found.path, system.name, prop.name, reason)
             return Verdict(prop.name, prop.text, FAILS, reason, trace)
         if result.complete:
-            return Verdict(prop.name, prop.text, HOLDS, f"holds in all {result.stats.states} reachable states")
+            return Verdict(prop.name, prop.text, HOLDS, f"holds in all {result.stats.states:,} reachable states")
         return Verdict(prop.name, prop.text, UNKNOWN, bound_note)
     if not result.complete or result.graph is None:
         return Verdict(prop.name, prop.text, UNKNOWN,

@@ -187,7 +187,7 @@ class Explorer:
                         if graph is not None:
                             self._edge(graph, sid, known, idx, act, s, t)
                         if stats.states == max_states:
-                            stop_reason = f"state bound {max_states} reached"
+                            stop_reason = f"state bound {max_states:,} reached"
                             break
                     if stats.transitions >= check_at or stop_reason:
                         check_at = stats.transitions + 1024

@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 from checker.engine.explorer import Bounds, Exploration, Explorer, Found, Graph, Path
 from checker.security.goals import Executable
-from checker.output.render_msc import wrap_items
+from checker.output.textblock import wrap_items
 from checker.output.trace import ATTACKER_KINDS, Trace
 from checker.output.tracebuild import build_trace
 

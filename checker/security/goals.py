@@ -47,7 +47,7 @@ class Executable:
             steps = len(found.path.actions)
             return True, f"an honest session completes in {steps} steps without the attacker"
         if result.complete:
-            return False, (f"no session can complete even without an attacker (all {result.stats.states} "
+            return False, (f"no session can complete even without an attacker (all {result.stats.states:,} "
                            f"honest states explored): every goal would hold vacuously")
         return None, f"no honest session completed before the {result.stop_reason}"
 
@@ -85,7 +85,7 @@ def goal_verdict(system: Any, prop: Goal | Executable, result: Any) -> tuple[str
         return "unknown", (f"unknown: {timing.unknown[0]}, so some runs could be neither kept nor pruned "
                            f"(within {prop.bound})"), None
     if result.complete:
-        return "holds", f"holds within {prop.bound} ({result.stats.states} states explored)", None
+        return "holds", f"holds within {prop.bound} ({result.stats.states:,} states explored)", None
     return "unknown", f"no violation found within {prop.bound} before the {result.stop_reason or 'depth bound'}", None
 
 
