@@ -11,12 +11,13 @@ from pathlib import Path as FsPath
 from typing import Any, Callable
 
 from dsl.ast import NO_SPAN
-from dsl.diagnostics import Diagnostic, ModelError
+from dsl.diagnostics import Diagnostic, ModelError, unknown_hint
 from dsl.frontend import load_model
 
 from checker.engine.explorer import Bounds, Exploration, Explorer, Stats
 from checker.security.goals import Executable, Goal, goal_verdict
 from checker.engine.measures import measure
+from checker.process.network import CAPABILITIES
 from checker.process.procsys import ModelRuntimeError
 from checker.engine.properties import DeadlockFree, Invariant, MessagesPer, Property, Response
 from checker.output.trace import Trace
@@ -46,6 +47,17 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class AttackerSummary:
+    """The attacker a model was checked against, as data (the JSON's `attacker`): its capabilities in the
+    seeds' order, the bound on its injections (None: unbounded) and whether matching is typed (None for
+    process models, whose messages are typed by their declarations)."""
+
+    capabilities: tuple[str, ...]
+    limit: int | None = None
+    typed: bool | None = None
+
+
+@dataclass(frozen=True)
 class Analysis:
     path: str
     model: str
@@ -55,6 +67,7 @@ class Analysis:
     complete: bool
     stop_reason: str | None
     solver: dict[str, Any] | None = None  # Z3 / constraint statistics of timed protocols (checker/timed/timing.py)
+    attacker: AttackerSummary | None = None
 
     @property
     def exit_code(self) -> int:
@@ -72,8 +85,8 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
     if options.only:
         unknown = sorted(set(options.only) - {p.name for p in props})
         if unknown:
-            raise ModelError([Diagnostic("E404", f"the model has no property {unknown[0]}", NO_SPAN,
-                                         hint="properties: " + ", ".join(p.name for p in props))])
+            raise ModelError([Diagnostic("E404", f"-p {unknown[0]}: the model has no property {unknown[0]}", NO_SPAN,
+                                         hint=unknown_hint(unknown[0], (p.name for p in props), "properties"))])
         props = tuple(p for p in props if p.name in options.only)
     explorer = Explorer(system, [p for p in props if not isinstance(p, Executable)], options.bounds,
                         options.progress)
@@ -86,7 +99,21 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
                                      hint="guard the statement so the failing case cannot happen")]) from None
     timing = getattr(system, "timing", None)
     return Analysis(path, system.name, system.network.name, verdicts, result.stats, result.complete,
-                    result.stop_reason, timing.statistics() if timing is not None else None)
+                    result.stop_reason, timing.statistics() if timing is not None else None, _attacker_of(system))
+
+
+def _attacker_of(system: Any) -> AttackerSummary | None:
+    """The attacker of a security protocol (`system.attacker`) or of a process model's network."""
+    attacker = getattr(system, "attacker", None)
+    if attacker is not None and hasattr(attacker, "capabilities"):
+        caps, limit, typed = attacker.capabilities, getattr(attacker, "limit", None), attacker.typed
+    else:
+        network = getattr(system, "network", None)
+        caps, limit, typed = getattr(network, "attacker", frozenset()), getattr(network, "limit", None), None
+        if not caps:
+            return None
+    ordered = tuple(c for c in CAPABILITIES if c in caps) + tuple(sorted(set(caps) - set(CAPABILITIES)))
+    return AttackerSummary(ordered, limit, typed)
 
 
 def _with_formula(verdict: Verdict) -> Verdict:

@@ -71,9 +71,9 @@ def test_security_edges_name_only_real_injections():
     """The attacker is the network: a message it merely forwards is a delivery, as in the charts."""
     g = graph_of(ROOT / "models/security/slides_procedure1.wolf")
     path = [(e.actor, e.text, e.capability) for e in g.edges if e.on_path]
-    assert path == [("alice", "A#1: sends message 1, finishes", None),
-                    ("bob", "B#1: receives message 1, finishes", None),
-                    ("bob", "B#2: receives message 1, finishes", "replay")]
+    assert path == [("alice as A#1", "sends message 1, finishes", None),
+                    ("bob as B#1", "receives message 1, finishes", None),
+                    ("bob as B#2", "receives message 1, finishes", "replay")]
     assert {e.capability for e in g.edges if e.actor == "attacker"} == {"drop"}
 
 

@@ -59,7 +59,11 @@ def test_check_svg_draws_one_lane_per_participant_and_one_arrow_per_message(args
         root = ET.parse(target).getroot()  # well-formed XML, or this raises
         trace = prop["trace"]
         lanes = _groups(root, r"lane\d+")
-        assert sorted(_text(g) for g in lanes.values()) == sorted(trace["lanes"])
+        headers = sorted(" ".join(_text(g).replace("\u00a0", " ").split()) for g in lanes.values())
+        names = {lane: lane if lane != "attacker" or not trace["attackers"] else
+                 f"attacker ({', '.join(trace['attackers'])})" for lane in trace["lanes"]}
+        assert len(headers) == len(names)
+        assert all(any(h.startswith(n) for h in headers) for n in names.values()), (headers, names)
         arrows = _groups(root, r"msg\d+")
         assert sorted(arrows) == sorted(f"msg{m['id']}" for m in trace["messages"])
 
