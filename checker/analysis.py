@@ -3,6 +3,10 @@
 The CLI, the tests, the benchmarks and the report all go through here, so every consumer sees the same
 verdicts. This module and checker/cli.py are the composition roots: the only checker modules that import
 the front end (dsl/).
+
+Everything, compilation included, runs inside one `Budget`, so `--timeout` and `--max-memory` bound the whole
+run. Every failure is replayed and re-checked by its property (`Property.confirm`) before it becomes a
+verdict: a counterexample that does not replay is a bug in wolf (`CounterexampleMismatch`), never a verdict.
 """
 from __future__ import annotations
 
@@ -14,16 +18,19 @@ from dsl.ast import NO_SPAN
 from dsl.diagnostics import Diagnostic, ModelError, unknown_hint
 from dsl.frontend import load_model
 
-from checker.engine.explorer import Bounds, Exploration, Explorer, Stats
-from checker.security.goals import Executable, Goal, goal_verdict
-from checker.engine.measures import measure
+from checker.engine.budget import BoundHit, Bounds, Budget
+from checker.engine.explorer import Explorer, SearchOptions, StateError
+from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Judgement, Property, Run
+from checker.engine.run import Stats, replay
 from checker.process.network import CAPABILITIES
-from checker.process.procsys import ModelRuntimeError
-from checker.engine.properties import DeadlockFree, Invariant, MessagesPer, Property, Response
 from checker.output.trace import Trace
 from checker.output.tracebuild import build_trace
 
-HOLDS, FAILS, UNKNOWN = "holds", "fails", "unknown"
+__all__ = ["FAILS", "HOLDS", "UNKNOWN", "Analysis", "Options", "Verdict", "analyze"]
+
+
+class CounterexampleMismatch(Exception):
+    """The search reported a violation that its replayed run does not show: a bug in wolf, never a verdict."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +41,8 @@ class Options:
     untyped: bool | None = None  # overrides the model's matching discipline
     only: tuple[str, ...] = ()  # check just these properties (all when empty)
     progress: Callable[[Stats], None] | None = None
+    exact: bool = False  # store whole states instead of fingerprints
+    reduce: bool = True  # partial-order and symmetry reduction where the model allows them
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,7 @@ class Analysis:
     complete: bool
     stop_reason: str | None
     solver: dict[str, Any] | None = None  # Z3 / constraint statistics of timed protocols (checker/timed/timing.py)
+    settled: bool = False  # the search stopped early because every property already had its verdict
     attacker: AttackerSummary | None = None
 
     @property
@@ -80,26 +90,34 @@ class Analysis:
 
 
 def analyze(path: str, options: Options = Options()) -> Analysis:
-    """Parse, check, explore and judge one model file. Raises ModelError for bad input."""
-    system, props = load_model(path, options.defines, options.attacker, options.untyped)
-    if options.only:
-        unknown = sorted(set(options.only) - {p.name for p in props})
-        if unknown:
-            raise ModelError([Diagnostic("E404", f"-p {unknown[0]}: the model has no property {unknown[0]}", NO_SPAN,
-                                         hint=unknown_hint(unknown[0], (p.name for p in props), "properties"))])
-        props = tuple(p for p in props if p.name in options.only)
-    explorer = Explorer(system, [p for p in props if not isinstance(p, Executable)], options.bounds,
-                        options.progress)
-    try:
-        result = explorer.run()
-        index = _graph_index(result) if any(isinstance(p, Response) for p in props) else None
-        verdicts = tuple(_with_formula(_judge(system, p, result, index)) for p in props)
-    except ModelRuntimeError as err:
-        raise ModelError([Diagnostic("E405", f"the model failed while running: {err}", err.span or NO_SPAN,
-                                     hint="guard the statement so the failing case cannot happen")]) from None
+    """Parse, check, explore and judge one model file. Raises ModelError for bad input (a model that fails
+    while running carries the run that leads there)."""
+    with Budget(options.bounds) as budget:
+        try:
+            system, props = load_model(path, options.defines, options.attacker, options.untyped)
+        except BoundHit as hit:
+            return Analysis(path, model_name(path), "", (), Stats(seconds=budget.elapsed), False,
+                            f"{hit.reason} while compiling the model")
+        props = _selected(props, options.only)
+        search = SearchOptions(exact=options.exact, reduce=options.reduce)
+        explorer = Explorer(system, props, options.bounds, options.progress, options=search, budget=budget)
+        try:
+            result = explorer.run()
+        except StateError as err:
+            raise _runtime_error(system, err) from None
+        run = Run(system, result, options.bounds)
+        verdicts: list[Verdict] = []
+        try:
+            for p in props:
+                verdicts.append(_verdict(p, run))
+        except BoundHit as hit:  # the bound struck while judging (a liveness analysis, a schedule): no verdict
+            verdicts += [Verdict(p.name, p.text, UNKNOWN, f"not decided: {hit.reason} while judging")
+                         for p in props[len(verdicts):]]
+            result.stop_reason = result.stop_reason or hit.reason
     timing = getattr(system, "timing", None)
-    return Analysis(path, system.name, system.network.name, verdicts, result.stats, result.complete,
-                    result.stop_reason, timing.statistics() if timing is not None else None, _attacker_of(system))
+    return Analysis(path, system.name, system.network.name, tuple(verdicts), result.stats, result.complete,
+                    result.stop_reason, timing.statistics() if timing is not None else None, result.settled,
+                    _attacker_of(system))
 
 
 def _attacker_of(system: Any) -> AttackerSummary | None:
@@ -116,76 +134,42 @@ def _attacker_of(system: Any) -> AttackerSummary | None:
     return AttackerSummary(ordered, limit, typed)
 
 
-def _with_formula(verdict: Verdict) -> Verdict:
-    """The verdict with its property's formula also on its trace, so that charts can name it."""
-    if verdict.trace is None:
-        return verdict
-    return replace(verdict, trace=replace(verdict.trace, formula=verdict.text))
+def _selected(props: tuple[Property, ...], only: tuple[str, ...]) -> tuple[Property, ...]:
+    if not only:
+        return props
+    unknown = sorted(set(only) - {p.name for p in props})
+    if unknown:
+        raise ModelError([Diagnostic("E404", f"-p {unknown[0]}: the model has no property {unknown[0]}", NO_SPAN,
+                                     hint=unknown_hint(unknown[0], (p.name for p in props), "properties"))])
+    return tuple(p for p in props if p.name in only)
 
 
-def _graph_index(result: Exploration) -> Any:
-    """The liveness index of a complete graph; imported here because networkx is slow to load and only
-    liveness needs it."""
-    if result.graph is None or not result.complete:
-        return None
-    from checker.engine.liveness import GraphIndex
-    return GraphIndex(result.graph)
+def _verdict(prop: Property, run: Run) -> Verdict:
+    """Judge one property; a failure is replayed, re-checked and turned into a trace."""
+    judged: Judgement = prop.judge(run)
+    trace = None
+    if judged.status == FAILS and judged.path is not None:
+        system = judged.system if judged.system is not None else run.system
+        states = [s for s, _a, _i in replay(system, judged.path)]
+        problem = prop.confirm(system, states, judged)
+        if problem is not None:
+            raise CounterexampleMismatch(f"property {prop.name}: the violation found by the search does not "
+                                         f"replay: {problem}")
+        trace = build_trace(system, judged.path, system.name, prop.name, judged.reason, judged.loop_start,
+                            schedule=judged.schedule)
+        trace = replace(trace, formula=prop.text)  # so that charts can name it
+    return Verdict(prop.name, prop.text, judged.status, judged.reason, trace, judged.value)
 
 
-def _judge(system: Any, prop: Property, result: Exploration, index: Any) -> Verdict:
-    if isinstance(prop, (Goal, Executable)):
-        status, reason, trace = goal_verdict(system, prop, result)
-        return Verdict(prop.name, prop.text, status, reason, trace)
-    bound_note = f"no violation found before the search stopped ({result.stop_reason})" if result.stop_reason \
-        else "no violation found within the depth bound"
-    if isinstance(prop, (Invariant, DeadlockFree)):
-        found = result.found.get(prop.name)
-        if found is not None:
-            if isinstance(prop, DeadlockFree):
-                reason = "in the last state no process can take a step and not every process is in a final state"
-            else:
-                where = f" (for {found.case})" if found.case else ""
-                reason = f"{prop.text} is false in the last state{where}"
-            trace = build_trace(system, found.path, system.name, prop.name, reason)
-            return Verdict(prop.name, prop.text, FAILS, reason, trace)
-        if result.complete:
-            return Verdict(prop.name, prop.text, HOLDS, f"holds in all {result.stats.states:,} reachable states")
-        return Verdict(prop.name, prop.text, UNKNOWN, bound_note)
-    if not result.complete or result.graph is None:
-        return Verdict(prop.name, prop.text, UNKNOWN,
-                       "needs the complete state graph, but exploration stopped: " + (result.stop_reason or
-                                                                                     "depth bound"))
-    if isinstance(prop, Response):
-        for k in range(len(prop.cases)):
-            from checker.engine.liveness import check_response
-            lasso = check_response(prop, k, index)
-            if lasso is not None:
-                where = f" ({lasso.case})" if lasso.case else ""
-                ending = ("then the run reaches a state where no step is enabled" if lasso.loop_start is None
-                          else f"the steps from {lasso.loop_start + 1} on repeat forever, fair to every process")
-                if prop.from_init:
-                    reason = f"{prop.q_text} never holds on this run{where}: {ending}"
-                else:
-                    after = f"after step {lasso.trigger}" if lasso.trigger else "in the initial state"
-                    reason = (f"{prop.p_text} holds {after}{where}, but {prop.q_text} never holds afterwards: "
-                              f"{ending}")
-                trace = build_trace(system, lasso.path, system.name, prop.name, reason, lasso.loop_start)
-                return Verdict(prop.name, prop.text, FAILS, reason, trace)
-        return Verdict(prop.name, prop.text, HOLDS, "holds on every weakly fair run")
-    assert isinstance(prop, MessagesPer)
-    m = measure(prop, result.measures.index(prop), result.graph)
-    if m.low is None:
-        return Verdict(prop.name, prop.text, UNKNOWN, m.note)
-    value = f"{_num(m.low)}" if m.low == m.high else f"{_num(m.low)}..{_num(m.high)}"
-    figure = f"{value} messages per entry into {prop.family}.{prop.state} ({m.note})"
-    if prop.holds_for(m.low) and prop.holds_for(m.high):
-        return Verdict(prop.name, prop.text, HOLDS, figure, value=value)
-    trace = build_trace(system, m.witness, system.name, prop.name, figure) if m.witness else None
-    return Verdict(prop.name, prop.text, FAILS, figure, trace, value=value)
-
-
-def _num(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
+def _runtime_error(system: Any, err: StateError) -> ModelError:
+    """E405 with the shortest run that reaches the state where the model failed."""
+    cause = err.cause
+    reason = f"the model failed while running: {cause}"
+    trace = build_trace(system, err.path, system.name, "runtime error", reason)
+    diagnostic = Diagnostic("E405", reason, cause.span or NO_SPAN,
+                            hint="guard the statement so the failing case cannot happen; the run below reaches "
+                                 "the state where it fails")
+    return ModelError([diagnostic], trace=trace)
 
 
 def model_name(path: str) -> str:

@@ -16,7 +16,9 @@ from typing import Any, Sequence
 from dsl.diagnostics import ModelError
 
 from checker.analysis import FAILS, Analysis, Options, analyze
-from checker.engine.explorer import Bounds, Stats
+from checker.engine.budget import Bounds
+from checker.engine.run import Stats
+from checker.output.render_text import render_text
 from checker.output.summary import analysis_to_json, render_analysis
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_BOUND = 0, 1, 2, 3
@@ -136,11 +138,17 @@ def _check_one(path: str, options: Options, args: argparse.Namespace) -> tuple[i
     except ModelError as err:
         source = _source(path)
         message = "\n".join(d.render(path, source) for d in err.diagnostics)
+        run = render_text(err.trace) if err.trace is not None else None
         if args.format == "json":
-            return EXIT_INPUT, {"file": path, "error": message,
-                                "diagnostics": [dict(code=d.code, message=d.message, line=d.span.line,
-                                                     column=d.span.column, hint=d.hint) for d in err.diagnostics]}
+            payload = {"file": path, "error": message,
+                       "diagnostics": [dict(code=d.code, message=d.message, line=d.span.line,
+                                            column=d.span.column, hint=d.hint) for d in err.diagnostics]}
+            if err.trace is not None:
+                payload["trace"] = err.trace.to_dict()
+            return EXIT_INPUT, payload
         print(message, file=sys.stderr)
+        if run is not None:
+            print("\n" + run, file=sys.stderr)
         return EXIT_INPUT, None
     if options.progress is not None and sys.stderr.isatty():
         sys.stderr.write("\r\033[K")
@@ -199,7 +207,7 @@ def _rendered(path: str, err: ModelError) -> str:
 
 def _graph(args: argparse.Namespace) -> int:
     from dsl.frontend import load_model
-    from checker.process.procsys import ModelRuntimeError
+    from checker.engine.system import ModelFault
     from checker.output.render_msc import render_svg
     from checker.output.stategraph import GraphTooLarge, build_state_graph, explore_graph, state_graph_dot
     if args.max_nodes <= 0:
@@ -212,7 +220,7 @@ def _graph(args: argparse.Namespace) -> int:
     except ModelError as err:
         print(_rendered(args.file, err), file=sys.stderr)
         return EXIT_INPUT
-    except ModelRuntimeError as err:
+    except ModelFault as err:
         raise UsageError(f"the model failed while running: {err}") from None
     except GraphTooLarge as err:
         raise UsageError(str(err)) from None

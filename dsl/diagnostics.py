@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 from .ast import Span
 
@@ -82,8 +82,10 @@ def unknown_hint(word: str, known: Iterable[str], what: str) -> str:
 
 
 class ModelError(Exception):
-    """Raised by the front end with every diagnostic it collected; the CLI prints them and exits 2."""
+    """Raised by the front end with every diagnostic it collected; the CLI prints them and exits 2. A model
+    that fails while running (E405) also carries `trace`: the shortest run to the state where it failed."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(self, diagnostics: list[Diagnostic], trace: Any = None):
         super().__init__("; ".join(d.message for d in diagnostics))
         self.diagnostics = tuple(diagnostics)
+        self.trace = trace

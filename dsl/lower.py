@@ -7,11 +7,15 @@ together. Closures, not `eval`: model files are data.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Callable
 
 from checker.process.network import CAPABILITIES, Network
-from checker.process.procsys import (Ctx, FamilySpec, HandlerSpec, MessageSpec, ModelRuntimeError, ProcessSystem,
+from checker.engine.system import ModelFault
+from checker.process.procsys import (Ctx, FamilySpec, HandlerSpec, MessageSpec, ProcessSystem,
                              TransitionSpec)
+from checker.engine.invariant import Invariant
+from checker.engine.liveness import Response
 from checker.engine.properties import Property
 from checker.process.values import render_seq, render_value
 
@@ -74,7 +78,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
         msgs = tuple(MessageSpec(name, tuple(_renderer(t) for t in types))
                      for name, (_, types, _) in sorted(self.messages.items(), key=lambda kv: kv[1][0]))
         system = ProcessSystem(self.model_name, specs, msgs, network)
-        return system, props
+        return system, tuple(_lifted(p, system) for p in props)
 
     # ------------------------------------------------------------------ constants
     def _consts(self) -> None:
@@ -101,7 +105,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                 continue
             try:
                 self.consts[c.name] = (fn(None), t)
-            except (ModelRuntimeError, TypeError, AttributeError):
+            except (ModelFault, TypeError, AttributeError):
                 self.error("E403", f"constant {c.name} must be computable from other constants", c.value.span)
 
     def const_int(self, e: A.Expr, what: str) -> int:
@@ -109,7 +113,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
         self._expect(t, T.INT, e.span, what)
         try:
             return fn(None)
-        except (ModelRuntimeError, TypeError, AttributeError):
+        except (ModelFault, TypeError, AttributeError):
             raise self.error("E403", f"{what} must be computable from constants", e.span)
 
     # ------------------------------------------------------------------ messages and families
@@ -212,7 +216,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                     continue
                 try:
                     locs[-1] = fn(Ctx(locs, [None] * frame_size, member, fam.offset + member, None))
-                except ModelRuntimeError as err:
+                except ModelFault as err:
                     self.error("E403", f"initial value: {err}", err.span or decl.span)
             initial.append(tuple(locs))
         frame_size = 0
@@ -433,7 +437,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                     m = c.locs[slot]
                     k = kfn(c)
                     if s.op != "=" and k not in m:
-                        raise ModelRuntimeError(f"key {render_value(k)} is not in {s.target}", span)
+                        raise ModelFault(f"key {render_value(k)} is not in {s.target}", span)
                     c.locs[slot] = m.set(k, combine(m[k] if k in m else None, vfn(c)))
                 return run_map
 
@@ -441,7 +445,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                 q = c.locs[slot]
                 k = kfn(c)
                 if not 0 <= k < len(q):
-                    raise ModelRuntimeError(f"index {k} is outside {s.target} (length {len(q)})", span)
+                    raise ModelFault(f"index {k} is outside {s.target} (length {len(q)})", span)
                 c.locs[slot] = q[:k] + (combine(q[k], vfn(c)),) + q[k + 1:]
             return run_seq
         value_t, vfn = self.expr(s.value, scope, vt)
@@ -505,6 +509,16 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                 if g != c.gid:
                     c.out.append((c.gid, g, msg))
         return run_broadcast
+
+
+def _lifted(prop: Property, system: ProcessSystem) -> Property:
+    """Properties are compiled as predicates over the instances' locals; the system makes them predicates over
+    its states (memoised on the locals)."""
+    if isinstance(prop, Invariant):
+        return replace(prop, cases=tuple((label, system.lift(p)) for label, p in prop.cases))
+    if isinstance(prop, Response):
+        return replace(prop, cases=tuple((label, system.lift(p), system.lift(q)) for label, p, q in prop.cases))
+    return prop
 
 
 def _renderer(t: T.Type) -> Callable[[Any], str]:

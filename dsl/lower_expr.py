@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from checker.process.procsys import CRASHED, Ctx, ModelRuntimeError
+from checker.engine.system import ModelFault
+from checker.process.procsys import CRASHED, Ctx
 from checker.process.values import FrozenMap, render_value, sorted_values
 
 from . import ast as A
@@ -48,7 +49,7 @@ class ExpressionLowering:
         def gid(c: Ctx) -> int:
             k = ifn(c)
             if not 0 <= k < size:
-                raise ModelRuntimeError(f"{name}[{k}] does not exist (0..{size - 1})", span)
+                raise ModelFault(f"{name}[{k}] does not exist (0..{size - 1})", span)
             return off + k
         return fam, gid
 
@@ -163,7 +164,7 @@ class ExpressionLowering:
             def div(c: Ctx) -> int:
                 r = rf(c)
                 if r == 0:
-                    raise ModelRuntimeError("division by zero", span)
+                    raise ModelFault("division by zero", span)
                 return fn(lf(c), r)
             return u, div
         return u, lambda c: fn(lf(c), rf(c))
@@ -187,7 +188,7 @@ class ExpressionLowering:
             def get(c: Ctx) -> Any:
                 m, k = tf(c), ifn(c)
                 if k not in m:
-                    raise ModelRuntimeError(f"key {render_value(k)} is not in the map", span)
+                    raise ModelFault(f"key {render_value(k)} is not in the map", span)
                 return m[k]
             return tt.args[1], get
         if tt.name == "seq":
@@ -196,7 +197,7 @@ class ExpressionLowering:
             def at(c: Ctx) -> Any:
                 q, k = tf(c), ifn(c)
                 if not 0 <= k < len(q):
-                    raise ModelRuntimeError(f"index {k} is outside the sequence (length {len(q)})", span)
+                    raise ModelFault(f"index {k} is outside the sequence (length {len(q)})", span)
                 return q[k]
             return tt.args[0], at
         raise self.error("E301", f"{tt} cannot be indexed", e.span)
@@ -338,7 +339,7 @@ class ExpressionLowering:
                 def extreme(c: Ctx) -> Any:
                     vals = list(values(c))
                     if not vals:
-                        raise ModelRuntimeError(f"{e.kind} of an empty collection", span)
+                        raise ModelFault(f"{e.kind} of an empty collection", span)
                     return agg(vals)
                 return et, extreme
             if e.kind == "set":
@@ -377,7 +378,7 @@ class ExpressionLowering:
             def extreme(c: Ctx) -> Any:
                 s = af(c)
                 if not s:
-                    raise ModelRuntimeError(f"{name} of an empty collection", span)
+                    raise ModelFault(f"{name} of an empty collection", span)
                 return agg(s)
             return at.args[0], extreme
         if name == "len":
@@ -393,7 +394,7 @@ class ExpressionLowering:
             def part(c: Ctx) -> Any:
                 q = af(c)
                 if not q:
-                    raise ModelRuntimeError(f"{name} of an empty sequence", span)
+                    raise ModelFault(f"{name} of an empty sequence", span)
                 return q[0] if name == "head" else q[1:]
             return (at.args[0] if name == "head" else at), part
         if name == "abs":

@@ -5,7 +5,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from checker.process.procsys import Ctx
-from checker.engine.properties import DeadlockFree, Invariant, MessagesPer, Property, Response
+from checker.engine.deadlock import DeadlockFree
+from checker.engine.invariant import Invariant
+from checker.engine.liveness import Response
+from checker.engine.measures import MessagesPer
+from checker.engine.properties import Property
 
 from . import ast as A
 from . import types as T
@@ -112,11 +116,12 @@ class PropertyLowering:
 
 
 def state_pred(fn: Fn, frame_size: int) -> Callable[[Any], bool]:
-    """A predicate over global states. It reuses one context: evaluation is never re-entered."""
+    """A predicate over the local tuples of all instances (dsl/lower.py lifts it to states). It reuses one
+    context: evaluation is never re-entered."""
     ctx = Ctx(None, [None] * frame_size, 0, -1, None)
 
-    def pred(state: Any) -> bool:
-        ctx.procs = state[0]
+    def pred(procs: Any) -> bool:
+        ctx.procs = procs
         return bool(fn(ctx))
     return pred
 

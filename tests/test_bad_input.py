@@ -79,11 +79,13 @@ def test_source_line_and_caret_are_shown(capsys):
     assert lines[3] == "  hint: did you mean count1?"
 
 
-def test_runtime_error_is_bad_input(capsys):
+def test_runtime_error_is_bad_input_and_shows_the_run_to_it(capsys):
     path = str(DATA / "runtime_error.wolf")
     rc, out, err = cli(capsys, path)
     assert rc == 2
-    located(err, path, "E405", 7, 16)
+    diagnostic, _, run = err.partition("\n\n")
+    located(diagnostic, path, "E405", 7, 16)
+    assert "0 steps" in run and "initial state:" in run  # the model fails in its first step
 
 
 def test_binary_file(capsys, tmp_path):

@@ -7,7 +7,9 @@ from pathlib import Path
 
 from checker.analysis import FAILS, HOLDS, UNKNOWN, Options, analyze
 from checker.cli import main
-from checker.engine.explorer import Bounds, Explorer, replay
+from checker.engine.budget import Bounds
+from checker.engine.explorer import Explorer
+from checker.engine.run import replay
 from dsl.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,7 +193,7 @@ def test_json_output_follows_the_schema(tmp_path, capsys):
     path = model(tmp_path, COUNTERS.replace("<= N", "< N"))
     assert main(["check", path, "--format", "json"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["schema"] == 1 and data["exit_code"] == 1 and data["stats"]["states"] == 16
+    assert data["schema"] == 2 and data["exit_code"] == 1 and data["stats"]["states"] == 16
     small = data["properties"][0]
     assert small["verdict"] == "fails" and len(small["trace"]["steps"]) == 6
 

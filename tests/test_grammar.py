@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from checker.analysis import FAILS, HOLDS, UNKNOWN, Analysis, Options, analyze
-from checker.engine.explorer import Bounds
+from checker.engine.budget import Bounds
 from dsl import ast as A
 from dsl.diagnostics import ModelError
 from dsl.expect import read_expectations, variants

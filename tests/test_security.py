@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from checker.analysis import FAILS, HOLDS, Options, analyze
-from checker.engine.explorer import Explorer, replay
+from checker.engine.explorer import Explorer
+from checker.engine.run import replay
 from checker.security.goals import Executable
 from checker.security.knowledge import derivable
 from checker.output.trace import ATTACKER_KINDS, ATTACKER_LANE

@@ -13,7 +13,7 @@ import pytest
 
 from checker.analysis import analyze
 from checker.timed.constraints import ConstraintSet, Verdict, eq, ge, le, var
-from checker.engine.explorer import replay
+from checker.engine.run import replay
 from checker.timed.timing import NoSchedule, Timing, _elapse
 from checker.security.terms import Atom
 from dsl.diagnostics import ModelError
@@ -126,11 +126,12 @@ def test_z3_unknown_is_inconclusive_never_a_verdict(tmp_path, monkeypatch):
     path = _write(tmp_path, "    B accepts T within DELTA\n")
     system, props = load_model(path)
     monkeypatch.setattr(type(system.timing.solver), "check", lambda self, cs: Verdict.UNKNOWN)
+    from checker.engine.budget import Bounds
     from checker.engine.explorer import Explorer
-    from checker.security.goals import goal_verdict
+    from checker.engine.properties import Run
     goal = next(p for p in props if p.name == "B_agrees_A")
-    status, reason, trace = goal_verdict(system, goal, Explorer(system, [goal]).run())
-    assert status == "unknown" and "unknown" in reason and trace is None
+    judged = goal.judge(Run(system, Explorer(system, [goal]).run(), Bounds()))
+    assert judged.status == "unknown" and "unknown" in judged.reason and judged.path is None
 
 
 def test_elapse_removes_upper_bounds_of_clocks_only():

@@ -11,18 +11,87 @@ visits a witness for every process's fairness.
 
 Only states that lie between cycles of the whole graph can be in a non-trivial component, so networkx sees
 just that core (nothing at all for the acyclic graphs of bounded-round algorithms); everything else works
-on flat arrays.
+on flat arrays. networkx is imported only when a liveness property is judged: it is slow to load.
 """
 from __future__ import annotations
 
 from array import array
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
-import networkx as nx
+from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Hooks, Judgement, Run, StatePredicate
+from checker.engine.run import Graph, Path
 
-from checker.engine.explorer import Graph, Path
-from checker.engine.properties import Response
+
+@dataclass(frozen=True)
+class Response:
+    """`always (p -> eventually q)` under weak fairness of the processes; `eventually q` when `from_init`.
+
+    Cases come from free index variables, as for invariants: (binding label, p, q)."""
+
+    name: str
+    text: str
+    cases: tuple[tuple[str, StatePredicate, StatePredicate], ...]
+    from_init: bool = False
+    p_text: str = "p"
+    q_text: str = "q"
+
+    def hooks(self, system: object) -> Hooks:
+        return Hooks(labels=tuple(pred for _label, p, q in self.cases for pred in (p, q)), needs_graph=True)
+
+    def judge(self, run: Run) -> Judgement:
+        result = run.exploration
+        if not result.complete or result.graph is None:
+            return Judgement(UNKNOWN, "needs the complete state graph, but exploration stopped: "
+                             + (result.stop_reason or "depth bound"))
+        index = run.shared.get("graph_index")
+        if index is None:
+            index = run.shared["graph_index"] = GraphIndex(result.graph)
+        for k in range(len(self.cases)):
+            lasso = check_response(self, k, index)
+            if lasso is None:
+                continue
+            where = f" ({lasso.case})" if lasso.case else ""
+            ending = ("then the run reaches a state where no step is enabled" if lasso.loop_start is None
+                      else f"the steps from {lasso.loop_start + 1} on repeat forever, fair to every process")
+            if self.from_init:
+                reason = f"{self.q_text} never holds on this run{where}: {ending}"
+            else:
+                after = f"after step {lasso.trigger}" if lasso.trigger else "in the initial state"
+                reason = (f"{self.p_text} holds {after}{where}, but {self.q_text} never holds afterwards: "
+                          f"{ending}")
+            return Judgement(FAILS, reason, lasso.path, loop_start=lasso.loop_start, trigger=lasso.trigger)
+        return Judgement(HOLDS, "holds on every weakly fair run")
+
+    def confirm(self, system: object, states: list, judgement: Judgement) -> str | None:
+        """The replayed lasso: p at the trigger, q nowhere from there on, and either a cycle back to its start
+        that lets every process enabled throughout it take a step, or a last state without process steps."""
+        trigger = judgement.trigger
+        for label, p, q in self.cases:
+            if self.from_init or p(states[trigger]):
+                if not any(q(s) for s in states[trigger:]):
+                    break
+        else:
+            return "no case of the property is violated along the replayed run"
+        start = judgement.loop_start
+        if start is None:
+            if any(a.owner >= 0 for a, _t in system.successors(states[-1])):  # type: ignore[attr-defined]
+                return "the replayed run ends in a state where a process can still step"
+            return None
+        if states[start] != states[-1]:
+            return "the replayed cycle does not return to its first state"
+        cycle = states[start:]
+        enabled = [{a.owner for a, _t in system.successors(s)} - {-1} for s in cycle[:-1]]  # type: ignore[attr-defined]
+        always = set.intersection(*enabled) if enabled else set()
+        stepped = set()
+        for s, t in zip(cycle, cycle[1:]):
+            for a, u in system.successors(s):  # type: ignore[attr-defined]
+                if u == t:
+                    stepped.add(a.owner)
+        if not always <= stepped:
+            return "the replayed cycle is not weakly fair: a process enabled throughout it never steps"
+        return None
 
 
 @dataclass(frozen=True)
@@ -96,10 +165,12 @@ def _rows(keys: array, n: int, m: int) -> tuple[array, array]:
 
 def check_response(prop: Response, k: int, index: GraphIndex) -> Lasso | None:
     """The shortest fair counterexample for case k of a response property, or None if it holds."""
+    import networkx as nx
+
     graph = index.graph
     label = prop.cases[k][0]
-    pbits = graph.labels[f"{prop.name}#{k}:p"]
-    qbits = graph.labels[f"{prop.name}#{k}:q"]
+    pbits = graph.labels[prop.name][2 * k]
+    qbits = graph.labels[prop.name][2 * k + 1]
     core = nx.DiGraph()
     for v in index.core:
         if not qbits[v]:
@@ -156,7 +227,7 @@ def _enabled(v: int, index: GraphIndex) -> set[int]:
     return {index.graph.owner[e] for e in index.out(v)} - {-1}
 
 
-def _is_fair(comp: set[int], g: nx.DiGraph, index: GraphIndex) -> bool:
+def _is_fair(comp: set[int], g: Any, index: GraphIndex) -> bool:
     if len(comp) == 1:
         (v,) = comp
         if not g.has_edge(v, v):
@@ -170,9 +241,11 @@ def _is_fair(comp: set[int], g: nx.DiGraph, index: GraphIndex) -> bool:
     return always_enabled <= taken
 
 
-def _fair_cycle(entry: int, comp: set[int], g: nx.DiGraph, index: GraphIndex) -> list[int]:
+def _fair_cycle(entry: int, comp: set[int], g: Any, index: GraphIndex) -> list[int]:
     """A cycle from `entry` back to itself inside `comp` that takes a step of every process enabled
     throughout the component (so every weak-fairness obligation is met)."""
+    import networkx as nx
+
     sub = g.subgraph(comp)
     always_enabled = set.intersection(*(_enabled(v, index) for v in comp))
     cycle = [entry]

@@ -10,9 +10,63 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 
-from checker.engine.explorer import Graph, Path
-from checker.engine.properties import MessagesPer
+from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Hooks, Judgement, Run
+from checker.engine.run import Graph, Path
+
+
+@dataclass(frozen=True)
+class MessagesPer:
+    """The number of messages sent per entry into a control state, over all complete runs, compared
+    with a bound (`messages per P.critical == 3 * (N - 1)`). An entry is a step of one of `gids` (the family's
+    instances) into control state `state_index`; the system says which control state an instance is in."""
+
+    name: str
+    text: str
+    family: str
+    state: str
+    gids: tuple[int, ...]
+    state_index: int
+    op: str
+    bound: int
+
+    def holds_for(self, value: float) -> bool:
+        return {"==": value == self.bound, "<=": value <= self.bound, ">=": value >= self.bound,
+                "<": value < self.bound, ">": value > self.bound}[self.op]
+
+    def hooks(self, system: Any) -> Hooks:
+        gids, index = frozenset(self.gids), self.state_index
+
+        def entered(s: Any, action: Any, t: Any) -> bool:
+            g = action.owner
+            return g in gids and system.control(t, g) == index and system.control(s, g) != index
+        return Hooks(edge_mark=entered, needs_graph=True)
+
+    def judge(self, run: Run) -> Judgement:
+        result = run.exploration
+        if not result.complete or result.graph is None:
+            return Judgement(UNKNOWN, "needs the complete state graph, but exploration stopped: "
+                             + (result.stop_reason or "depth bound"))
+        m = measure(self, result.graph)
+        if m.low is None or m.high is None:
+            return Judgement(UNKNOWN, m.note)
+        value = f"{_num(m.low)}" if m.low == m.high else f"{_num(m.low)}..{_num(m.high)}"
+        figure = f"{value} messages per entry into {self.family}.{self.state} ({m.note})"
+        if self.holds_for(m.low) and self.holds_for(m.high):
+            return Judgement(HOLDS, figure, value=value)
+        return Judgement(FAILS, figure, m.witness, value=value)
+
+    def confirm(self, system: Any, states: list[Any], judgement: Judgement) -> str | None:
+        """The witness is a complete run: it ends in a state where the system may stop."""
+        last = states[-1]
+        if system.successors(last) or not system.is_valid_end(last):
+            return "the replayed run is not complete (it does not end in a valid end state)"
+        return None
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
 
 
 @dataclass(frozen=True)
@@ -25,7 +79,8 @@ class Measurement:
     witness: Path | None = None  # a complete run attaining the violating extreme
 
 
-def measure(prop: MessagesPer, bit: int, graph: Graph) -> Measurement:
+def measure(prop: MessagesPer, graph: Graph) -> Measurement:
+    marks = graph.marks[prop.name]
     n = len(graph.depth)
     m = len(graph.src)
     out_edges: list[list[int]] = [[] for _ in range(n)]
@@ -57,7 +112,7 @@ def measure(prop: MessagesPer, bit: int, graph: Graph) -> Measurement:
         for e in out_edges[v]:
             w = graph.dst[e]
             sent = graph.sent[e]
-            ent = (graph.entered[e] >> bit) & 1
+            ent = marks[e]
             if lo_msgs[v] + sent < lo_msgs[w]:
                 lo_msgs[w], lo_edge[w] = lo_msgs[v] + sent, e
             if hi_msgs[v] + sent > hi_msgs[w]:

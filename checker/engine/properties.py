@@ -1,75 +1,91 @@
-"""The properties a model can state, as data the explorer evaluates.
+"""How a property meets the search: hooks the explorer calls, and a judgement made from the result.
 
-Predicates are functions of a global state. Free index variables of a property (`P[i].waiting`) are
-expanded by the front end into one instance per value, each with a label such as `i=2`.
+The explorer knows no property kinds. Each kind (checker/engine/invariant.py, deadlock.py, liveness.py,
+measures.py, checker/security/goals.py) is one module with a class that implements `Property`:
+  * `hooks(system)` says what to evaluate during the search: a predicate on every new state (safety), a check
+    on every expanded state with its successors (deadlock), per-state labels and per-edge marks kept in the
+    reachable graph (liveness, statistics);
+  * `judge(run)` turns the finished search into a `Judgement`: a status, the reason in words, and for a failure
+    the path to replay;
+  * `confirm(system, states, judgement)` re-checks a failure on the replayed states before anything is reported
+    (an engine bug must never become a verdict).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence
 
-Predicate = Callable[[Any], bool]
+from checker.engine.budget import Bounds
+from checker.engine.run import Exploration, Path
 
+HOLDS, FAILS, UNKNOWN = "holds", "fails", "unknown"
 
-@dataclass(frozen=True)
-class Invariant:
-    """`always p`: p holds in every reachable state."""
-
-    name: str
-    text: str
-    cases: tuple[tuple[str, Predicate], ...]  # (binding label, predicate)
-
-    def violated(self, state: Any) -> str | None:
-        """The label of the first case that fails in `state`, or None when all hold."""
-        for label, pred in self.cases:
-            if not pred(state):
-                return label
-        return None
+StatePredicate = Callable[[Any], bool]
 
 
 @dataclass(frozen=True)
-class DeadlockFree:
-    """No reachable state in which no process can take a step, except valid end states (every process final
-    or crashed). Steps of the environment (losses, crashes, the attacker) do not count as progress."""
+class Hooks:
+    """What a property needs from the search. All optional; the explorer combines the hooks of all properties.
 
-    name: str = "deadlock_free"
-    text: str = "deadlock_free"
+    `on_state(state)` returns the failing case's label ("" when there is one case) or None; `on_expand(state,
+    successors)` likewise for a state whose successors were computed (always the full set). `labels` are
+    predicates stored per state and `edge_mark` a predicate stored per edge, both only in graph mode, which
+    `needs_graph` asks for. `needs_search` is False for a property decided without this search (it never keeps
+    the search going)."""
 
-
-@dataclass(frozen=True)
-class Response:
-    """`always (p -> eventually q)` under weak fairness of the processes; `eventually q` when `from_init`."""
-
-    name: str
-    text: str
-    cases: tuple[tuple[str, Predicate, Predicate], ...]  # (binding label, p, q)
-    from_init: bool = False
-    p_text: str = "p"
-    q_text: str = "q"
+    on_state: Callable[[Any], str | None] | None = None
+    on_expand: Callable[[Any, Sequence[tuple[Any, Any]]], str | None] | None = None
+    labels: tuple[StatePredicate, ...] = ()
+    edge_mark: Callable[[Any, Any, Any], bool] | None = None
+    needs_graph: bool = False
+    needs_search: bool = True
 
 
 @dataclass(frozen=True)
-class MessagesPer:
-    """The number of messages sent per entry into a control state, over all complete runs, compared
-    with a bound (`messages per P.critical == 3 * (N - 1)`)."""
+class Judgement:
+    """A property's verdict on a finished search. For a failure, `path` is the run to show (replayed on
+    `system` when that is not the explored system: `executable` runs the honest system), `loop_start` the step
+    where a lasso's cycle starts and `trigger` the step after which its obligation is pending, `schedule` the
+    times of a timed run, `value` a measured figure."""
 
-    name: str
-    text: str
-    family: str
-    state: str
-    gids: tuple[int, ...]
-    state_index: int
-    op: str
-    bound: int
-
-    def holds_for(self, value: float) -> bool:
-        return {"==": value == self.bound, "<=": value <= self.bound, ">=": value >= self.bound,
-                "<": value < self.bound, ">": value > self.bound}[self.op]
+    status: str
+    reason: str
+    path: Path | None = None
+    loop_start: int | None = None
+    trigger: int = 0
+    value: str | None = None
+    schedule: Sequence[tuple[str | None, str | None]] | None = None
+    system: Any = None
 
 
-Property = Invariant | DeadlockFree | Response | MessagesPer
+@dataclass
+class Run:
+    """The context of judging: the explored system, the search result, the user's bounds, and a cache for
+    analyses several properties share (the liveness graph index)."""
+
+    system: Any
+    exploration: Exploration
+    bounds: Bounds
+    shared: dict[str, Any] = field(default_factory=dict)
+
+    def bound_note(self) -> str:
+        """Why a property without a violation is not `holds`: the search did not finish."""
+        stop = self.exploration.stop_reason
+        return f"no violation found before the search stopped ({stop})" if stop \
+            else "no violation found within the depth bound"
 
 
-def needs_graph(props: tuple[Property, ...]) -> bool:
-    """Liveness and message statistics analyse the whole reachable graph, not just its states."""
-    return any(isinstance(p, (Response, MessagesPer)) for p in props)
+class Property(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def hooks(self, system: Any) -> Hooks: ...
+
+    def judge(self, run: Run) -> Judgement: ...
+
+    def confirm(self, system: Any, states: list[Any], judgement: Judgement) -> str | None:
+        """None when the replayed run really shows the failure; otherwise what is wrong with it."""
+        ...

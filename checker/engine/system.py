@@ -17,10 +17,9 @@ Contract, in words, because the soundness of every verdict rests on it:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Hashable, Protocol, Sequence, TypeVar, runtime_checkable
+from typing import Any, Hashable, Protocol, Sequence, runtime_checkable
 
-S = TypeVar("S")
-A = TypeVar("A")
+State = Any  # each system has its own state type; the engine treats states as opaque, hashable values
 
 
 class Action(Protocol):
@@ -33,26 +32,26 @@ class Action(Protocol):
     def sent(self) -> int: ...
 
 
-class TransitionSystem(Protocol[S, A]):
+class TransitionSystem(Protocol):
     """A finite-branching transition system with deterministic successor order (see the module doc)."""
 
     name: str
 
-    def initial_states(self) -> Sequence[S]: ...
+    def initial_states(self) -> Sequence[State]: ...
 
-    def successors(self, state: S) -> Sequence[tuple[A, S]]: ...
+    def successors(self, state: State) -> Sequence[tuple[Action, State]]: ...
 
-    def is_valid_end(self, state: S) -> bool:
+    def is_valid_end(self, state: State) -> bool:
         """A state without successors that is not a deadlock (every process final or crashed)."""
         ...
 
-    def fingerprint(self, state: S) -> int: ...
+    def fingerprint(self, state: State) -> int: ...
 
-    def exact_key(self, state: S) -> Hashable: ...
+    def exact_key(self, state: State) -> Hashable: ...
 
 
 @runtime_checkable
-class Reducible(Protocol[S, A]):
+class Reducible(Protocol):
     """Optional: a system that can offer a partial-order-reduced subset of a state's successors.
 
     `ample(state)` returns a non-empty proper subset of `successors(state)` that satisfies the ample-set
@@ -60,7 +59,16 @@ class Reducible(Protocol[S, A]):
     list, or None when the state must be fully expanded. The explorer adds the cycle proviso C3 (see
     checker/engine/explorer.py), which needs the store."""
 
-    def ample(self, state: S) -> Sequence[tuple[int, A, S]] | None: ...
+    def ample(self, state: State) -> Sequence[tuple[int, Action, State]] | None: ...
+
+
+class ModelFault(Exception):
+    """A model did something undefined while running (an index out of range, `min` of an empty set, a key not
+    in a map): an error in the model, reported with the run that leads to it, not a verdict."""
+
+    def __init__(self, message: str, span: Any = None):
+        super().__init__(message)
+        self.span = span
 
 
 @dataclass(frozen=True)
@@ -111,11 +119,11 @@ class ClaimInfo:
 
 
 @runtime_checkable
-class RunSource(Protocol[S]):
+class RunSource(Protocol):
     """Optional, for systems made of role instances (security protocols): what the charts need to give each
     run its own lane. Traces of systems without it have one lane per process (`TraceSource.lanes`)."""
 
-    def run_info(self, state: S) -> tuple[RunInfo, ...]:
+    def run_info(self, state: State) -> tuple[RunInfo, ...]:
         """Every run as it stands in `state`, indexed as `StepInfo.run`."""
         ...
 
@@ -123,17 +131,17 @@ class RunSource(Protocol[S]):
         """The compromised agents: the attacker acts under their names, so their lanes are the attacker's."""
         ...
 
-    def claim(self, prop: str, state: S) -> ClaimInfo | None:
+    def claim(self, prop: str, state: State) -> ClaimInfo | None:
         """The claim of goal `prop` that fails in `state`, or None when `prop` is not a goal of this system."""
         ...
 
 
-class TraceSource(Protocol[S, A]):
+class TraceSource(Protocol):
     """What checker/output/tracebuild.py needs to turn a replayed run into a `Trace`."""
 
     name: str
 
-    def describe(self, state: S, action: A) -> StepInfo: ...
+    def describe(self, state: State, action: Action) -> StepInfo: ...
 
     def lane(self, g: int) -> str: ...
 
@@ -141,6 +149,6 @@ class TraceSource(Protocol[S, A]):
 
     def render_message(self, msg: Any) -> str: ...
 
-    def changes(self, before: S, after: S, g: int) -> list[tuple[str, str, str]]: ...
+    def changes(self, before: State, after: State, g: int) -> list[tuple[str, str, str]]: ...
 
-    def initial_values(self, state: S, g: int) -> list[tuple[str, str]]: ...
+    def initial_values(self, state: State, g: int) -> list[tuple[str, str]]: ...

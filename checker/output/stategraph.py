@@ -19,7 +19,9 @@ import textwrap
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from checker.engine.explorer import Bounds, Exploration, Explorer, Found, Graph, Path
+from checker.engine.budget import Bounds
+from checker.engine.explorer import Explorer
+from checker.engine.run import Exploration, Found, Graph, Path
 from checker.security.goals import Executable
 from checker.output.textblock import wrap_items
 from checker.output.trace import ATTACKER_KINDS, Trace
@@ -94,7 +96,8 @@ def build_state_graph(system: Any, result: Exploration) -> StateGraph:
     """Nodes and edges of a complete exploration, with the shortest violation's run marked."""
     graph = result.graph
     assert graph is not None and result.complete
-    found = _shortest(result.found)
+    shortest = _shortest(result.found)
+    prop, found = shortest if shortest is not None else (None, None)
     path_nodes, path_edges = _highlight(graph, found)
     count = len(graph.depth)
     out_degree = [0] * count
@@ -106,10 +109,10 @@ def build_state_graph(system: Any, result: Exploration) -> StateGraph:
         nodes.append(Node(sid, lanes, in_flight, initial=graph.parent[sid] < 0,
                           deadlock=out_degree[sid] == 0 and not graph.valid_end[sid],
                           final=bool(graph.valid_end[sid]), on_path=sid in path_nodes,
-                          violates=found.prop if found is not None and sid == path_nodes[-1] else None))
+                          violates=prop if found is not None and sid == path_nodes[-1] else None))
     edges = tuple(_edge(system, graph, k, k in path_edges) for k in range(len(graph.src)))
     steps = len(found.path.actions) if found is not None else 0
-    return StateGraph(system.name, tuple(nodes), edges, found.prop if found else None, steps)
+    return StateGraph(system.name, tuple(nodes), edges, prop, steps)
 
 
 def _edge(system: Any, graph: Graph, k: int, on_path: bool) -> Edge:
@@ -125,9 +128,10 @@ def _edge(system: Any, graph: Graph, k: int, on_path: bool) -> Edge:
     return Edge(src, dst, actor, step.text, capability, on_path)
 
 
-def _shortest(found: dict[str, Found]) -> Found | None:
-    """The violation reached in the fewest steps (the first one found on ties): the one to highlight."""
-    return min(found.values(), key=lambda f: len(f.path.actions), default=None)
+def _shortest(found: dict[str, Found]) -> tuple[str, Found] | None:
+    """The violation reached in the fewest steps (the first one found on ties), with its property's name: the
+    one to highlight."""
+    return min(found.items(), key=lambda item: len(item[1].path.actions), default=None)
 
 
 def _highlight(graph: Graph, found: Found | None) -> tuple[list[int], set[int]]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Sequence
 
-from checker.engine.explorer import Path, replay
+from checker.engine.run import Path, replay
 from checker.engine.system import RunInfo, RunSource
 from checker.output.trace import ATTACKER_LANE, Change, Claim, Message, Run, Step, Trace
 

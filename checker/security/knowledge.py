@@ -50,6 +50,9 @@ class Knowledge:
             return self
         return Knowledge(frozenset(t for t in _saturate(self.terms, new) if not _is_tuple(t)))
 
+    def __canonical__(self) -> frozenset[Term]:  # for state fingerprints (checker/engine/fingerprint.py)
+        return self.terms
+
     def sorted_terms(self) -> tuple[Term, ...]:
         return tuple(sorted(self.terms, key=sort_key))
 

@@ -23,16 +23,30 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from checker.security.attacker import Attacker, Delivery, Entry
 from checker.security.knowledge import Knowledge, derivable, explain
+from checker.engine.fingerprint import fingerprint
 from checker.engine.system import ClaimInfo, RunInfo, StepInfo
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
 from checker.timed.timing import Clock, Timing
 from checker.security.terms import Atom, Term, atoms, instantiate, is_ground, pretty, pretty_enclosed, substitute
 
 State = tuple
+
+
+class SecAction(NamedTuple):
+    """One step: an instance's role step (`kind` "step") or the attacker's drop of an in-flight message."""
+
+    owner: int  # the instance, or -1 for the attacker
+    sent: int
+    kind: str  # step | drop
+    instance: int
+    delivery: Any  # the Delivery that fed a receive (or the dropped entry), None for a first send
+    sends: tuple
+    note: str | None
+    values: tuple | None  # the instance's slots afterwards (for traces)
 
 
 @dataclass(frozen=True)
@@ -141,7 +155,7 @@ class SecuritySystem:
             for entry in net_list:
                 nxt = (insts, know, _take(net, entry)) + state[3:]
                 if nxt not in out:
-                    out[nxt] = (-1, 0, "drop", -1, entry, (), None, None)
+                    out[nxt] = SecAction(-1, 0, "drop", -1, entry, (), None, None)
         return [(a, s) for s, a in out.items()]
 
     def _step(self, state: State, i: int, role: RoleSpec, vals: tuple, pc: int, net_list: list, traffic_list: list,
@@ -194,6 +208,12 @@ class SecuritySystem:
                     vals[s] = cast_of[role.slots[s]]
                 new[j] = (-1 if vals[0] in self.compromised else 0, tuple(vals))
             yield tuple(new)
+
+    def fingerprint(self, state: State) -> int:
+        return fingerprint(state)
+
+    def exact_key(self, state: State) -> State:
+        return state
 
     def is_valid_end(self, state: State) -> bool:
         return True
@@ -312,7 +332,7 @@ class SecuritySystem:
                                                *(e[2] for e in traffic)])
         nxt = (insts, know, net, traffic, events, revealed, violated, clock)
         if nxt not in out:
-            out[nxt] = (i, len(sends), "step", i, delivery, tuple(sends), note, vals)
+            out[nxt] = SecAction(i, len(sends), "step", i, delivery, tuple(sends), note, vals)
 
     def _time_step(self, clock: Clock, i: int, role: RoleSpec, step: StepSpec, b: dict[str, Term],
                    delivery: Delivery | None, me: Atom) -> tuple[Clock, dict[str, Term], Delivery | None] | None:

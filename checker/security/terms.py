@@ -43,6 +43,9 @@ class Atom:
     def __reduce__(self):  # rebuild (and re-hash) on unpickling: string hashes differ between processes
         return (Atom, (self.name, self.sort))
 
+    def __canonical__(self) -> tuple[str, str]:  # for state fingerprints (checker/engine/fingerprint.py)
+        return (self.name, self.sort)
+
     def __str__(self) -> str:
         return self.name
 
@@ -94,6 +97,9 @@ class App:
 
     def __reduce__(self):
         return (App, (self.op, self.args))
+
+    def __canonical__(self) -> tuple:  # for state fingerprints (checker/engine/fingerprint.py)
+        return (self.op, self.args)
 
     def __str__(self) -> str:
         return pretty(self)

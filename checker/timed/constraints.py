@@ -52,6 +52,9 @@ class Lin:
     terms: tuple[tuple[str, int], ...] = ()
     const: int = 0
 
+    def __canonical__(self) -> tuple:  # for state fingerprints (checker/engine/fingerprint.py)
+        return (self.terms, self.const)
+
     def __post_init__(self) -> None:
         if not _is_int(self.const):
             raise TypeError(f"constant must be an int, not {self.const!r}")
@@ -149,6 +152,9 @@ class Constraint:
 
     lhs: Lin
     op: Op = "<="
+
+    def __canonical__(self) -> tuple:  # for state fingerprints (checker/engine/fingerprint.py)
+        return (self.lhs, self.op)
 
     def __post_init__(self) -> None:
         if self.op not in ("<=", "=="):
@@ -401,6 +407,9 @@ class ConstraintSet:
 
     def __repr__(self) -> str:
         return f"ConstraintSet({', '.join(map(str, self._canon))})"
+
+    def __canonical__(self) -> tuple[Constraint, ...]:  # for state fingerprints (checker/engine/fingerprint.py)
+        return self._canon
 
     def canonical(self) -> tuple[Constraint, ...]:
         """The normal form (sorted constraints) that equality, hashing and fingerprints are based on."""

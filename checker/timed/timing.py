@@ -59,6 +59,9 @@ class Clock:
     caches: frozenset[tuple[Atom, Term]] = frozenset()  # (agent, timestamp) accepted by a caching agent
     minted: int = 0
 
+    def __canonical__(self) -> tuple:  # for state fingerprints (checker/engine/fingerprint.py)
+        return (self.zone, self.counters, self.lasts, self.caches, self.minted)
+
 
 @dataclass(frozen=True)
 class Effect:

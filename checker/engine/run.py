@@ -1,0 +1,96 @@
+"""What a search produces: statistics, paths, found violations and, in graph mode, the reachable graph.
+
+Plain data shared by the explorer (which fills it), the property kinds (which judge it) and the output layer
+(which turns paths into traces). A path is a list of successor indices from an initial state: replaying it on
+the system (`replay`) rebuilds the states, so no state is ever kept for a counterexample.
+"""
+from __future__ import annotations
+
+from array import array
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Stats:
+    states: int = 0
+    transitions: int = 0
+    depth: int = 0
+    seconds: float = 0.0
+    frontier: int = 0
+    collision_probability: float | None = None  # None in --exact mode: no collision is possible
+    reduced: int = 0  # states expanded with a partial-order-reduced (ample) successor set
+    fully_expanded_by_proviso: int = 0  # states whose ample set the cycle proviso refused
+
+    @property
+    def states_per_second(self) -> float:
+        return self.states / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Path:
+    """A run as indices: which initial state, then which successor at each step."""
+
+    initial: int
+    actions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A safety violation found during exploration: the failing case (a label such as `i=2`, or "") and the
+    shortest path to a state where it fails."""
+
+    case: str
+    path: Path
+
+
+@dataclass
+class Graph:
+    """The reachable graph in flat arrays (graph mode only). State ids are in breadth-first discovery order.
+
+    `labels[name]` holds one byte per state for each predicate a property asked for (`Hooks.labels`), and
+    `marks[name]` one byte per edge (`Hooks.edge_mark`)."""
+
+    depth: array = field(default_factory=lambda: array("l"))
+    parent: array = field(default_factory=lambda: array("l"))
+    parent_action: array = field(default_factory=lambda: array("l"))
+    initial_ids: list[int] = field(default_factory=list)
+    src: array = field(default_factory=lambda: array("l"))
+    dst: array = field(default_factory=lambda: array("l"))
+    owner: array = field(default_factory=lambda: array("l"))
+    action: array = field(default_factory=lambda: array("l"))
+    sent: array = field(default_factory=lambda: array("l"))
+    labels: dict[str, list[bytearray]] = field(default_factory=dict)
+    marks: dict[str, bytearray] = field(default_factory=dict)
+    valid_end: bytearray = field(default_factory=bytearray)  # 1: no successor and not a deadlock
+
+    def path_to(self, sid: int) -> Path:
+        acts = []
+        while self.parent[sid] >= 0:
+            acts.append(self.parent_action[sid])
+            sid = self.parent[sid]
+        return Path(self.initial_ids.index(sid), tuple(reversed(acts)))
+
+
+@dataclass
+class Exploration:
+    """The outcome of one search. `complete` is True when every reachable state (within the depth bound, when
+    there is none: all of them) was explored; `stop_reason` says which bound ended it otherwise."""
+
+    stats: Stats
+    found: dict[str, Found]
+    complete: bool
+    stop_reason: str | None
+    graph: Graph | None
+    reduced: bool = False  # a partial-order reduction was applied (graph and statistics cover fewer states)
+    settled: bool = False  # stopped early: every property that needed the search had already failed
+
+
+def replay(system: Any, path: Path) -> list[tuple[Any, Any, int | None]]:
+    """The states of a path with the action that led to each: [(state, action, index), ...]."""
+    s = system.initial_states()[path.initial]
+    out: list[tuple[Any, Any, int | None]] = [(s, None, None)]
+    for idx in path.actions:
+        act, s = system.successors(s)[idx]
+        out.append((s, act, idx))
+    return out
