@@ -361,11 +361,18 @@ def _report(args: argparse.Namespace) -> int:
     _require_svg()
     base = Options(bounds=Bounds(args.max_states, None, args.timeout))
     progress = None if args.quiet else (lambda line: print(f"  {line}", file=sys.stderr, flush=True))
-    report = run_report(root, out, _ModelLibrary(), base, progress)
+    if args.jobs is not None and args.jobs <= 0:
+        raise UsageError("--jobs must be positive")
+    report = run_report(root, out, _ModelLibrary(), base, progress, args.jobs or _cores())
     bound = f" --timeout {args.timeout:g}" + (f" --max-states {args.max_states}" if args.max_states else "")
     index = write_index(report, out, f"wolf report {args.dir} --out {args.out}{bound}")
     print(f"{summary(report)}; wrote {index}")
     return report.exit_code
+
+
+def _cores() -> int:
+    """The cores this process may use (a container's share, not the machine's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class _ModelLibrary:

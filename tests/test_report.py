@@ -13,9 +13,11 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from checker.cli import main
+from checker.analysis import Options
+from checker.cli import _ModelLibrary, main
+from checker.engine.budget import Bounds
 from checker.output.report import (THESIS_PROTOCOLS, Expected, PropertyResult, Report, VariantResult,
-                            protocol_features, thesis_column)
+                            protocol_features, run_report, thesis_column)
 from dsl.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,12 +135,47 @@ def test_report_links_resolve_and_charts_are_svg(report):
     page = Page(index.read_text(encoding="utf-8"))
     _assert_links_resolve(index, page)
     hrefs = page.hrefs()
-    charts = sorted(h for h in hrefs if h.endswith(".svg"))
+    charts = sorted({h for h in hrefs if h.endswith(".svg")})
     assert charts == ["hostile/reached.svg", "hostile_protocol/B_agrees_A.svg",
                       "hostile_protocol/attacker_eavesdrop_replay/B_agrees_A.svg"]  # a variant's own folder
     for chart in charts:
         ET.parse(out / chart)
     assert sum(h.endswith(".wolf") for h in hrefs) == 4
+
+
+@needs_dot
+def test_report_has_contents_and_every_failure_links_to_its_chart(report):
+    _code, out = report
+    page = Page((out / "index.html").read_text(encoding="utf-8"))
+    contents = [a["href"] for t, a in page.elements if t == "a" and a.get("href", "").startswith("#")]
+    for section in ("#problems", "#verdicts", "#charts", "#protocols"):
+        assert section in contents, section
+    badges = [a for t, a in page.elements if t == "a" and "badge" in a.get("class", "").split()]
+    assert sorted(a["href"] for a in badges) == ["hostile/reached.svg", "hostile_protocol/B_agrees_A.svg",
+                                                 "hostile_protocol/attacker_eavesdrop_replay/B_agrees_A.svg"]
+    assert all("fails" in a["class"] for a in badges)
+    text = (out / "index.html").read_text(encoding="utf-8")
+    failing_cell = text[text.index('<td class="failing">'):]
+    assert failing_cell.startswith('<td class="failing"><a href="hostile_protocol/B_agrees_A.svg">B_agrees_A</a>')
+
+
+def test_report_checks_models_in_parallel_with_the_same_result(tmp_path):
+    """Two processes give the page one process gives (charts and verdicts), with a line per model."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("dh.wolf", "nspk.wolf", "keyserver_unsigned.wolf"):
+        shutil.copy(MODELS / name, lib / name)
+    lines: list[str] = []
+    pages = []
+    for jobs in (1, 2):
+        out = tmp_path / f"out{jobs}"
+        report = run_report(lib, out, _ModelLibrary(), Options(bounds=Bounds(timeout=60)), lines.append, jobs)
+        pages.append([(r.shown, r.variant, [(p.name, p.status, p.chart) for p in r.properties]) for r in report.runs])
+        assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.svg")) == [
+            "dh/B_agrees_A.svg", "dh/secret_M.svg", "keyserver_unsigned/B_agrees_A.svg", "nspk/B_agrees_A.svg",
+            "nspk/secret_Na.svg", "nspk/secret_Nb.svg"]
+    assert pages[0] == pages[1]
+    assert sorted(line.split(" ")[0] for line in lines) == ["1/3", "1/3", "2/3", "2/3", "3/3", "3/3"]
 
 
 @needs_dot
