@@ -312,7 +312,8 @@ def _graph(args: argparse.Namespace) -> int:
     from dsl.frontend import load_model
     from checker.engine.system import ModelFault
     from checker.output.render_msc import render_svg
-    from checker.output.stategraph import GraphTooLarge, build_state_graph, explore_graph, state_graph_dot
+    from checker.output.stategraph import (GraphTooLarge, build_state_graph, explore_graph, interactive_svg,
+                                           red_run, state_graph_dot)
     if args.max_nodes <= 0:
         raise UsageError("--max-nodes must be positive")
     if args.svg.endswith(".wolf"):
@@ -322,7 +323,7 @@ def _graph(args: argparse.Namespace) -> int:
     _require_svg()
     try:
         system, props = load_model(args.file, defines, _capabilities(args.attacker), args.untyped)
-        graph = build_state_graph(system, explore_graph(system, props, args.max_nodes))
+        graph = build_state_graph(system, explore_graph(system, props, args.max_nodes), props)
     except ModelError as err:
         print(_rendered(args.file, err), file=sys.stderr)
         return EXIT_INPUT
@@ -334,7 +335,8 @@ def _graph(args: argparse.Namespace) -> int:
     if out.is_dir() or args.svg.endswith(("/", os.sep)):
         out = out / f"{Path(args.file).stem}.states.svg"
     dot = state_graph_dot(graph)
-    files = [(out, render_svg(dot))] + ([(out.with_suffix(".dot"), dot)] if args.dot else [])
+    files = [(out, interactive_svg(render_svg(dot), red_run(graph)))] + \
+        ([(out.with_suffix(".dot"), dot)] if args.dot else [])
     for target, text in files:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
