@@ -171,5 +171,6 @@ _PLANTUML_MARKUP = frozenset('*/_-~"<')
 
 
 def _pu_name(text: str) -> str:
-    """A participant's display name between double quotes, which PlantUML cannot escape."""
-    return " ".join(text.split()).replace('"', "''")
+    """A participant's display name between double quotes (which PlantUML cannot escape: they become two
+    single quotes), its markup escaped as in `_pu`."""
+    return _pu(text.replace('"', "''"))
