@@ -11,7 +11,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from dsl.diagnostics import ModelError
 
@@ -260,12 +260,14 @@ def _write_charts(analysis: Analysis, args: argparse.Namespace) -> dict[str, lis
     out_dir = Path(args.svg_dir or "reports") / Path(analysis.path).stem
     written: dict[str, list[str]] = {}
     for v in analysis.verdicts:
-        if v.status != FAILS or v.trace is None or not formats:
+        trace = v.trace
+        if v.status != FAILS or trace is None or not formats:
             continue
-        dot = msc_dot(v.trace, show_state=args.show_state) if set(formats) & {"svg", "png", "pdf", "dot"} else ""
-        makers = {"svg": ("svg", lambda: render_svg(dot)), "png": ("png", lambda: render_binary(dot, "png")),
-                  "pdf": ("pdf", lambda: render_binary(dot, "pdf")), "dot": ("dot", lambda: dot),
-                  "mermaid": ("mmd", lambda: mermaid(v.trace)), "plantuml": ("puml", lambda: plantuml(v.trace))}
+        dot = msc_dot(trace, show_state=args.show_state) if set(formats) & {"svg", "png", "pdf", "dot"} else ""
+        makers: dict[str, tuple[str, Callable[[], str | bytes]]] = {
+            "svg": ("svg", lambda: render_svg(dot)), "png": ("png", lambda: render_binary(dot, "png")),
+            "pdf": ("pdf", lambda: render_binary(dot, "pdf")), "dot": ("dot", lambda: dot),
+            "mermaid": ("mmd", lambda: mermaid(trace)), "plantuml": ("puml", lambda: plantuml(trace))}
         written[v.name] = []
         for fmt in formats:
             ext, make = makers[fmt]

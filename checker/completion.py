@@ -29,15 +29,15 @@ def _bash(parser: argparse.ArgumentParser) -> str:
     options, choices, paths, plain = [], [], [], []
     for name, sub in commands.items():
         flags = [s for a in sub._actions for s in a.option_strings]
-        positional = [a for a in sub._actions if not a.option_strings and a.choices]
-        words = f'; words="{" ".join(positional[0].choices)}"' if positional else ""
+        positional = [str(c) for a in sub._actions if not a.option_strings for c in (a.choices or ())]
+        words = f'; words="{" ".join(positional)}"' if positional else ""
         options.append(f'        {name}) opts="{" ".join(flags)}"{words} ;;')
         for action in sub._actions:
             if action.nargs == 0 or not action.option_strings:
                 continue
             keys = "|".join(f'"{name} {o}"' for o in action.option_strings)
             if action.choices or action.dest == "attacker":
-                values = action.choices or (*CAPABILITIES, "none")
+                values = [str(c) for c in action.choices] if action.choices else [*CAPABILITIES, "none"]
                 choices.append(f'        {keys}) words="{" ".join(values)}" ;;')
             elif set(action.option_strings) & _PATH_OPTIONS:
                 paths.append(keys)

@@ -61,19 +61,19 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
         step_of_action[k] = index
         if info.received is not None:
             src, dst, msg = info.received
-            mid = _take(in_flight, src, dst, msg)
-            if mid is not None:
-                messages[mid]["received_at"] = index
-                receives.append(mid)
+            got = _take(in_flight, src, dst, msg)
+            if got is not None:
+                messages[got]["received_at"] = index
+                receives.append(got)
         if runs is not None:
-            for mid in receives:
-                messages[mid]["receiver"] = actor
+            for got in receives:
+                messages[got]["receiver"] = actor
         if info.lost is not None:
             src, dst, msg = info.lost
-            mid = _take(in_flight, src, dst, msg)
-            if mid is not None:
-                messages[mid]["fate"] = "dropped" if info.kind == "drop" else "lost"
-                receives.append(mid)
+            gone = _take(in_flight, src, dst, msg)
+            if gone is not None:
+                messages[gone]["fate"] = "dropped" if info.kind == "drop" else "lost"
+                receives.append(gone)
         sends = []
         for src, dst, msg in info.sent:
             mid = next_id
