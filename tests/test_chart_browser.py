@@ -20,29 +20,15 @@ import pytest
 
 from checker.cli import main
 from checker.output.render_msc import msc_svg
+from browser import run_chromium
 from library_charts import library_charts
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _chromium() -> str:
-    """The browser, installed through apt-get when we may (as `make test` does); skip only when we cannot."""
-    found = shutil.which("chromium")
-    if found is None and hasattr(os, "geteuid") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900)
-        found = shutil.which("chromium")
-    if found is None:
-        pytest.skip("chromium is not installed and cannot be installed without root (apt-get install chromium)")
-    return found
-
-
 def _run_chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-         f"--user-data-dir={tmp_path / 'profile'}", *args],
-        capture_output=True, text=True, timeout=300)
+    return run_chromium(tmp_path / "profile", *args)
 
 
 _MEASURE = """

@@ -3,9 +3,7 @@ alone takes a minute), read back as HTML, in a real headless Chromium, and the t
 the bundled protocols."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,6 +11,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from browser import run_chromium
 from checker.analysis import Options
 from checker.cli import _ModelLibrary, main
 from checker.engine.budget import Bounds
@@ -221,26 +220,11 @@ def test_a_broken_model_is_reported_not_fatal(tmp_path, capsys):
 # ----------------------------------------------------------------------------------------- chromium
 
 
-def _chromium() -> str:
-    """The browser, installed through apt-get when we may (as `make test` does); skip only when we cannot."""
-    found = shutil.which("chromium")
-    if found is None and hasattr(os, "geteuid") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900)
-        found = shutil.which("chromium")
-    if found is None:
-        pytest.skip("chromium is not installed and cannot be installed without root (apt-get install chromium)")
-    return found
-
-
 @needs_dot
 def test_report_in_headless_chromium(report, tmp_path):
     _code, out = report
     index = (out / "index.html").resolve()
-    proc = subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", index.as_uri()],
-        capture_output=True, text=True, timeout=120)
+    proc = run_chromium(tmp_path / "profile", "--dump-dom", index.as_uri())
     assert proc.returncode == 0, proc.stderr[-2000:]
     dom = Page(proc.stdout)
     assert len(dom.rows("run")) == 4

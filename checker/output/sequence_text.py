@@ -115,18 +115,26 @@ def _origin(trace: Trace, msg: Message) -> str:
 
 
 def _mermaid_step(trace: Trace, step: Step, names: dict[str, str]) -> list[str]:
-    out = []
+    arrows = {"lost": "-x", "pending": "-)", "injected": "-->>", "honest": "->>"}
+    return [f"Note over {who}: {_mm(words)}" if src is None else f"{src}{arrows[kind]}{who}: {_mm(words)}"
+            for src, kind, who, words in _events(trace, step, names)]
+
+
+def _events(trace: Trace, step: Step, names: dict[str, str]) -> list[tuple[str | None, str, str, str]]:
+    """What one step shows, as (sender, arrow kind, lane, words): the note over its lane (sender None), then
+    an arrow per message it sends, of kind lost (or dropped), pending, injected or honest."""
+    out: list[tuple[str | None, str, str, str]] = []
     words = _step_words(trace, step)
     if words is not None and step.actor in names:
-        out.append(f"Note over {names[step.actor]}: {_mm(words)}")
+        out.append((None, "note", names[step.actor], words))
     for msg_id in step.sends:
         msg = next((m for m in trace.messages if m.id == msg_id), None)
         if msg is None or msg.receiver not in names:
             continue
-        arrow = "-x" if msg.fate in ("lost", "dropped") else "-)" if msg.fate == "pending" else \
-            "-->>" if msg.capability else "->>"
-        src = names.get(_origin(trace, msg), names[step.actor] if step.actor in names else "ATK")
-        out.append(f"{src}{arrow}{names[msg.receiver]}: {_mm(_message_words(msg))}")
+        kind = "lost" if msg.fate in ("lost", "dropped") else "pending" if msg.fate == "pending" else \
+            "injected" if msg.capability else "honest"
+        src = names.get(_origin(trace, msg), names.get(step.actor, "ATK"))
+        out.append((src, kind, names[msg.receiver], _message_words(msg)))
     return out
 
 
@@ -144,19 +152,9 @@ _MERMAID_ESCAPES = {"#": "#35;", ";": "#59;", "<": "#60;", ">": "#62;", "%": "#3
 
 
 def _plantuml_step(trace: Trace, step: Step, names: dict[str, str]) -> list[str]:
-    out = []
-    words = _step_words(trace, step)
-    if words is not None and step.actor in names:
-        out.append(f"hnote over {names[step.actor]} : {_pu(words)}")
-    for msg_id in step.sends:
-        msg = next((m for m in trace.messages if m.id == msg_id), None)
-        if msg is None or msg.receiver not in names:
-            continue
-        arrow = "->x" if msg.fate in ("lost", "dropped") else "->o" if msg.fate == "pending" else \
-            "-->" if msg.capability else "->"
-        src = names.get(_origin(trace, msg), names[step.actor] if step.actor in names else "ATK")
-        out.append(f"{src} {arrow} {names[msg.receiver]} : {_pu(_message_words(msg))}")
-    return out
+    arrows = {"lost": "->x", "pending": "->o", "injected": "-->", "honest": "->"}
+    return [f"hnote over {who} : {_pu(words)}" if src is None else f"{src} {arrows[kind]} {who} : {_pu(words)}"
+            for src, kind, who, words in _events(trace, step, names)]
 
 
 def _pu(text: str) -> str:
