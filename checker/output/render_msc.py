@@ -1,7 +1,7 @@
 """Message-sequence charts of counterexamples: DOT source (pure, golden-testable) and SVG, PNG or PDF
 through `dot`.
 
-checker/output/msc_layout.py decides every position; this module writes it down for Graphviz with pinned
+checker/output/msc_chart.py decides what goes on the grid and checker/output/msc_layout.py every position; this module writes it down for Graphviz with pinned
 positions (`layout=nop2`, straight `splines=line`), so `dot` only draws and the DOT stays a pure,
 deterministic function of the trace. The verdict heads the chart; the legend closes it.
 
@@ -20,10 +20,13 @@ from typing import Mapping
 
 import graphviz
 
+from checker.output.msc_chart import (
+    ATTACKER_RED, CAPABILITY_COLOURS, CYCLE_BORDER, CYCLE_FILL, GREY, LIFELINE, LOST, Chart, arrow_attrs, fate_words,
+    link_attrs,
+)
 from checker.output.msc_layout import (
-    ATTACKER_RED, CAPABILITY_COLOURS, CYCLE_BORDER, CYCLE_FILL, GREY, LIFELINE, LOST, Chart, Geometry, Layout,
-    arrow_attrs, cycle_back, cycle_bounds, cycle_title, cycle_title_box, fate_words, label_rect, layout,
-    legend_layout, lifelines, link_attrs, link_points,
+    Geometry, Layout, cycle_back, cycle_bounds, cycle_title, cycle_title_box, label_rect, layout, legend_layout,
+    lifelines, link_points,
 )
 from checker.output.textblock import Block, TextRun, block_size, clean, wrap
 from checker.output.trace import Message, Trace
