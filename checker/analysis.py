@@ -19,9 +19,9 @@ from dsl.diagnostics import Diagnostic, ModelError, unknown_hint
 from dsl.frontend import load_model
 
 from checker.engine.budget import BoundHit, Bounds, Budget
-from checker.engine.explorer import Explorer, SearchOptions, StateError
+from checker.engine.explorer import Explorer, SearchOptions
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Judgement, Property, Run
-from checker.engine.run import Stats, replay
+from checker.engine.run import Exploration, StateError, Stats, replay
 from checker.process.network import CAPABILITIES
 from checker.output.trace import Trace
 from checker.output.tracebuild import build_trace
@@ -103,6 +103,8 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
         explorer = Explorer(system, props, options.bounds, options.progress, options=search, budget=budget)
         try:
             result = explorer.run()
+            if result.reduced and result.found:
+                _shortest_violations(system, props, options, budget, result)
         except StateError as err:
             raise _runtime_error(system, err) from None
         run = Run(system, result, options.bounds)
@@ -132,6 +134,21 @@ def _attacker_of(system: Any) -> AttackerSummary | None:
             return None
     ordered = tuple(c for c in CAPABILITIES if c in caps) + tuple(sorted(set(caps) - set(CAPABILITIES)))
     return AttackerSummary(ordered, limit, typed)
+
+
+def _shortest_violations(system: Any, props: tuple[Property, ...], options: Options, budget: Budget,
+                         result: Exploration) -> None:
+    """Partial-order reduction keeps every violation but not every shortest path to one: explore again without
+    it, only as deep as the longest violation found, and keep the shorter paths. If a bound cuts this short,
+    the (real, replayed) longer paths stay."""
+    depth = max(len(f.path.actions) for f in result.found.values())
+    failed = [p for p in props if p.name in result.found]
+    bounds = Bounds(max_states=options.bounds.max_states, max_depth=depth)
+    again = Explorer(system, failed, bounds, options=SearchOptions(exact=options.exact, reduce=False),
+                     budget=budget).run()
+    for name, found in again.found.items():
+        if len(found.path.actions) < len(result.found[name].path.actions):
+            result.found[name] = found
 
 
 def _selected(props: tuple[Property, ...], only: tuple[str, ...]) -> tuple[Property, ...]:

@@ -77,6 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     _chart_options(check)
     check.add_argument("--show-state", action="store_true", help="show changed variables in charts")
     check.add_argument("-q", "--quiet", action="store_true", help="no progress line")
+    check.add_argument("--exact", action="store_true",
+                       help="store whole states instead of 64-bit fingerprints (slower; no collision can hide a state)")
+    check.add_argument("--no-reduction", dest="reduce", action="store_false",
+                       help="explore every interleaving (no partial-order reduction)")
     graph = sub.add_parser("graph", help="draw the reachable state graph of a small model")
     graph.add_argument("file", metavar="FILE")
     graph.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
@@ -156,7 +160,8 @@ def _check(args: argparse.Namespace) -> int:
     if set(_chart_formats(args)) & {"svg", "png", "pdf", "dot"}:
         _require_svg()
     progress = None if args.quiet or args.format == "json" else _progress_printer(sys.stderr)
-    options = Options(defines, bounds, _capabilities(args.attacker), args.untyped, tuple(args.only), progress)
+    options = Options(defines, bounds, _capabilities(args.attacker), args.untyped, tuple(args.only), progress,
+                      exact=args.exact, reduce=args.reduce)
     worst = EXIT_OK
     results: list[dict[str, Any]] = []
     checked: list[tuple[str, int, Analysis | None]] = []

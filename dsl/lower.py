@@ -38,6 +38,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
         self.model_name = model.name or model_name
         self.diags: list[Diagnostic] = []
         self.consts: dict[str, tuple[Any, T.Type]] = {}
+        self.sends: dict[str, set[tuple[int, str]]] = {}  # sender family -> (message id, target family)
         self.families: dict[str, FamilyInfo] = {}
         self.messages: dict[str, tuple[int, tuple[T.Type, ...], A.MessageDecl]] = {}
 
@@ -248,7 +249,8 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                           states=fam.states, finals=frozenset(finals), var_names=var_names,
                           var_renderers=tuple(_renderer(fam.var_types[v]) for v in var_names),
                           initial=tuple(initial), transitions=tuple(transitions),
-                          handlers={k: tuple(v) for k, v in handlers.items()}, frame_size=frame_size)
+                          handlers={k: tuple(v) for k, v in handlers.items()}, frame_size=frame_size,
+                          sends=frozenset(self.sends.get(fam.name, ())))
 
     def _handler(self, fam: FamilyInfo, h: A.Handler, states: dict[str, int]) -> tuple[HandlerSpec, int] | None:
         if h.message not in self.messages:
@@ -487,12 +489,19 @@ class Lowerer(ExpressionLowering, PropertyLowering):
 
     def _send(self, s: A.Send, scope: Scope) -> Fn:
         msg_id, fns = self._message_args(s.message, s.args, scope, s.span)
-        _fam, gid = self._target(s.to, scope)
+        fam, gid = self._target(s.to, scope)
+        self._record_send(scope, msg_id, fam.name)
         message = tuple_builder((lambda c: msg_id,) + fns)
 
         def run_send(c: Ctx) -> None:
             c.out.append((c.gid, gid(c), message(c)))
         return run_send
+
+    def _record_send(self, scope: Scope, msg_id: int, target: str) -> None:
+        """Which message kinds a family may send to which family: partial-order reduction needs to know who
+        can still send a process something it listens to (checker/process/procsys.py, `ample`)."""
+        if scope.family is not None:
+            self.sends.setdefault(scope.family.name, set()).add((msg_id, target))
 
     def _broadcast(self, s: A.Broadcast, scope: Scope) -> Fn:
         msg_id, fns = self._message_args(s.message, s.args, scope, s.span)
@@ -501,6 +510,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
         if fam is None:
             raise self.error("E205", f"unknown process {name}", s.span)
         gids = tuple(range(fam.offset, fam.offset + fam.size))
+        self._record_send(scope, msg_id, fam.name)
         message = tuple_builder((lambda c: msg_id,) + fns)
 
         def run_broadcast(c: Ctx) -> None:

@@ -211,6 +211,7 @@ class ExpressionLowering:
                              e.span)
         fam = self.families[tt.family]
         g = getattr(tf, "constant", UNKNOWN)
+        scope.reads.add((fam.name, fam.var_slots.get(e.name, 0)))
         if e.name in fam.states:
             idx = fam.states.index(e.name)
             if g is not UNKNOWN:

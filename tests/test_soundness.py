@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from hypothesis import strategies as st
 from checker.analysis import FAILS, HOLDS, CounterexampleMismatch, Options, analyze
 from checker.engine.fingerprint import encode, fingerprint
 from checker.engine.invariant import Invariant
-from checker.process.values import FrozenMap
+from checker.process.values import FrozenMap, canonical
 from checker.timed.constraints import ConstraintSet, le, var
 from dsl.frontend import load_model
 
@@ -76,6 +77,16 @@ def _values(leaf):
 @given(_values(st.integers(-3, 3)), _values(st.integers(-3, 3)))
 def test_encoding_is_injective_on_nested_values(a, b):
     assert (encode(a) == encode(b)) == (a == b), (a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_values(st.one_of(st.integers(-3, 3), st.booleans(), st.sampled_from(["", "a", "b"]))),
+       _values(st.one_of(st.integers(-3, 3), st.booleans(), st.sampled_from(["", "a", "b"]))))
+def test_process_values_marshal_injectively(a, b):
+    # the process runtime digests values as marshal(canonical(value)): equal exactly for equal values
+    # (1 == True in Python, but not as runtime values: their types differ)
+    same = marshal.dumps(canonical(a), 2) == marshal.dumps(canonical(b), 2)
+    assert same == (encode(a) == encode(b)), (a, b)
 
 
 def test_maps_with_equal_keys_and_different_values_differ():
@@ -158,7 +169,7 @@ STATEMENTS = [
     "x -= 1", "x += {k}", "x = -x", "x = x * 2 % 7 - 3", "s += {{x}}", "s -= {{x}}", "s = {{}}",
     "m[x % 3] = x", "m[{k}] = -{k}", "if x in s {{ x += 1 }} else {{ x -= 2 }}",
     "if (x % 3) in m {{ x = m[x % 3] }}", "send v(x) to P[(i + 1) % N]", "send w(s) to P[(i + {k}) % N]",
-    "broadcast v(-x)", "for e in s {{ x += e }}",
+    "broadcast v(-x)", "for e in s {{ x += e }}", "x = m[{k} % 3]",
 ]
 HANDLERS = [
     "on v(a) {{ x = a }}", "on v(a) when a < 0 {{ s += {{a}} }}", "on w(t) {{ s = t }}",
@@ -182,7 +193,9 @@ def random_model(draw) -> str:
         lines.append("  " + h.format(k=draw(st.integers(0, 2))))
     lines.append("}")
     bound = draw(st.integers(-4, 2))
-    lines += [f"check floor: always P[0].x > {bound} or len(P[0].s) > 1", "check deadlock_free"]
+    prop = draw(st.sampled_from([f"P[0].x > {bound} or len(P[0].s) > 1", "not (P[0].b and P[N-1].b)",
+                                 f"P[N-1].steps < 3 or P[N-1].x != {bound}", "count(p in P where p.b) < N"]))
+    lines += [f"check floor: always {prop}", "check deadlock_free"]
     return "\n".join(lines) + "\n"
 
 

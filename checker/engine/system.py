@@ -54,12 +54,12 @@ class TransitionSystem(Protocol):
 class Reducible(Protocol):
     """Optional: a system that can offer a partial-order-reduced subset of a state's successors.
 
-    `ample(state)` returns a non-empty proper subset of `successors(state)` that satisfies the ample-set
-    conditions C0-C2 (non-empty, persistent, invisible to the properties), each with its index in the full
-    list, or None when the state must be fully expanded. The explorer adds the cycle proviso C3 (see
-    checker/engine/explorer.py), which needs the store."""
+    `ample(state, visible)` returns a non-empty proper subset of `successors(state)` that satisfies the
+    ample-set conditions C0-C2 (non-empty, persistent, and no step changes anything in `visible`, what the
+    properties read), each with its index in the full list, or None when the state must be fully expanded. The
+    explorer adds the cycle proviso C3 (see checker/engine/explorer.py), which needs the store."""
 
-    def ample(self, state: State) -> Sequence[tuple[int, Action, State]] | None: ...
+    def ample(self, state: State, visible: frozenset[Any]) -> Sequence[tuple[int, Action, State]] | None: ...
 
 
 class ModelFault(Exception):

@@ -32,9 +32,12 @@ def render_analysis(a: Analysis, written: dict[str, list[str]] | None = None,
         lines.append(f"  solver: {z['checks']:,} checks, {z['models']:,} models, {z['z3_calls']:,} Z3 calls "
                      f"({z['z3_seconds']:.2f} s in Z3), {z['cache_hits']:,} cache hits, {z['fast_path']:,} "
                      f"decided in Python" + (f", {z['unknown']:,} unknown" if z["unknown"] else ""))
+    lines.append("  " + _store_line(a))
     if a.stop_reason:
         lines.append(f"  stopped: {a.stop_reason}; {s.frontier:,} states were still waiting to be explored, "
                      f"so verdicts other than failures are 'unknown'")
+    elif a.settled:
+        lines.append("  stopped early: every property had failed, nothing more to learn")
     shown = same_runs(a.verdicts)
     for v in a.verdicts:
         if v.status != FAILS or v.trace is None:
@@ -65,6 +68,17 @@ def same_runs(verdicts: tuple[Verdict, ...]) -> dict[str, str | None]:
     return out
 
 
+def _store_line(a: Analysis) -> str:
+    """How states were stored and reduced: the chance that a fingerprint collision hid a state (as TLC prints
+    it), or exact storage; how many states partial-order reduction expanded with an ample set."""
+    s = a.stats
+    store = ("exact states (no collision possible)" if s.collision_probability is None else
+             f"64-bit fingerprints, chance that a collision hid a state < {s.collision_probability:.1e}")
+    if s.reduced:
+        store += f"; partial-order reduction: {s.reduced:,} states expanded with an ample set"
+    return store
+
+
 def analysis_to_json(a: Analysis, written: dict[str, list[str]] | None = None,
                      weakest: dict[str, list[list[str]]] | None = None) -> dict[str, Any]:
     """The JSON object of one checked file (docs/json.md; tests/test_json_schema.py validates it)."""
@@ -87,7 +101,9 @@ def analysis_to_json(a: Analysis, written: dict[str, list[str]] | None = None,
         "stopped": a.stop_reason,
         "stats": {"states": a.stats.states, "transitions": a.stats.transitions, "depth": a.stats.depth,
                   "seconds": round(a.stats.seconds, 4), "states_per_second": round(a.stats.states_per_second),
-                  "frontier": a.stats.frontier, "solver": a.solver},
+                  "frontier": a.stats.frontier, "solver": a.solver,
+                  "collision_probability": a.stats.collision_probability, "reduced": a.stats.reduced,
+                  "fully_expanded_by_proviso": a.stats.fully_expanded_by_proviso},
         "properties": [
             {"name": v.name, "formula": v.text, "verdict": v.status, "reason": v.reason, "value": v.value,
              "files": written.get(v.name, []), "weakest_attackers": weakest.get(v.name),

@@ -1,0 +1,247 @@
+"""Breadth-first search a batch of states at a time, for systems that compute successors with numpy.
+
+Same search as checker/engine/explorer.py (same order, same parent links, same counterexamples, same bounds),
+for systems that offer a `BatchSource` (process models without environment steps:
+checker/process/vector.py) and properties that declare their hooks as `cases` or `deadlock`
+(checker/engine/properties.py). States never become Python objects: a level of the search is an array of
+fingerprints, a matrix of component ids and an array of state ids, and every step of the loop, from successors
+to the store to the invariants, works on whole chunks of it.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Protocol, Sequence
+
+import numpy as np
+
+from checker.engine.budget import Bounds, BoundHit, Budget
+from checker.engine.fingerprint import collision_probability
+from checker.engine.properties import Hooks
+from checker.engine.run import Exploration, Found, Path, StateError, Stats
+from checker.engine.store import FingerprintStore
+from checker.engine.system import ModelFault
+
+CHUNK = 4096  # states expanded per batch
+
+
+class BatchSource(Protocol):
+    """Batches are (fingerprints, component matrix); `state` turns a row back into the system's own state."""
+
+    def initial(self) -> tuple[Any, Any]: ...
+
+    def expand(self, fps: Any, comps: Any) -> Any: ...
+
+    def valid_end(self, comps: Any) -> Any: ...
+
+    def ample(self, comps: Any, succ: Any, visible: frozenset[Any]) -> tuple[Any, Any]: ...
+
+    def batch_predicate(self, pred: Any) -> Callable[[Any], Any] | None: ...
+
+    def state(self, fp: Any, row: Any) -> Any: ...
+
+    @property
+    def scalar(self) -> Any: ...
+
+
+class NotBatchable(Exception):
+    """A property cannot be evaluated on batches: the scalar explorer takes over."""
+
+
+def batchable(hooks: Sequence[tuple[str, Hooks]]) -> bool:
+    """Every hook is declared in a form the batch search evaluates natively (and no graph is needed)."""
+    for _name, h in hooks:
+        if h.needs_graph or h.labels or h.edge_mark is not None:
+            return False
+        if h.on_state is not None and not h.cases:
+            return False
+        if h.on_expand is not None and not h.deadlock:
+            return False
+    return True
+
+
+class BatchExplorer:
+    def __init__(self, source: BatchSource, hooks: Sequence[tuple[str, Hooks]], bounds: Bounds,
+                 progress: Callable[[Stats], None] | None, budget: Budget | None,
+                 visible: frozenset[Any] | None = None):
+        """`visible`: what the properties read, when partial-order reduction is wanted (None: no reduction)."""
+        self.source = source
+        self.visible = visible
+        self.bounds = bounds
+        self.progress = progress
+        self.budget = budget
+        self.hooks = hooks
+        self.cases: list[tuple[str, list[tuple[str, Callable[[Any], Any]]]]] = []
+        for name, h in hooks:
+            if h.cases:
+                batched = [(label, source.batch_predicate(pred)) for label, pred in h.cases]
+                if any(b is None for _label, b in batched):
+                    raise NotBatchable(name)
+                self.cases.append((name, [(label, b) for label, b in batched if b is not None]))
+        self.deadlocks = [name for name, h in hooks if h.deadlock]
+        self.searched = {name for name, h in hooks if h.needs_search}
+
+    def run(self) -> Exploration:
+        stats = self.stats = Stats()
+        self.found: dict[str, Found] = {}
+        self.store = FingerprintStore(compact_at=0)
+        self.parent = np.zeros(1 << 16, dtype=np.int64)
+        self.via = np.zeros(1 << 16, dtype=np.int32)
+        self.count = 0
+        self.level_start = 0
+        self.reduced_any = False
+        self.stop_reason: str | None = None
+        start = time.perf_counter()
+        next_report = start + 1.0
+        cut = settled = False
+        depth = 0
+        try:
+            fps, comps = self.source.initial()
+            frontier = self._admit(fps, comps, -1 - np.arange(len(fps)), np.zeros(len(fps), dtype=np.int64))
+            while len(frontier[0]) and not self.stop_reason:
+                if self.bounds.max_depth is not None and depth >= self.bounds.max_depth:
+                    cut = bool(self.source.expand(frontier[0], frontier[1]).steps.any())
+                    if cut:
+                        self.stop_reason = f"depth bound {self.bounds.max_depth} reached"
+                    break
+                parts: list[tuple[Any, Any, Any]] = []
+                self.level_start = self.count
+                for c in range(0, len(frontier[0]), CHUNK):
+                    fps, comps, ids = (x[c:c + CHUNK] for x in frontier)
+                    parts.append(self._expand(fps, comps, ids))
+                    settled = bool(self.searched) and self.searched <= self.found.keys()
+                    now = time.perf_counter()
+                    if self.budget is not None:
+                        self.budget.check()
+                    if self.progress is not None and now >= next_report:
+                        stats.seconds, stats.depth = now - start, depth
+                        stats.frontier = sum(len(p[0]) for p in parts)
+                        self.progress(stats)
+                        next_report = now + 1.0
+                    if self.stop_reason or settled:
+                        break
+                frontier = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
+                            np.concatenate([p[2] for p in parts]))
+                stats.frontier = len(frontier[0])
+                if self.stop_reason or settled:
+                    break
+                if len(frontier[0]):
+                    depth += 1
+        except (BoundHit, KeyboardInterrupt, MemoryError) as err:
+            self.stop_reason = (err.reason if isinstance(err, BoundHit) else
+                                "interrupted by the user" if isinstance(err, KeyboardInterrupt) else
+                                "out of memory")
+        stats.depth = depth
+        stats.seconds = time.perf_counter() - start
+        stats.collision_probability = collision_probability(stats.states, stats.transitions + stats.states)
+        complete = self.stop_reason is None and not cut and not settled
+        return Exploration(stats, self.found, complete, self.stop_reason, None, reduced=self.reduced_any,
+                           settled=settled)
+
+    def _expand(self, fps: Any, comps: Any, ids: Any) -> tuple[Any, Any, Any]:
+        try:
+            succ = self.source.expand(fps, comps)
+        except ModelFault:
+            raise self._locate_fault(fps, comps, ids) from None
+        for name in self.deadlocks:
+            if name not in self.found:
+                stuck = np.flatnonzero(succ.steps == 0)
+                if stuck.size:
+                    stuck = stuck[~self.source.valid_end(comps[stuck])]
+                if stuck.size:
+                    self.found[name] = Found("", self._path(int(ids[stuck[0]])))
+        if self.visible is None:
+            self.stats.transitions += len(succ.rows)
+            return self._admit(succ.fps, succ.comps, ids[succ.rows], succ.via)
+        return self._admit_reduced(comps, ids, succ)
+
+    def _admit_reduced(self, comps: Any, ids: Any, succ: Any) -> tuple[Any, Any, Any]:
+        """Partial-order reduction on a batch: keep each row's ample successors, except for rows whose ample
+        successors include a state found at an earlier depth (the cycle proviso, checker/engine/explorer.py):
+        those keep all. The kept successors stay in scalar order, so ids and paths are the scalar explorer's."""
+        assert self.visible is not None
+        keep, reduced = self.source.ample(comps, succ, self.visible)
+        known = self.store.lookup_array(succ.fps[keep])
+        old = np.flatnonzero(keep)[(known >= 0) & (known < self.level_start)]
+        again = np.zeros(len(reduced), dtype=bool)
+        again[succ.rows[old]] = True
+        again &= reduced
+        keep |= again[succ.rows]
+        self.stats.reduced += int(reduced.sum() - again.sum())
+        self.stats.fully_expanded_by_proviso += int(again.sum())
+        if self.stats.reduced:
+            self.reduced_any = True
+        kept = np.flatnonzero(keep)
+        self.stats.transitions += len(kept)
+        return self._admit(succ.fps[kept], succ.comps[kept], ids[succ.rows[kept]], succ.via[kept])
+
+    def _admit(self, fps: Any, comps: Any, parents: Any, via: Any) -> tuple[Any, Any, Any]:
+        """Store a batch; record, check and return its new states (first occurrences, in batch order)."""
+        before = self.store.count
+        got = self.store.add_array(fps, want_ids=self.visible is not None)
+        new = np.flatnonzero(got >= before)
+        if new.size:
+            _, first = np.unique(got[new], return_index=True)
+            new = new[first]
+        limit = self.bounds.max_states
+        if limit is not None and self.count + len(new) >= limit:
+            new = new[:limit - self.count]
+            self.stop_reason = f"state bound {limit:,} reached"
+        start, end = self.count, self.count + len(new)
+        if end > len(self.parent):
+            size = len(self.parent)
+            while size < end:
+                size *= 2
+            self.parent = np.resize(self.parent, size)
+            self.via = np.resize(self.via, size)
+        self.parent[start:end] = parents[new]
+        self.via[start:end] = via[new]
+        self.count = end
+        self.stats.states = end
+        ids = np.arange(start, end, dtype=np.int64)
+        fps, comps = fps[new], comps[new]
+        try:
+            self._check(comps, ids)
+        except ModelFault:
+            raise self._locate_fault(fps, comps, ids, check=True) from None
+        return fps, comps, ids
+
+    def _check(self, comps: Any, ids: Any) -> None:
+        """The invariants on new states: the first state (in order) where some case fails, labelled with the
+        first failing case, as the scalar explorer reports it."""
+        if not len(ids):
+            return
+        for name, cases in self.cases:
+            if name in self.found:
+                continue
+            oks = [(label, pred(comps)) for label, pred in cases]
+            bad = np.zeros(len(ids), dtype=bool)
+            for _label, ok in oks:
+                bad |= ~ok
+            if bad.any():
+                at = int(np.argmax(bad))
+                label = next(label for label, ok in oks if not ok[at])
+                self.found[name] = Found(label, self._path(int(ids[at])))
+
+    def _locate_fault(self, fps: Any, comps: Any, ids: Any, check: bool = False) -> StateError:
+        """A model fault somewhere in a batch: find the first state, in search order, where the scalar system
+        meets it (computing successors, or with `check` evaluating the properties), as the scalar explorer
+        would have."""
+        for fp, row, sid in zip(fps, comps, ids.tolist()):
+            state = self.source.state(fp, row)
+            try:
+                if check:
+                    for name, h in self.hooks:
+                        if h.on_state is not None and name not in self.found:
+                            h.on_state(state)
+                else:
+                    self.source.scalar.successors(state)
+            except ModelFault as err:
+                return StateError(err, self._path(sid))
+        raise AssertionError("a model fault in a batch that no state of the batch shows")
+
+    def _path(self, sid: int) -> Path:
+        acts = []
+        while self.parent[sid] >= 0:
+            acts.append(int(self.via[sid]))
+            sid = int(self.parent[sid])
+        return Path(-1 - int(self.parent[sid]), tuple(reversed(acts)))
