@@ -132,7 +132,7 @@ def _chart_options(check: argparse.ArgumentParser) -> None:
 def _chart_formats(args: argparse.Namespace) -> tuple[str, ...]:
     """The file formats asked for, in a fixed order (empty: no charts)."""
     asked = [f for f in ("svg", "png", "pdf", "dot", "mermaid", "plantuml") if getattr(args, f)]
-    if "svg" not in asked and (args.svg_dir is not None and not asked or {"png", "pdf", "dot"} & set(asked)):
+    if "svg" not in asked and ((args.svg_dir is not None and not asked) or {"png", "pdf", "dot"} & set(asked)):
         asked.insert(0, "svg")  # PNG, PDF and DOT come with the SVG they are drawn from
     return tuple(asked)
 

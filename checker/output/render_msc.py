@@ -32,8 +32,6 @@ from checker.output.textblock import Block, TextRun, block_size, clean, wrap
 from checker.output.trace import Message, Trace
 
 _FONT = "Arial"
-#: Formats `dot` can write a chart in, for `--png` / `--pdf` (SVG is the default).
-FORMATS = ("svg", "png", "pdf")
 
 SVG_INSTALL_HINT = (
     "the `dot` program from Graphviz is needed for SVG output: install it with "
