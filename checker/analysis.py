@@ -10,18 +10,19 @@ verdict: a counterexample that does not replay is a bug in wolf (`Counterexample
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any, Callable
 
 from dsl.ast import NO_SPAN
-from dsl.diagnostics import Diagnostic, ModelError
+from dsl.diagnostics import Diagnostic, ModelError, unknown_hint
 from dsl.frontend import load_model
 
 from checker.engine.budget import BoundHit, Bounds, Budget
 from checker.engine.explorer import Explorer, SearchOptions
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Judgement, Property, Run
 from checker.engine.run import Exploration, Path, StateError, Stats, replay
+from checker.process.network import CAPABILITIES
 from checker.output.trace import Trace
 from checker.output.tracebuild import build_trace
 
@@ -55,6 +56,17 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class AttackerSummary:
+    """The attacker a model was checked against, as data (the JSON's `attacker`): its capabilities in the
+    seeds' order, the bound on its injections (None: unbounded) and whether matching is typed (None for
+    process models, whose messages are typed by their declarations)."""
+
+    capabilities: tuple[str, ...]
+    limit: int | None = None
+    typed: bool | None = None
+
+
+@dataclass(frozen=True)
 class Analysis:
     path: str
     model: str
@@ -66,6 +78,7 @@ class Analysis:
     solver: dict[str, Any] | None = None  # Z3 / constraint statistics of timed protocols (checker/timed/timing.py)
     settled: bool = False  # the search stopped early because every property already had its verdict
     reduction: str = ""  # a reduction of the state space beyond partial order (symmetry), in words
+    attacker: AttackerSummary | None = None
 
     @property
     def exit_code(self) -> int:
@@ -109,7 +122,21 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
     reduction = f"symmetry reduction over the members of {searched.spec.family}" if searched is not system else ""
     return Analysis(path, system.name, system.network.name, tuple(verdicts), result.stats, result.complete,
                     result.stop_reason, timing.statistics() if timing is not None else None, result.settled,
-                    reduction)
+                    reduction, _attacker_of(system))
+
+
+def _attacker_of(system: Any) -> AttackerSummary | None:
+    """The attacker of a security protocol (`system.attacker`) or of a process model's network."""
+    attacker = getattr(system, "attacker", None)
+    if attacker is not None and hasattr(attacker, "capabilities"):
+        caps, limit, typed = attacker.capabilities, getattr(attacker, "limit", None), attacker.typed
+    else:
+        network = getattr(system, "network", None)
+        caps, limit, typed = getattr(network, "attacker", frozenset()), getattr(network, "limit", None), None
+        if not caps:
+            return None
+    ordered = tuple(c for c in CAPABILITIES if c in caps) + tuple(sorted(set(caps) - set(CAPABILITIES)))
+    return AttackerSummary(ordered, limit, typed)
 
 
 def _shortest_violations(system: Any, props: tuple[Property, ...], options: Options, budget: Budget,
@@ -147,8 +174,8 @@ def _selected(props: tuple[Property, ...], only: tuple[str, ...]) -> tuple[Prope
         return props
     unknown = sorted(set(only) - {p.name for p in props})
     if unknown:
-        raise ModelError([Diagnostic("E404", f"the model has no property {unknown[0]}", NO_SPAN,
-                                     hint="properties: " + ", ".join(p.name for p in props))])
+        raise ModelError([Diagnostic("E404", f"-p {unknown[0]}: the model has no property {unknown[0]}", NO_SPAN,
+                                     hint=unknown_hint(unknown[0], (p.name for p in props), "properties"))])
     return tuple(p for p in props if p.name in only)
 
 
@@ -165,6 +192,7 @@ def _verdict(prop: Property, run: Run) -> Verdict:
                                          f"replay: {problem}")
         trace = build_trace(system, path, system.name, prop.name, judged.reason, judged.loop_start,
                             schedule=judged.schedule)
+        trace = replace(trace, formula=prop.text)  # so that charts can name it
     return Verdict(prop.name, prop.text, judged.status, judged.reason, trace, judged.value)
 
 

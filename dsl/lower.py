@@ -23,7 +23,7 @@ from checker.process.values import render_seq, render_value
 from . import ast as A
 from . import types as T
 from .closures import ARITH, Abort, FamilyInfo, Fn, Scope, did_you_mean, tuple_builder
-from .diagnostics import Diagnostic, ModelError
+from .diagnostics import Diagnostic, ModelError, unknown_hint
 from .lower_expr import ExpressionLowering
 from .lower_props import PropertyLowering
 
@@ -79,7 +79,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                        hint="add `process Name { ... }` (see docs/language.md)")
         for name in self.overrides:
             self.error("E404", f"-D {name}: the model has no constant {name}", A.NO_SPAN,
-                       hint="constants are declared with `const NAME = value`")
+                       hint=unknown_hint(name, (c.name for c in self.model.consts), "constants"))
         if self.diags:  # in source order, like a compiler
             raise ModelError(sorted(self.diags, key=lambda d: (d.span.line, d.span.column)))
         specs = tuple(FamilySpec(**{**s.__dict__, "crashable": crash.get(s.name, frozenset())}) for s in specs)
@@ -344,7 +344,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
         for c in caps:
             if c not in CAPABILITIES:
                 self.error("E404", f"unknown attacker capability {c}", span,
-                           hint="capabilities: " + ", ".join(CAPABILITIES) + " (or none)")
+                           hint=unknown_hint(c, CAPABILITIES, "capabilities") + " (or none)")
         return frozenset(c for c in caps if c in CAPABILITIES)
 
     def _crashes(self) -> dict[str, frozenset[int]]:

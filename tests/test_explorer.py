@@ -196,7 +196,7 @@ def test_json_output_follows_the_schema(tmp_path, capsys):
     path = model(tmp_path, COUNTERS.replace("<= N", "< N"))
     assert main(["check", path, "--format", "json", "--no-reduction"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["schema"] == 1 and data["exit_code"] == 1 and data["stats"]["states"] == 16
+    assert data["schema"] == 2 and data["exit_code"] == 1 and data["stats"]["states"] == 16
     small = data["properties"][0]
     assert small["verdict"] == "fails" and len(small["trace"]["steps"]) == 6
 

@@ -3,9 +3,7 @@ alone takes a minute), read back as HTML, in a real headless Chromium, and the t
 the bundled protocols."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,10 +11,13 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from checker.cli import main
+from browser import run_chromium
+from checker.analysis import Options
+from checker.cli import _ModelLibrary, main
+from checker.engine.budget import Bounds
 from checker.output.report import (THESIS_PROTOCOLS, Expected, PropertyResult, ProtocolResult, Report,
-                                   VariantResult, mark_counts, protocol_features, render_html, thesis_column,
-                                   thesis_rows)
+                                   VariantResult, mark_counts, protocol_features, render_html, run_report,
+                                   thesis_column, thesis_rows)
 from checker.security.secsys import SecuritySystem
 from dsl.frontend import load_model
 
@@ -135,12 +136,47 @@ def test_report_links_resolve_and_charts_are_svg(report):
     page = Page(index.read_text(encoding="utf-8"))
     _assert_links_resolve(index, page)
     hrefs = page.hrefs()
-    charts = sorted(h for h in hrefs if h.endswith(".svg"))
+    charts = sorted({h for h in hrefs if h.endswith(".svg")})
     assert charts == ["hostile/reached.svg", "hostile_protocol/B_agrees_A.svg",
                       "hostile_protocol/attacker_eavesdrop_replay/B_agrees_A.svg"]  # a variant's own folder
     for chart in charts:
         ET.parse(out / chart)
     assert sum(h.endswith(".wolf") for h in hrefs) == 4
+
+
+@needs_dot
+def test_report_has_contents_and_every_failure_links_to_its_chart(report):
+    _code, out = report
+    page = Page((out / "index.html").read_text(encoding="utf-8"))
+    contents = [a["href"] for t, a in page.elements if t == "a" and a.get("href", "").startswith("#")]
+    for section in ("#problems", "#verdicts", "#charts", "#protocols"):
+        assert section in contents, section
+    badges = [a for t, a in page.elements if t == "a" and "badge" in a.get("class", "").split()]
+    assert sorted(a["href"] for a in badges) == ["hostile/reached.svg", "hostile_protocol/B_agrees_A.svg",
+                                                 "hostile_protocol/attacker_eavesdrop_replay/B_agrees_A.svg"]
+    assert all("fails" in a["class"] for a in badges)
+    text = (out / "index.html").read_text(encoding="utf-8")
+    failing_cell = text[text.index('<td class="failing">'):]
+    assert failing_cell.startswith('<td class="failing"><a href="hostile_protocol/B_agrees_A.svg">B_agrees_A</a>')
+
+
+def test_report_checks_models_in_parallel_with_the_same_result(tmp_path):
+    """Two processes give the page one process gives (charts and verdicts), with a line per model."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("dh.wolf", "nspk.wolf", "keyserver_unsigned.wolf"):
+        shutil.copy(MODELS / name, lib / name)
+    lines: list[str] = []
+    pages = []
+    for jobs in (1, 2):
+        out = tmp_path / f"out{jobs}"
+        report = run_report(lib, out, _ModelLibrary(), Options(bounds=Bounds(timeout=60)), lines.append, jobs)
+        pages.append([(r.shown, r.variant, [(p.name, p.status, p.chart) for p in r.properties]) for r in report.runs])
+        assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.svg")) == [
+            "dh/B_agrees_A.svg", "dh/secret_M.svg", "keyserver_unsigned/B_agrees_A.svg", "nspk/B_agrees_A.svg",
+            "nspk/secret_Na.svg", "nspk/secret_Nb.svg"]
+    assert pages[0] == pages[1]
+    assert sorted(line.split(" ")[0] for line in lines) == ["1/3", "1/3", "2/3", "2/3", "3/3", "3/3"]
 
 
 @needs_dot
@@ -186,26 +222,11 @@ def test_a_broken_model_is_reported_not_fatal(tmp_path, capsys):
 # ----------------------------------------------------------------------------------------- chromium
 
 
-def _chromium() -> str:
-    """The browser, installed through apt-get when we may (as `make test` does); skip only when we cannot."""
-    found = shutil.which("chromium")
-    if found is None and hasattr(os, "geteuid") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900)
-        found = shutil.which("chromium")
-    if found is None:
-        pytest.skip("chromium is not installed and cannot be installed without root (apt-get install chromium)")
-    return found
-
-
 @needs_dot
 def test_report_in_headless_chromium(report, tmp_path):
     _code, out = report
     index = (out / "index.html").resolve()
-    proc = subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", index.as_uri()],
-        capture_output=True, text=True, timeout=120)
+    proc = run_chromium(tmp_path / "profile", "--dump-dom", index.as_uri())
     assert proc.returncode == 0, proc.stderr[-2000:]
     dom = Page(proc.stdout)
     assert len(dom.rows("run")) == 4

@@ -18,6 +18,7 @@ import html
 import os
 import re
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
@@ -144,6 +145,7 @@ class ProtocolResult:
     features: Features
     thesis: int | None     # column of Taulukko 3.4 the model's header names, if any
     failing: tuple[str, ...]  # properties that fail in the default variant (attacks, or `executable`)
+    charts: tuple[str | None, ...] = ()  # the chart of each failing property (href), in the same order
 
 
 @dataclass(frozen=True)
@@ -172,35 +174,63 @@ def find_models(root: Path) -> list[Path]:
 
 
 def run_report(root: Path, out: Path, library: Library, base: Options,
-               progress: Callable[[str], None] | None = None) -> Report:
+               progress: Callable[[str], None] | None = None, jobs: int = 1) -> Report:
     """Check every variant of every model under root with `base`'s bounds, writing each violation's
-    chart under out as it goes."""
+    chart under out as it goes; `jobs` models at a time (each in its own process when more than one), with
+    a line per finished model for `progress`."""
     paths = find_models(root)
     chart_dirs = _chart_dirs(paths)
-    runs: list[VariantResult] = []
-    protocols: list[ProtocolResult] = []
-    for path in paths:
-        shown = path.name if root.is_file() else path.relative_to(root).as_posix()
-        try:
-            variants = library.variants(path, base)
-        except ModelFailure as err:
-            runs.append(VariantResult(path, shown, path.stem, "header", error=str(err)))
-            continue
-        default: VariantResult | None = None
-        for variant in variants:
-            folder = chart_dirs[path] + ("" if variant.label == "default" else f"/{_slug(variant.label)}")
-            result = _run_variant(path, shown, variant, library, out, folder)
-            runs.append(result)
-            if variant.label == "default":
-                default = result
-            if progress is not None:
-                progress(f"{shown} [{variant.label}]: {result.outcome}, {result.states:,} states, "
-                         f"{result.seconds:.1f} s")
-        protocol = _protocol(path, shown, library, default)
-        if protocol is not None:
-            protocols.append(protocol)
-    timeout = base.bounds.timeout
-    return Report(root.as_posix(), tuple(runs), tuple(protocols), timeout)
+    shown = {p: p.name if root.is_file() else p.relative_to(root).as_posix() for p in paths}
+    done: dict[Path, tuple[list[VariantResult], ProtocolResult | None]] = {}
+    start = time.perf_counter()
+
+    def finished(path: Path, result: tuple[list[VariantResult], ProtocolResult | None]) -> None:
+        done[path] = result
+        if progress is not None:
+            runs = result[0]
+            outcome = "; ".join(f"[{r.variant}] {r.outcome}, {r.states:,} states, {r.seconds:,.1f} s" for r in runs)
+            progress(f"{len(done)}/{len(paths)} {shown[path]}: {outcome} ({time.perf_counter() - start:,.0f} s so far)")
+
+    if jobs > 1 and len(paths) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+            futures = {pool.submit(check_model, path, shown[path], library, base, out, chart_dirs[path]): path
+                       for path in paths}
+            pending = set(futures)
+            while pending:
+                ready, pending = wait(pending, timeout=_QUIET_SECONDS, return_when=FIRST_COMPLETED)
+                for future in ready:
+                    finished(futures[future], future.result())
+                if not ready and progress is not None:
+                    running = [shown[futures[f]] for f in pending if f.running()]
+                    progress(f"... still checking {', '.join(running)} ({time.perf_counter() - start:,.0f} s so far)")
+    else:
+        for path in paths:
+            finished(path, check_model(path, shown[path], library, base, out, chart_dirs[path]))
+    runs = [r for p in paths for r in done[p][0]]
+    protocols = [row for p in paths if (row := done[p][1]) is not None]
+    return Report(root.as_posix(), tuple(runs), tuple(protocols), base.bounds.timeout)
+
+
+_QUIET_SECONDS = 15.0  # how long the progress may stay silent while slow models are being checked
+
+
+def check_model(path: Path, shown: str, library: Library, base: Options, out: Path,
+                chart_dir: str) -> tuple[list[VariantResult], ProtocolResult | None]:
+    """One model: every variant of its header, and its row of table 3.4 (a protocol). A pure function of its
+    arguments, so that models can be checked in parallel processes."""
+    try:
+        variants = library.variants(path, base)
+    except ModelFailure as err:
+        return [VariantResult(path, shown, path.stem, "header", error=str(err))], None
+    runs = []
+    default: VariantResult | None = None
+    for variant in variants:
+        folder = chart_dir + ("" if variant.label == "default" else f"/{_slug(variant.label)}")
+        result = _run_variant(path, shown, variant, library, out, folder)
+        runs.append(result)
+        if variant.label == "default":
+            default = result
+    return runs, _protocol(path, shown, library, default)
 
 
 def _run_variant(path: Path, shown: str, variant: Variant, library: Library, out: Path,
@@ -236,8 +266,9 @@ def _protocol(path: Path, shown: str, library: Library, default: VariantResult |
         return None
     if not isinstance(system, SecuritySystem):
         return None
-    failing = tuple(p.name for p in default.properties if p.status == FAILS) if default is not None else ()
-    return ProtocolResult(shown, system.name, protocol_features(system.roles), thesis_column(path), failing)
+    failed = [p for p in default.properties if p.status == FAILS] if default is not None else []
+    return ProtocolResult(shown, system.name, protocol_features(system.roles), thesis_column(path),
+                          tuple(p.name for p in failed), tuple(p.chart for p in failed))
 
 
 def _chart_dirs(paths: Sequence[Path]) -> dict[Path, str]:
@@ -402,8 +433,10 @@ def render_html(report: Report, out: Path, command: str) -> str:
         f'<p class="summary">{_count(models, "model")}, one run per <code># expect</code> variant. '
         f"{e(summary(report))}. Time bound: {e(bound)}.</p>",
     ]
+    parts += _contents(report)
     parts += _alarm(runs)
     parts += _results_table(runs, out)
+    parts += _charts(runs)
     parts += _protocol_table(report.protocols)
     parts.append(f'<p class="footer">Generated by <code>{e(command)}</code>. Verdicts: <b>holds</b> in every '
                  f"reachable state (security goals: within the scenario's sessions), <b>fails</b> with a "
@@ -412,9 +445,51 @@ def render_html(report: Report, out: Path, command: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _alarm(runs: Sequence[VariantResult]) -> list[str]:
-    """A red box at the top listing every disagreement and error, each linked to its row: they must not
-    hide in a long table."""
+def _contents(report: Report) -> list[str]:
+    """The table of contents: the problems, the verdicts folder by folder, the charts, the protocol table."""
+    e = html.escape
+    items = []
+    problems = len(_problems(report.runs))
+    if problems:
+        items.append(f'<li><a href="#problems">{_count(problems, "problem")} with the headers\' claims</a></li>')
+    folders = [f'<a href="#run{k}">{e(folder)}</a>' for k, folder in _folders(report.runs)]
+    items.append(f'<li><a href="#verdicts">Verdicts</a>' + (f": {', '.join(folders)}" if len(folders) > 1 else "")
+                 + "</li>")
+    charts = sum(1 for r in report.runs for p in r.properties if p.chart)
+    if charts:
+        items.append(f'<li><a href="#charts">Counterexample charts</a> ({charts})</li>')
+    if report.protocols:
+        items.append('<li><a href="#protocols">Authentication protocols compared (Taulukko 3.4)</a></li>')
+    return ['<nav class="toc"><b>Contents</b><ul>', *items, "</ul></nav>"]
+
+
+def _folders(runs: Sequence[VariantResult]) -> list[tuple[int, str]]:
+    """The first row of each folder of the library (`mutex/`, `security/`), for the contents."""
+    out: list[tuple[int, str]] = []
+    for k, r in enumerate(runs):
+        folder = r.shown.rsplit("/", 1)[0] + "/" if "/" in r.shown else "./"
+        if not out or out[-1][1] != folder:
+            out.append((k, folder))
+    return out
+
+
+def _charts(runs: Sequence[VariantResult]) -> list[str]:
+    """Every chart of the report in one list, by model and variant."""
+    e = html.escape
+    items = []
+    for k, r in enumerate(runs):
+        links = [f'<a href="{e(_href(p.chart))}">{e(p.name)}</a>' for p in r.properties if p.chart]
+        if links:
+            variant = "" if r.variant == "default" else f" [{e(r.variant)}]"
+            items.append(f'<li><a href="#run{k}">{e(r.shown)}</a>{variant}: {", ".join(links)}</li>')
+    if not items:
+        return []
+    return ['<h2 id="charts">Counterexample charts</h2>', '<ul class="charts">', *items, "</ul>"]
+
+
+def _problems(runs: Sequence[VariantResult]) -> list[str]:
+    """Every disagreement with a header, every missing property and every model that could not be checked,
+    as list items linked to their rows."""
     e = html.escape
     items = []
     for k, r in enumerate(runs):
@@ -428,10 +503,17 @@ def _alarm(runs: Sequence[VariantResult]) -> list[str]:
         for m in r.missing:
             items.append(f"<li>{where}: the header expects a property <b>{e(m.prop)}</b> the model does not "
                          f"have</li>")
+    return items
+
+
+def _alarm(runs: Sequence[VariantResult]) -> list[str]:
+    """A red box at the top listing every disagreement and error, each linked to its row: they must not
+    hide in a long table."""
+    items = _problems(runs)
     if not items:
         return []
-    return ['<div class="alarm">', f"<h2>{len(items)} problem{'s' if len(items) != 1 else ''} with the "
-            f"headers' claims</h2><ul>", *items, "</ul></div>"]
+    return ['<div class="alarm" id="problems">', f"<h2>{len(items)} problem{'s' if len(items) != 1 else ''} "
+            f"with the headers' claims</h2><ul>", *items, "</ul></div>"]
 
 
 def _results_table(runs: Sequence[VariantResult], out: Path) -> list[str]:
@@ -465,7 +547,7 @@ def _properties(r: VariantResult) -> str:
             if p.agreement in ("DISAGREES", "bound hit") else ""
         lines.append(
             f'<tr class="prop {_css_class(p.agreement)}"><td class="name">{e(p.name)}</td>'
-            f'<td><span class="badge {p.status}">{e(p.status)}</span>{flag}</td>'
+            f'<td>{_badge(p.status, p.chart)}{flag}</td>'
             f'<td class="reason">{e(p.reason)}{figure}<div class="expected">expected: {expected}</div></td>'
             f"<td>{chart}</td></tr>")
     for m in r.missing:
@@ -560,7 +642,7 @@ def _protocol_row(p: ProtocolResult, column: int | None) -> str:
         _cell(_yes(f.timeliness)), _cell(_yes(f.challenges)), _cell(_yes(f.clocks)),
         _cell(str(f.messages), str(THESIS_MESSAGES[k]) if k is not None else None),
         _cell(_yes(f.mutual)),
-        f'<td class="failing">{e(", ".join(p.failing)) or "nothing"}</td>',
+        f'<td class="failing">{_failing(p)}</td>',
     ]
     if k is None:
         return (f'<tr class="protocol"><td class="model">{e(p.shown)}<div class="sub">{e(p.model)}</div></td>'
@@ -578,6 +660,21 @@ def _absent_row(column: int) -> str:
     return (f'<tr class="thesis-row absent"><td class="model">{column}. {e(THESIS_PROTOCOLS[k])}<div class="sub">'
             f"no model in this library names this column</div></td>{keys}{purpose}<td></td><td></td><td></td>"
             f"{messages}<td></td><td></td></tr>")
+
+
+def _badge(status: str, chart: str | None) -> str:
+    """A verdict; a failing one links to its chart."""
+    if chart:
+        return f'<a class="badge {status}" href="{html.escape(_href(chart))}" title="open the chart">{status}</a>'
+    return f'<span class="badge {status}">{html.escape(status)}</span>'
+
+
+def _failing(row: ProtocolResult) -> str:
+    """The failing properties of a protocol's row of table 3.4, each linked to its chart."""
+    charts = row.charts or (None,) * len(row.failing)
+    names = [f'<a href="{html.escape(_href(c))}">{html.escape(n)}</a>' if c else html.escape(n)
+             for n, c in zip(row.failing, charts)]
+    return ", ".join(names) or "nothing"
 
 
 def _cell(ours: str, thesis: str | None = None, same: bool | None = None) -> str:
@@ -641,5 +738,7 @@ tr.prop.disagrees td{background:#f9c9c9}
 .figure{color:#35608a}.stopped{color:#9a6b00;font-size:11px}.flag.bound{color:#9a6b00}
 pre.error{white-space:pre-wrap;color:#8a1010;margin:0}
 .thesis{font-size:11px}.thesis.same{color:#2e7d32}.thesis.differs{color:#c81e1e;font-weight:bold}
-a.chart{white-space:nowrap}
+a.chart{white-space:nowrap}a.badge{text-decoration:none}a.badge.fails:hover{background:#8a1010}
+nav.toc{background:#f6f6f6;border:1px solid #ddd;padding:6px 14px;margin:12px 0;font-size:14px;display:inline-block}
+nav.toc ul{margin:4px 0;padding-left:20px}ul.charts{font-size:13px;columns:2}
 """
