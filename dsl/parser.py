@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import stat
 import unicodedata
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast as A
-from .diagnostics import Diagnostic, ModelError
+from .diagnostics import Diagnostic, ModelError, did_you_mean
 from .limits import MAX_INT_DIGITS, MAX_TERM_DEPTH
 
 GRAMMAR = Path(__file__).with_name("wolf.lark")
@@ -104,7 +105,10 @@ def _syntax_error(err: UnexpectedInput) -> Diagnostic:
                           A.Span(line, col, line, col + 1), hint="is a '}' or ')' missing?")
     width = max(1, len(str(tok)))
     hint = None
-    if tok.type == "NAME" and str(tok) in ("and", "or", "not", "in", "where", "for", "to", "when"):
+    keyword = did_you_mean(str(tok), _keywords(expected)) if tok.type == "NAME" else None
+    if keyword is not None:
+        hint = f"did you mean '{keyword}'?"
+    elif tok.type == "NAME" and str(tok) in ("and", "or", "not", "in", "where", "for", "to", "when"):
         hint = f"'{tok}' is a keyword and cannot be used as a name"
     elif tok.type not in ("NAME", "INT") and str(tok).isidentifier() and "NAME" in expected:
         hint = f"'{tok}' is a keyword and cannot be used as a name"
@@ -115,6 +119,21 @@ def _syntax_error(err: UnexpectedInput) -> Diagnostic:
     shown = str(tok) if len(str(tok)) <= 40 else str(tok)[:37] + "..."
     return Diagnostic("E101", f"unexpected {shown!r}: expected {_words(expected)}",
                       A.Span(line, col, line, col + width), hint=hint)
+
+
+def _keywords(expected: set[str]) -> list[str]:
+    """The keywords among the tokens the parser would accept (`protocol`, `network`, ...)."""
+    out = []
+    for tok in expected:
+        if tok.startswith("_") and not tok.startswith("__ANON"):
+            continue
+        try:
+            pattern = _lark().get_terminal(tok).pattern
+        except KeyError:
+            continue
+        if pattern.type == "str" and str(pattern.value).isidentifier():
+            out.append(str(pattern.value))
+    return out
 
 
 def read_source(path: str) -> str:
@@ -195,8 +214,23 @@ def parse(text: str) -> A.Model:
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as err:
-        raise ModelError([_syntax_error(err)]) from None
+        raise ModelError([_misspelt_statement(_syntax_error(err), text)]) from None
     return _Builder().transform(tree)
+
+
+def _misspelt_statement(diag: Diagnostic, text: str) -> Diagnostic:
+    """A hint for a misspelt keyword that opens the offending line (`sesions 2` reads as a name followed by
+    something unexpected), when the error has no better hint."""
+    lines = text.splitlines()
+    if diag.hint is not None or not 0 < diag.span.line <= len(lines):
+        return diag
+    words = lines[diag.span.line - 1].split("#", 1)[0].split()
+    keywords = {str(t.pattern.value) for t in _lark().terminals
+                if t.pattern.type == "str" and str(t.pattern.value).isidentifier()}
+    if not words or words[0] in keywords:
+        return diag
+    guess = did_you_mean(words[0], keywords)
+    return replace(diag, hint=f"did you mean '{guess}'?") if guess else diag
 
 
 # ---------------------------------------------------------------------------------------------- tree -> AST

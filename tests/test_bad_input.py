@@ -122,9 +122,10 @@ def test_missing_file(capsys, tmp_path):
 
 
 def test_directory(capsys, tmp_path):
+    """A directory is checked model by model (issue 11); one without models is a usage error."""
     rc, out, err = cli(capsys, str(tmp_path))
     assert rc == 2 and out == ""
-    unlocated(err, str(tmp_path), "E100")
+    assert f"{tmp_path} is a directory without *.wolf models" in err and "Traceback" not in err
 
 
 def test_deeply_nested_input(capsys, tmp_path):

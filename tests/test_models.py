@@ -7,10 +7,29 @@ import pytest
 
 from checker.analysis import Options, analyze
 from checker.cli import _capabilities, _define
+from checker.engine.budget import Bounds
 from dsl.expect import read_expectations, variants
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = sorted(ROOT.glob("models/**/*.wolf"))
+
+#: Model variants whose header states the published verdict, which today's security search gets wrong or cannot
+#: reach in reasonable time (issue 9: the symbolic attacker). Strict: when the new search gets them right, these
+#: tests fail as XPASS and the entry goes. Such runs stop after XFAIL_STATES states (a bound that does not depend
+#: on the machine's speed; XFAIL_SECONDS only as a backstop), so an unfinished one is `unknown`.
+EXPECTED_FAILURES = {
+    ("models/security/woo_lam_pi.wolf", "default"):
+        "issue 9: the attack is found only after ~40 s (29,000 states to depth 7), and by a self-talk variant: "
+        "the published one needs {Nb}k(eve, S) built by the attacker, which the current search never builds",
+    ("models/security/woo_lam_pi3.wolf", "default"):
+        "issue 9: typed, an opaque slot (alice's ticket, forwarded unopened) accepts the bare nonce Nb, so the "
+        "Clark-Jacob type-flaw attack is reported without --untyped (a false attack)",
+    ("models/security/yahalom_ban.wolf", "--untyped"):
+        "issue 9: the type-flaw attack needs a new pair (Ne, Nb1) in the Na field; the current search never "
+        "composes one, and does not finish in time",
+}
+XFAIL_STATES = 5_000
+XFAIL_SECONDS = 60
 
 
 def _cases():
@@ -20,19 +39,28 @@ def _cases():
             yield pytest.param(path, None, [], id=f"{path.relative_to(ROOT)}:no-header")
             continue
         for variant, items in variants(exps).items():
-            yield pytest.param(path, variant, items, id=f"{path.relative_to(ROOT)}:{variant.label()}")
+            reason = EXPECTED_FAILURES.get((path.relative_to(ROOT).as_posix(), variant.label()))
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            yield pytest.param(path, variant, items, marks=marks, id=f"{path.relative_to(ROOT)}:{variant.label()}")
 
 
 def test_there_are_models():
     assert len(MODELS) >= 5
 
 
+def test_expected_failures_name_existing_variants():
+    known = {(p.relative_to(ROOT).as_posix(), v.label()) for p in MODELS for v in variants(read_expectations(p))}
+    assert set(EXPECTED_FAILURES) <= known
+
+
 @pytest.mark.parametrize("path,variant,expected", list(_cases()))
 def test_model_header_matches_verdicts(path, variant, expected):
     assert variant is not None, f"{path} has no '# expect:' header"
+    xfail = (path.relative_to(ROOT).as_posix(), variant.label()) in EXPECTED_FAILURES
     options = Options(defines=dict(_define(f"{k}={v}") for k, v in variant.defines),
                       untyped=True if variant.untyped else None,
-                      attacker=_capabilities(variant.attacker))
+                      attacker=_capabilities(variant.attacker),
+                      bounds=Bounds(max_states=XFAIL_STATES, timeout=XFAIL_SECONDS) if xfail else Bounds())
     analysis = analyze(str(path), options)
     got = {v.name: v for v in analysis.verdicts}
     assert sorted(got) == sorted(e.prop for e in expected), "the header must name every property exactly once"

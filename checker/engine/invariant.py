@@ -48,6 +48,8 @@ class Invariant:
 def holds_in_all(run: Run) -> str:
     """'holds in all N reachable states', saying when a reduction means fewer states were looked at."""
     n = run.exploration.stats.states
+    if hasattr(run.system, "real_path"):
+        return f"holds in all {n:,} states explored up to symmetry (one per class of equivalent states)"
     if run.exploration.reduced:
         return (f"holds in all {n:,} states explored with partial-order reduction (which keeps every "
                 f"reachable violation)")

@@ -126,7 +126,8 @@ def measure(prop: MessagesPer, graph: Graph) -> Measurement:
     highs = {v: hi_msgs[v] / max(lo_ent[v], 1) for v in finals}
     low, high = min(lows.values()), max(highs.values())
     exact = all(lo_ent[v] == hi_ent[v] for v in finals)
-    note = f"over {len(finals)} distinct final state(s)" + ("" if exact else
+    states = "state" if len(finals) == 1 else "states"
+    note = f"over {len(finals):,} distinct final {states}" + ("" if exact else
                                                             "; entries vary between runs, so these are bounds")
     witness = None
     if not prop.holds_for(high):

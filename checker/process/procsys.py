@@ -202,6 +202,9 @@ class ProcessSystem:
         self._senders: dict[tuple[int, int], tuple[int, ...]] = {}
         self._environment = bool(self.crashable or network.lossy or network.attacker)
         self._vector: Any = None
+        # Set by the compiler: the symmetric family (checker/process/symmetry.py), or why there is none.
+        self.symmetry: Any = None
+        self.asymmetry = ""
 
     # ------------------------------------------------------------------ the TransitionSystem interface
     def initial_states(self) -> list[State]:
@@ -318,6 +321,14 @@ class ProcessSystem:
         if self._vector is None:
             self._vector = VectorProcesses(self)
         return self._vector
+
+    def symmetric(self) -> Any:
+        """This system up to permutations of its symmetric family (checker/process/symmetry.py), when the
+        compiler found one and the model has no environment steps; None otherwise."""
+        if self.symmetry is None or self._environment:
+            return None
+        from checker.process.symmetry import SymmetricSystem
+        return SymmetricSystem(self, self.symmetry)
 
     # ------------------------------------------------------------------ partial-order reduction
     def ample(self, state: State, visible: frozenset[Any]) -> list[tuple[int, ProcAction, State]] | None:

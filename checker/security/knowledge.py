@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Sequence
 
 from checker.security.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, has_sort, instantiate,
-                           is_ground, match_all, pretty, sort_key, subterms)
+                           is_ground, match_all, pretty, pretty_enclosed, sort_key, subterms)
 
 Memo = dict[Term, bool]
 
@@ -173,8 +173,8 @@ def _untuple(terms: Iterable[Term]) -> Iterator[Term]:
 
 def _how(origin: Origin) -> str:
     source, verb, needs = origin
-    with_ = f" with {', '.join(pretty(n) for n in needs)}" if needs else ""
-    return f"{verb} from {pretty(source)}{with_}"
+    with_ = f" with {', '.join(pretty_enclosed(n) for n in needs)}" if needs else ""
+    return f"{verb} from {pretty_enclosed(source)}{with_}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,12 +203,12 @@ class _Explainer:
 
     def describe(self, term: Term) -> str:
         if term in self.fresh:
-            return f"{pretty(term)} (fresh)"
+            return f"{pretty_enclosed(term)} (fresh)"
         if term in self.origins:
-            return f"{pretty(term)} ({_how(self.origins[term])})"
+            return f"{pretty_enclosed(term)} ({_how(self.origins[term])})"
         if self.plain(term):
-            return pretty(term)
-        return f"{pretty(term)} (built from {', '.join(self.describe(p) for p in self.parts(term))})"
+            return pretty_enclosed(term)
+        return f"{pretty_enclosed(term)} (built from {', '.join(self.describe(p) for p in self.parts(term))})"
 
 
 def explain(knowledge: Knowledge, term: Term, fresh: Sequence[Atom] = ()) -> str:
@@ -220,10 +220,10 @@ def explain(knowledge: Knowledge, term: Term, fresh: Sequence[Atom] = ()) -> str
         raise ValueError(f"the attacker cannot derive {pretty(term)}")
     ex = _Explainer(closed, _origins(closed), frozenset(fresh), {})
     if term in ex.fresh:
-        return f"{pretty(term)} fresh"
+        return f"{pretty_enclosed(term)} fresh"
     if term in closed:
-        return f"{pretty(term)} {_how(ex.origins[term]) if term in ex.origins else 'known'}"
-    return f"{pretty(term)} built from {', '.join(ex.describe(p) for p in ex.parts(term))}"
+        return f"{pretty_enclosed(term)} {_how(ex.origins[term]) if term in ex.origins else 'known'}"
+    return f"{pretty_enclosed(term)} built from {', '.join(ex.describe(p) for p in ex.parts(term))}"
 
 
 # ---------------------------------------------------------------------------------------------------------------

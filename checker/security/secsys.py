@@ -28,10 +28,10 @@ from typing import Any, NamedTuple
 from checker.security.attacker import Attacker, Delivery, Entry
 from checker.security.knowledge import Knowledge, derivable, explain
 from checker.engine.fingerprint import fingerprint
-from checker.engine.system import StepInfo
+from checker.engine.system import ClaimInfo, RunInfo, StepInfo
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
 from checker.timed.timing import Clock, Timing
-from checker.security.terms import Atom, Term, atoms, instantiate, is_ground, pretty, substitute
+from checker.security.terms import Atom, Term, atoms, instantiate, is_ground, pretty, pretty_enclosed, substitute
 
 State = tuple
 
@@ -416,7 +416,8 @@ class SecuritySystem:
                 if goal.kind == "alive":
                     reason = f"{peer} has not run the protocol at all"
                 elif goal.kind == "agree" and ran > 0:
-                    reason = f"{peer} ran it only {ran} time(s) with these values: an earlier commit already used that run"
+                    reason = (f"{peer} ran it only {ran} time{'' if ran == 1 else 's'} with these values: an earlier "
+                              f"commit already used that run")
                 else:
                     reason = f"{peer} never ran it with {me}{on}"
                 why = f"{me} finishes believing it ran the protocol with {peer}{on}, but {reason}"
@@ -426,6 +427,19 @@ class SecuritySystem:
     # ------------------------------------------------------------------ goals as state predicates
     def secret_leak(self, goal: SecretGoal, state: State) -> str | None:
         """Why `goal` fails in `state` (the instance and the value the attacker derives), or None."""
+        found = self._leaking_run(goal, state)
+        if found is None:
+            return None
+        i, value = found
+        role, vals = self.roles[self.instances[i].role], state[0][i][1]
+        partners = ", ".join(f"{role.slots[s]}={vals[s]}" for s in role.role_slots if vals[s] is not None)
+        how = explain(state[1], value, self.attacker.fresh)
+        return (f"the attacker knows {pretty_enclosed(value)}, the value of {goal.text[7:-1]} in "
+                f"{self.labels[i]} ({partners}, all honest): {how}")
+
+    def _leaking_run(self, goal: SecretGoal, state: State) -> tuple[int, Term] | None:
+        """The first finished instance, all of whose partners are honest, whose value of `goal` the attacker
+        derives in `state`, with that value."""
         insts, know, revealed = state[0], state[1], state[5]
         for i, (pc, vals) in enumerate(insts):
             role = self.roles[self.instances[i].role]
@@ -441,10 +455,7 @@ class SecuritySystem:
             if not is_ground(value) or value in revealed:
                 continue
             if derivable(know, value):
-                partners = ", ".join(f"{role.slots[s]}={vals[s]}" for s in role.role_slots if vals[s] is not None)
-                how = explain(know, value, self.attacker.fresh)
-                return (f"the attacker knows {pretty(value)}, the value of {goal.text[7:-1]} in "
-                        f"{self.labels[i]} ({partners}, all honest): {how}")
+                return i, value
         return None
 
     def secret_holds(self, goal: SecretGoal, state: State) -> bool:
@@ -471,6 +482,38 @@ class SecuritySystem:
         return False
 
     # ------------------------------------------------------------------ traces
+    def run_info(self, state: State) -> tuple[RunInfo, ...]:
+        """Each instance as a run for the charts (checker/engine/system.py `RunSource`): its agent, role,
+        number and partners as it knows them in `state`."""
+        out = []
+        for i, inst in enumerate(self.instances):
+            role = self.roles[inst.role]
+            vals = state[0][i][1]
+            own = role.slots[0]
+            partners = tuple((role.slots[s], None if vals[s] is None else pretty(vals[s]))
+                             for s in role.role_slots if role.slots[s] != own)
+            chosen = tuple(role.slots[s] for s in role.role_slots if role.slots[s] != own
+                           and (s in role.params or inst.session is not None))
+            server = bool(self.scenario.dedicated) and self.scenario.dedicated[inst.role] is not None
+            out.append(RunInfo("" if vals[0] is None else pretty(vals[0]), role.name, inst.number, partners,
+                               chosen, server))
+        return tuple(out)
+
+    def attacker_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.scenario.compromised)
+
+    def claim(self, prop: str, state: State) -> ClaimInfo | None:
+        """The claim of goal `prop`: a secrecy claim is made by the run whose value leaked; an agreement's by
+        the run whose commit failed, the trace's last step (None here)."""
+        for goal in self.secrets:
+            if goal.name == prop:
+                found = self._leaking_run(goal, state)
+                return ClaimInfo(goal.text, found[0] if found is not None else None)
+        for agreement in self.agreements:
+            if agreement.name == prop:
+                return ClaimInfo(agreement.text)
+        return None
+
     def lane(self, g: int) -> str:
         return self.agents[g].name
 
@@ -478,7 +521,7 @@ class SecuritySystem:
         return tuple(a.name for a in self.agents)
 
     def render_message(self, term: Term) -> str:
-        return pretty(term)
+        return pretty_enclosed(term)
 
     def describe(self, state: State, action: tuple) -> StepInfo:
         _owner, _sent, kind, i, delivery, sends, note, after_vals = action
@@ -499,13 +542,13 @@ class SecuritySystem:
             parts.append("sends message " + ", ".join(str(s.number) for s in step.sends))
         if pc + 1 == len(role.steps):
             parts.append("finishes")
-        text = f"{self.labels[i]}: " + ", ".join(parts)
+        text = ", ".join(parts)
         sent = tuple((lane[s], lane[d], t) for s, d, t in sends)
         if delivery is None:
-            return StepInfo(lane[me], "send", text, sent, None, None, note=note)
+            return StepInfo(lane[me], "send", text, sent, None, None, note=note, run=i)
         if delivery.capability is None:
             src, dst, term = delivery.taken
-            return StepInfo(lane[me], "receive", text, sent, (lane[src], lane[dst], term), None, note=note)
+            return StepInfo(lane[me], "receive", text, sent, (lane[src], lane[dst], term), None, note=note, run=i)
         claimed = delivery.claimed
         if claimed is None and step.sender_slot is not None:
             claimed = delivery.bindings.get(role.slots[step.sender_slot])
@@ -520,7 +563,7 @@ class SecuritySystem:
             intercepted = (lane[src], lane[dst], term)
         return StepInfo(lane[me], "receive", text, sent, None, None, capability=delivery.capability,
                         injected=(lane[claimed], lane[me], delivery.term), derivation=derivation,
-                        intercepted=intercepted, note=note)
+                        intercepted=intercepted, note=note, run=i)
 
     def changes(self, before: State, after: State, g: int) -> list[tuple[str, str, str]]:
         out = []
@@ -555,7 +598,7 @@ class _NetworkName:
 
 
 def _show(v: Term | None) -> str:
-    return "" if v is None else pretty(v)
+    return "" if v is None else pretty_enclosed(v)
 
 
 def _take(net: frozenset, entry: Entry) -> frozenset:

@@ -388,7 +388,7 @@ class Timing:
             for idx, (_act, t) in enumerate(honest_system.successors(s)):
                 if t not in parent:
                     if len(parent) >= max_states:
-                        return Robust(None, f"no verdict: the honest system has more than {max_states} states")
+                        return Robust(None, f"no verdict: the honest system has more than {max_states:,} states")
                     parent[t] = (s, idx)
                     queue.append(t)
         box = ConstraintSet(self.skew_constraints())
@@ -408,7 +408,7 @@ class Timing:
             up, idx = parent[up]
         path = (idx, tuple(reversed(actions)))
         if not pieces:
-            return Robust(False, f"no session can complete even without an attacker (all {len(order)} honest "
+            return Robust(False, f"no session can complete even without an attacker (all {len(order):,} honest "
                                  f"states explored): a time check refuses every schedule, so every goal would "
                                  f"hold vacuously", path, offsets)
         offs = ", ".join(f"{a} {v:+d}" for a, v in offsets.items())
