@@ -237,7 +237,7 @@ class Explorer:
 
     def _batch_explorer(self) -> Any:
         batches = getattr(self.system, "batches", None)
-        if batches is None or not self.options.batches or self.options.exact or self.graph_mode:
+        if batches is None or not self.options.batches or self.options.exact:
             return None
         from checker.engine.batch import BatchExplorer, NotBatchable, batchable
         if not batchable(self.hooks):
@@ -247,7 +247,7 @@ class Explorer:
             return None
         try:
             return BatchExplorer(source, self.hooks, self.bounds, self.progress, self.budget,
-                                 self.visible if self.reducer is not None else None)
+                                 self.visible if self.reducer is not None else None, self.graph_mode)
         except NotBatchable:
             return None
 

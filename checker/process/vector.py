@@ -24,45 +24,12 @@ from typing import Any, Callable
 import numpy as np
 
 from checker.engine.fingerprint import MASK64
+from checker.engine.arrays import Grow
 from checker.engine.intmap import IntMap
 from checker.process.procsys import LiftedPredicate, ProcessSystem
 
 MAX_INSTANCES = 15  # column numbers must fit 8 bits in the packed keys of the append map
 ID_LIMIT = 1 << 28  # channel and message ids in packed keys
-
-
-class Grow:
-    """A numpy array that grows by doubling, appended to a block at a time."""
-
-    def __init__(self, dtype: Any, fill: int = 0):
-        self.data = np.full(1024, fill, dtype=dtype)
-        self.fill = fill
-        self.n = 0
-
-    def extend(self, values: Any) -> int:
-        """Append `values`; the index of the first."""
-        values = np.asarray(values, dtype=self.data.dtype)
-        start = self.n
-        need = start + len(values)
-        if need > len(self.data):
-            size = len(self.data)
-            while size < need:
-                size *= 2
-            bigger = np.full(size, self.fill, dtype=self.data.dtype)
-            bigger[:start] = self.data[:start]
-            self.data = bigger
-        self.data[start:need] = values
-        self.n = need
-        return start
-
-    def reserve(self, n: int) -> None:
-        """Make indices below n valid (filled with the fill value)."""
-        if n > self.n:
-            self.extend(np.full(n - self.n, self.fill))
-
-    @property
-    def view(self) -> Any:
-        return self.data[:self.n]
 
 
 @dataclass
@@ -134,6 +101,7 @@ class VectorProcesses:
         self.append_delta = Grow(np.uint64)
         self.final = [Grow(np.int8, -1) for _ in range(n)]  # per instance, dense by locals id: 1 final, 0 not
         self._projections: dict[tuple[int, tuple[int, ...]], Callable[[Any], Any]] = {}
+        self._controls = [Grow(np.int64, -2) for _ in range(n)]  # per instance, dense by locals id (-2: unknown)
 
     @staticmethod
     def supports(system: Any) -> bool:
@@ -238,6 +206,15 @@ class VectorProcesses:
                 idx = self.append_map.get(keys)
             comps[sel, cols] = self.append_new.view[idx]
             fps[sel] += self.append_delta.view[idx]
+
+    def control(self, comps: Any, g: int) -> Any:
+        """Per row: the control state of instance g."""
+        lids = comps[:, g].astype(np.int64)
+        dense = self._controls[g]
+        dense.reserve(int(lids.max()) + 1 if len(lids) else 0)
+        for lid in np.unique(lids[dense.view[lids] == -2]).tolist():
+            dense.data[lid] = self.sys._locals[g].values[lid][0]
+        return dense.view[lids]
 
     # ------------------------------------------------------------------ partial-order reduction
     def ample(self, comps: Any, succ: Successors, visible: frozenset[Any]) -> tuple[Any, Any]:
@@ -412,10 +389,16 @@ class VectorProcesses:
                     value = tuple(ps[k] for k in pred.slots[g])
                     d.data[lid] = numbers[g].setdefault(value, len(numbers[g]))
                 keys[:, g] = d.view[lids]
-            unique, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-            results = np.empty(len(unique), dtype=bool)
-            for u, (row, at) in enumerate(zip(unique.tolist(), first.tolist())):
-                key = tuple(row)
+            if n * 21 <= 63 and all(len(numbers[g]) < 1 << 21 for g in range(n)):
+                packed = np.zeros(len(comps), dtype=np.int64)  # one integer per combination: a fast unique
+                for g in range(n):
+                    packed |= keys[:, g] << (21 * g)
+                _, first, inverse = np.unique(packed, return_index=True, return_inverse=True)
+            else:
+                _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+            results = np.empty(len(first), dtype=bool)
+            for u, at in enumerate(first.tolist()):
+                key = tuple(keys[at].tolist())
                 found = verdicts.get(key)
                 if found is None:
                     found = verdicts[key] = pred((0, *(int(x) for x in comps[at])))
