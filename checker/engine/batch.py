@@ -99,8 +99,8 @@ class BatchExplorer:
         stats = self.stats = Stats()
         self.found: dict[str, Found] = {}
         self.store = FingerprintStore(compact_at=0)
-        self.parent = np.zeros(1 << 16, dtype=np.int64)
-        self.via = np.zeros(1 << 16, dtype=np.int32)
+        self.parent = np.zeros(1 << 16, dtype=np.int32)  # -1 - k for the k-th initial state
+        self.via = np.zeros(1 << 16, dtype=np.uint16)  # widened when a state has more successors
         self.count = 0
         self.depth = 0
         if self.graph_mode:
@@ -114,35 +114,42 @@ class BatchExplorer:
         depth = 0
         try:
             fps, comps = self.source.initial()
-            frontier = self._admit(fps, comps, -1 - np.arange(len(fps)), np.zeros(len(fps), dtype=np.int64))
-            while len(frontier[0]) and not self.stop_reason:
+            # A level is a list of parts (fingerprints, component ids, state ids), each expanded a chunk at a
+            # time and dropped once expanded: the level being expanded and the next never both sit in memory
+            # in full, and no part is ever copied into one big array.
+            frontier: list[Any] = [self._admit(fps, comps, -1 - np.arange(len(fps)),
+                                               np.zeros(len(fps), dtype=np.int64))]
+            while any(len(p[0]) for p in frontier) and not self.stop_reason:
                 if self.bounds.max_depth is not None and depth >= self.bounds.max_depth:
-                    cut = bool(self.source.expand(frontier[0], frontier[1]).steps.any())
+                    cut = any(bool(self.source.expand(p[0], p[1]).steps.any()) for p in frontier)
                     if cut:
                         self.stop_reason = f"depth bound {self.bounds.max_depth} reached"
                     break
                 parts: list[tuple[Any, Any, Any]] = []
                 self.level_start = self.count
-                for c in range(0, len(frontier[0]), CHUNK):
-                    fps, comps, ids = (x[c:c + CHUNK] for x in frontier)
-                    parts.append(self._expand(fps, comps, ids))
-                    settled = self.stoppable and bool(self.searched) and self.searched <= self.found.keys()
-                    now = time.perf_counter()
-                    if self.budget is not None:
-                        self.budget.check()
-                    if self.progress is not None and now >= next_report:
-                        stats.seconds, stats.depth = now - start, depth
-                        stats.frontier = sum(len(p[0]) for p in parts)
-                        self.progress(stats)
-                        next_report = now + 1.0
+                for k in range(len(frontier)):
+                    part, frontier[k] = frontier[k], None
+                    for c in range(0, len(part[0]), CHUNK):
+                        fps, comps, ids = (x[c:c + CHUNK] for x in part)
+                        parts.append(self._expand(fps, comps, ids))
+                        settled = self.stoppable and bool(self.searched) and self.searched <= self.found.keys()
+                        now = time.perf_counter()
+                        if self.budget is not None:
+                            self.budget.check()
+                        if self.progress is not None and now >= next_report:
+                            stats.seconds, stats.depth = now - start, depth
+                            stats.frontier = sum(len(p[0]) for p in parts)
+                            self.progress(stats)
+                            next_report = now + 1.0
+                        if self.stop_reason or settled:
+                            break
                     if self.stop_reason or settled:
                         break
-                frontier = (np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]),
-                            np.concatenate([p[2] for p in parts]))
-                stats.frontier = len(frontier[0])
+                frontier = [p for p in parts if len(p[0])]
+                stats.frontier = sum(len(p[0]) for p in frontier)
                 if self.stop_reason or settled:
                     break
-                if len(frontier[0]):
+                if frontier:
                     depth += 1
                     self.depth = depth
         except (BoundHit, KeyboardInterrupt, MemoryError) as err:
@@ -220,6 +227,8 @@ class BatchExplorer:
             self.parent = np.resize(self.parent, size)
             self.via = np.resize(self.via, size)
         self.parent[start:end] = parents[new]
+        if len(new) and int(via[new].max()) > np.iinfo(self.via.dtype).max:
+            self.via = self.via.astype(np.int64)
         self.via[start:end] = via[new]
         self.count = end
         self.stats.states = end

@@ -310,7 +310,7 @@ class VectorProcesses:
         for lid in unknown.tolist():
             moves = self.sys._moves[g].get(lid)
             if moves is None:
-                moves = self.sys._compute_moves(g, lid) or []
+                moves = self.sys._compute_moves(g, lid, keep=False) or []
             start = self.moves.size
             for _action, new, delta, sends in moves:
                 self._record(self.moves, new, 0, delta, sends)
@@ -326,7 +326,7 @@ class VectorProcesses:
             lid, cid = int(lids[missing[j]]), int(cids[missing[j]])
             receipts = self.sys._receipts[g].get((lid, 1 + col, cid))
             if receipts is None:
-                receipts = self.sys._compute_receipts(g, lid, src, 1 + col, cid)
+                receipts = self.sys._compute_receipts(g, lid, src, 1 + col, cid, keep=False)
             firsts.append(self.receipts.size)
             counts.append(len(receipts))
             for _action, new, rest, delta, sends in receipts:
