@@ -51,6 +51,11 @@ class NotBatchable(Exception):
     """A property cannot be evaluated on batches: the scalar explorer takes over."""
 
 
+class BatchLimit(Exception):
+    """The system's batch tables cannot hold the search (ids outgrew their packed keys): the scalar explorer
+    starts over."""
+
+
 def batchable(hooks: Sequence[tuple[str, Hooks]]) -> bool:
     """Every hook is declared in a form the batch search evaluates natively."""
     for _name, h in hooks:

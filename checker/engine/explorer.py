@@ -5,7 +5,8 @@ The explorer sees a system only through checker/engine/system.py and properties 
 `exact` the whole state) and a parent link (parent id, successor index); counterexamples are rebuilt by
 replaying successor indices from the initial state (checker/engine/run.py). Breadth-first order makes every
 counterexample a shortest one. In graph mode (liveness, message statistics) it also records every edge in flat
-integer arrays.
+integer arrays. Systems that compute successors a batch at a time (process models) are handed to
+checker/engine/batch.py, the same search with numpy, which gives the same states, paths and graph.
 
 Partial-order reduction. When the system offers ample sets (`Reducible`) and no property needs the whole graph,
 a state may be expanded with an ample subset of its successors. The system guarantees conditions C0-C2
@@ -75,9 +76,10 @@ class Explorer:
         be evaluated there."""
         batched = self._batch_explorer()
         if batched is not None:
+            from checker.engine.batch import BatchLimit
             try:
                 return batched.run()
-            except OverflowError:  # ids outgrew the packed keys of the vectorised tables: start over, scalar
+            except BatchLimit:
                 pass
         system = self.system
         self.stats = stats = Stats()

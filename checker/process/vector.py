@@ -25,6 +25,7 @@ import numpy as np
 
 from checker.engine.fingerprint import MASK64
 from checker.engine.arrays import Grow
+from checker.engine.batch import BatchLimit
 from checker.engine.intmap import IntMap
 from checker.process.procsys import LiftedPredicate, ProcessSystem
 
@@ -288,7 +289,7 @@ class VectorProcesses:
         first = self.send_col.n + len(self.sends_pending)
         for slot, mid in sends:
             if mid >= ID_LIMIT:
-                raise OverflowError("too many distinct messages for the vectorised search")
+                raise BatchLimit("too many distinct messages for the batch tables")
             self.sends_pending.append((slot - 1, mid))
         table.pending.append((new, rest, delta & MASK64, first, len(sends)))
 
@@ -345,7 +346,7 @@ class VectorProcesses:
             if found is None:
                 found = self.sys._append(1 + col, cid, mid)
             if found[0] >= ID_LIMIT:
-                raise OverflowError("too many distinct channel contents for the vectorised search")
+                raise BatchLimit("too many distinct channel contents for the batch tables")
             news.append(found[0])
             deltas.append(found[1] & MASK64)
         start = self.append_new.extend(news)
