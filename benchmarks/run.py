@@ -92,7 +92,7 @@ def run_spin(model: str, n: int, rounds: int, timeout: float) -> Row | None:
             return None
         code, _out, _w, _p = measure(["gcc", "-O2", "-DSAFETY", "-DMEMLIM=20000", "-o", "pan", "pan.c"], timeout,
                                      Path(tmp))
-        code, out, _wall, peak_mb = measure(["./pan", "-m1000000", "-w26", "-N", "mutex"],
+        code, out, _wall, peak_mb = measure(["./pan", "-m1000000", "-N", "mutex"],
                                             max(timeout - (time.perf_counter() - start), 1), Path(tmp))
         wall = time.perf_counter() - start
     states = _number(out, "states, stored")
@@ -143,7 +143,7 @@ def main() -> int:
     print(f"baseline: {baseline_mb:.1f} MB peak for a trivial run (subtracted for bytes per state)")
     for model, path, n, rounds, timeout in mutex_configs(args.quick):
         common = [path, "-D", f"N={n}", "-D", f"ROUNDS={rounds}", "-p", "mutex", "-p", "deadlock_free",
-                  "--timeout", str(timeout), "--max-memory", "8000000000"]
+                  "--timeout", str(timeout)]
         for label, extra in (("reduced", []), ("no reduction", ["--no-reduction"])):
             row = run_wolf(f"wolf {model} N={n} R={rounds} ({label})", common + extra, timeout + 30, baseline_mb)
             rows.append(row)

@@ -11,14 +11,14 @@ visits a witness for every process's fairness.
 
 Only states that lie between cycles of the whole graph can be in a non-trivial component, so networkx sees
 just that core (nothing at all for the acyclic graphs of bounded-round algorithms); everything else works
-on flat arrays. networkx is imported only when a liveness property is judged: it is slow to load.
+on flat arrays. networkx and numpy are imported only when a liveness property is judged: they are slow to
+load.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from checker.engine.arrays import edges_of, rows
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Hooks, Judgement, Run, StatePredicate
 from checker.engine.run import Graph, Path
 
@@ -109,6 +109,8 @@ class GraphIndex:
     def __init__(self, graph: Graph):
         import numpy as np
 
+        from checker.engine.arrays import rows
+
         n = len(graph.depth)
         self.graph = graph
         self.n = n
@@ -128,6 +130,8 @@ class GraphIndex:
         """States that can be reached from a cycle and can reach one (a superset of all cycle states):
         trim states without live predecessors, then states without live successors."""
         import numpy as np
+
+        from checker.engine.arrays import edges_of
 
         n = self.n
         alive = np.ones(n, dtype=bool)
@@ -149,6 +153,8 @@ def check_response(prop: Response, k: int, index: GraphIndex) -> Lasso | None:
     """The shortest fair counterexample for case k of a response property, or None if it holds."""
     import networkx as nx
     import numpy as np
+
+    from checker.engine.arrays import edges_of
 
     graph = index.graph
     label = prop.cases[k][0]
