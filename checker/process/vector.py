@@ -162,9 +162,12 @@ class VectorProcesses:
             empty = np.zeros(0, dtype=np.int64)
             return Successors(empty, empty, empty, empty, np.zeros(0, dtype=np.uint64),
                               np.zeros((0, self.cols), dtype=np.uint32), steps)
+        # Each successor's place in scalar order: its parent's first place plus its index in the parent's list.
         rows = np.concatenate([p[0] for p in parts])
         via = np.concatenate([offsets[p[0], p[1]] + p[2] for p in parts])
-        order = np.lexsort((via, rows))
+        place = (np.cumsum(steps) - steps)[rows] + via
+        order = np.empty(len(rows), dtype=np.int64)
+        order[place] = np.arange(len(rows))
         return Successors(rows[order], via[order], np.concatenate([p[3] for p in parts])[order],
                           np.concatenate([p[4] for p in parts])[order],
                           np.concatenate([p[5] for p in parts])[order],
