@@ -34,7 +34,8 @@ def render_analysis(a: Analysis, written: dict[str, list[str]] | None = None,
                      f"decided in Python" + (f", {z['unknown']:,} unknown" if z["unknown"] else ""))
     lines.append("  " + _store_line(a))
     if a.stop_reason:
-        lines.append(f"  stopped: {a.stop_reason}; {s.frontier:,} states were still waiting to be explored, "
+        waiting = "1 state was" if s.frontier == 1 else f"{s.frontier:,} states were"
+        lines.append(f"  stopped: {a.stop_reason}; {waiting} still waiting to be explored, "
                      f"so verdicts other than failures are 'unknown'")
     elif a.settled:
         lines.append("  stopped early: every property had failed, nothing more to learn")
