@@ -1,11 +1,12 @@
 """Breadth-first search a batch of states at a time, for systems that compute successors with numpy.
 
-Same search as checker/engine/explorer.py (same order, same parent links, same counterexamples, same bounds),
-for systems that offer a `BatchSource` (process models without environment steps:
-checker/process/vector.py) and properties that declare their hooks as `cases` or `deadlock`
-(checker/engine/properties.py). States never become Python objects: a level of the search is an array of
-fingerprints, a matrix of component ids and an array of state ids, and every step of the loop, from successors
-to the store to the invariants, works on whole chunks of it.
+Same search as checker/engine/explorer.py (same order, same parent links, same counterexamples, same bounds,
+the same partial-order reduction and cycle proviso, the same recorded graph), for systems that offer a
+`BatchSource` (process models without environment steps: checker/process/vector.py) and properties whose hooks
+are declared in forms it evaluates natively (`cases`, `deadlock`, `labels`, `entry`:
+checker/engine/properties.py). States never become Python objects: a level of the search is a list of parts,
+each an array of fingerprints, a matrix of component ids and an array of state ids, and every step of the loop,
+from successors to the store to the invariants and the graph, works on whole chunks of them.
 """
 from __future__ import annotations
 

@@ -59,9 +59,9 @@ class Explorer:
         self.on_expand = [(n, h.on_expand) for n, h in hooks if h.on_expand is not None]
         self.labels = [(n, h.labels) for n, h in hooks if h.labels]
         self.marks = [(n, h.edge_mark) for n, h in hooks if h.edge_mark is not None]
-        # The search may stop early once these have all failed, unless some property needs the whole graph.
+        # The search may stop early once these have all failed, unless the whole graph is wanted.
         self.searched = {n for n, h in hooks if h.needs_search}
-        self.stoppable = not any(h.needs_graph for _n, h in hooks)
+        self.stoppable = not self.graph_mode
         reads = [h.reads for _n, h in hooks if h.on_state is not None]
         self.visible: frozenset[Any] = frozenset().union(*(r for r in reads if r is not None))
         known = all(r is not None for r in reads)
