@@ -20,7 +20,7 @@ from checker.engine.arrays import Grow
 from checker.engine.budget import Bounds, BoundHit, Budget
 from checker.engine.fingerprint import collision_probability
 from checker.engine.properties import Hooks
-from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats
+from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats, stop_reason
 from checker.engine.store import FingerprintStore
 from checker.engine.system import ModelFault
 
@@ -159,9 +159,7 @@ class BatchExplorer:
                     depth += 1
                     self.depth = depth
         except (BoundHit, KeyboardInterrupt, MemoryError) as err:
-            self.stop_reason = (err.reason if isinstance(err, BoundHit) else
-                                "interrupted by the user" if isinstance(err, KeyboardInterrupt) else
-                                "out of memory")
+            self.stop_reason = stop_reason(err)
         stats.depth = depth
         stats.seconds = time.perf_counter() - start
         stats.collision_probability = collision_probability(stats.states, stats.transitions + stats.states)

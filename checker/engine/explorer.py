@@ -26,7 +26,7 @@ from typing import Any, Callable, Hashable, Sequence
 from checker.engine.budget import Bounds, BoundHit, Budget
 from checker.engine.fingerprint import collision_probability
 from checker.engine.properties import Property
-from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats
+from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats, stop_reason
 from checker.engine.store import ExactStore, FingerprintStore, Frontier, PackedFrontier
 from checker.engine.system import ModelFault, Reducible
 
@@ -127,9 +127,7 @@ class Explorer:
                     depth += 1
                 frontier = nxt
         except (BoundHit, KeyboardInterrupt, MemoryError) as err:
-            self.stop_reason = (err.reason if isinstance(err, BoundHit) else
-                                "interrupted by the user" if isinstance(err, KeyboardInterrupt) else
-                                "out of memory")
+            self.stop_reason = stop_reason(err)
         stats.depth = depth
         stats.seconds = time.perf_counter() - start
         if not self.options.exact:

@@ -281,9 +281,10 @@ class SymmetricSystem:
         run = [real]
         for idx in path.actions:
             target = self.successors(canonical)[idx][1]
-            real = next((t for _a, t in base.successors(real) if self.canonical(t) == target), None)
-            if real is None:
+            following = [t for _a, t in base.successors(real) if self.canonical(t) == target]
+            if not following:
                 raise AssertionError("a canonical step with no real counterpart")
+            real = following[0]
             run.append(real)
             canonical = target
         image, perm = self._canonical(run[-1])
