@@ -127,7 +127,7 @@ class BatchExplorer:
                                                np.zeros(len(fps), dtype=np.int64))]
             while any(len(p[0]) for p in frontier) and not self.stop_reason:
                 if self.bounds.max_depth is not None and depth >= self.bounds.max_depth:
-                    cut = any(bool(self.source.expand(p[0], p[1]).steps.any()) for p in frontier)
+                    cut = any(bool(self.source.expand(p[0], p[1]).total.any()) for p in frontier)
                     if cut:
                         self.stop_reason = f"depth bound {self.bounds.max_depth} reached"
                     break
@@ -270,7 +270,7 @@ class BatchExplorer:
         states may stop (no successor, a valid end)."""
         self.stats.transitions += len(succ.rows)
         admitted, got = self._store(succ.fps, succ.comps, ids[succ.rows], succ.via)
-        stops = np.flatnonzero(succ.steps == 0)
+        stops = np.flatnonzero(succ.total == 0)
         if stops.size:
             ends = stops[self.source.valid_end(comps[stops])]
             self.g_valid_end.data[ids[ends]] = 1
