@@ -15,6 +15,7 @@ from checker.analysis import FAILS, Options, analyze
 from checker.cli import _capabilities, _define
 from checker.output.trace import Trace
 from dsl.expect import read_expectations, variants
+from known_gaps import EXPECTED_FAILURES
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = sorted(ROOT.glob("models/**/*.wolf")) + [ROOT / "tests" / "data" / "ping_lasso.wolf"]
@@ -50,6 +51,8 @@ def library_charts() -> tuple[LibraryChart, ...]:
     """Every counterexample the library's headers promise, each traced by the checker."""
     charts = []
     for path, variant, failing in failing_cases():
+        if (path.relative_to(ROOT).as_posix(), variant.label()) in EXPECTED_FAILURES:  # type: ignore[attr-defined]
+            continue  # the engine cannot produce these charts yet
         options = Options(defines=dict(_define(f"{k}={v}") for k, v in variant.defines),  # type: ignore[attr-defined]
                           untyped=True if variant.untyped else None,  # type: ignore[attr-defined]
                           attacker=_capabilities(variant.attacker),  # type: ignore[attr-defined]

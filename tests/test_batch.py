@@ -19,11 +19,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def explore(path: str, batches: bool, defines: dict | None = None, bounds: Bounds = Bounds(),
-            reduce: bool = False):
+            reduce: bool = False, graph: bool = False):
     system, props = load_model(path, defines or {})
-    searched = [p for p in props if p.hooks(system).needs_graph is False]
+    searched = [p for p in props if graph or p.hooks(system).needs_graph is False]
     explorer = Explorer(system, searched, bounds, options=SearchOptions(reduce=reduce, batches=batches))
     return explorer.run(), explorer
+
+
+def graph_summary(result) -> tuple:
+    g = result.graph
+    return (list(g.depth), list(g.parent), list(g.parent_action), g.initial_ids, list(g.src), list(g.dst),
+            list(g.owner), list(g.action), list(g.sent), g.labels, g.marks, bytes(g.valid_end))
 
 
 def summary(result) -> tuple:
@@ -34,7 +40,7 @@ def summary(result) -> tuple:
 @pytest.mark.parametrize("model, defines", [("mutex/lamport.wolf", {"N": 2}), ("mutex/ricart_agrawala.wolf", {}),
                                             ("mutex/lamport_unordered.wolf", {"N": 2}),
                                             ("mutex/ricart_agrawala_no_priority.wolf", {"N": 2}),
-                                            ("mutex/central.wolf", {})])
+                                            ("mutex/central.wolf", {}), ("mutex/central.wolf", {"CRASH": True})])
 @pytest.mark.parametrize("reduce", [False, True])
 def test_library_models_search_the_same_either_way(model, defines, reduce):
     path = str(ROOT / "models" / model)
@@ -44,6 +50,17 @@ def test_library_models_search_the_same_either_way(model, defines, reduce):
     assert summary(batch) == summary(scalar)
     assert (batch.stats.reduced, batch.stats.fully_expanded_by_proviso) == \
         (scalar.stats.reduced, scalar.stats.fully_expanded_by_proviso)
+
+
+@pytest.mark.parametrize("model, defines", [("mutex/lamport.wolf", {"N": 2}), ("mutex/ricart_agrawala.wolf", {"N": 2}),
+                                            ("mutex/central.wolf", {}), ("mutex/lamport_unordered.wolf", {"N": 2}),
+                                            ("mutex/central.wolf", {"CRASH": True})])
+def test_the_recorded_graph_is_the_same_either_way(model, defines):
+    # liveness and message statistics read the graph: labels, edge marks and valid end states included
+    path = str(ROOT / "models" / model)
+    (scalar, _), (batch, explorer) = (explore(path, b, defines, graph=True) for b in (False, True))
+    assert explorer._batch_explorer() is not None and batch.graph is not None
+    assert summary(batch) == summary(scalar) and graph_summary(batch) == graph_summary(scalar)
 
 
 def test_state_bound_is_exact_in_batches():

@@ -5,7 +5,8 @@ The explorer sees a system only through checker/engine/system.py and properties 
 `exact` the whole state) and a parent link (parent id, successor index); counterexamples are rebuilt by
 replaying successor indices from the initial state (checker/engine/run.py). Breadth-first order makes every
 counterexample a shortest one. In graph mode (liveness, message statistics) it also records every edge in flat
-integer arrays.
+integer arrays. Systems that compute successors a batch at a time (process models) are handed to
+checker/engine/batch.py, the same search with numpy, which gives the same states, paths and graph.
 
 Partial-order reduction. When the system offers ample sets (`Reducible`) and no property needs the whole graph,
 a state may be expanded with an ample subset of its successors. The system guarantees conditions C0-C2
@@ -25,7 +26,7 @@ from typing import Any, Callable, Hashable, Sequence
 from checker.engine.budget import Bounds, BoundHit, Budget
 from checker.engine.fingerprint import collision_probability
 from checker.engine.properties import Property
-from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats
+from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats, stop_reason
 from checker.engine.store import ExactStore, FingerprintStore, Frontier, PackedFrontier
 from checker.engine.system import ModelFault, Reducible
 
@@ -58,9 +59,9 @@ class Explorer:
         self.on_expand = [(n, h.on_expand) for n, h in hooks if h.on_expand is not None]
         self.labels = [(n, h.labels) for n, h in hooks if h.labels]
         self.marks = [(n, h.edge_mark) for n, h in hooks if h.edge_mark is not None]
-        # The search may stop early once these have all failed, unless some property needs the whole graph.
+        # The search may stop early once these have all failed, unless the whole graph is wanted.
         self.searched = {n for n, h in hooks if h.needs_search}
-        self.stoppable = not any(h.needs_graph for _n, h in hooks)
+        self.stoppable = not self.graph_mode
         reads = [h.reads for _n, h in hooks if h.on_state is not None]
         self.visible: frozenset[Any] = frozenset().union(*(r for r in reads if r is not None))
         known = all(r is not None for r in reads)
@@ -75,9 +76,10 @@ class Explorer:
         be evaluated there."""
         batched = self._batch_explorer()
         if batched is not None:
+            from checker.engine.batch import BatchLimit
             try:
                 return batched.run()
-            except OverflowError:  # ids outgrew the packed keys of the vectorised tables: start over, scalar
+            except BatchLimit:
                 pass
         system = self.system
         self.stats = stats = Stats()
@@ -125,9 +127,7 @@ class Explorer:
                     depth += 1
                 frontier = nxt
         except (BoundHit, KeyboardInterrupt, MemoryError) as err:
-            self.stop_reason = (err.reason if isinstance(err, BoundHit) else
-                                "interrupted by the user" if isinstance(err, KeyboardInterrupt) else
-                                "out of memory")
+            self.stop_reason = stop_reason(err)
         stats.depth = depth
         stats.seconds = time.perf_counter() - start
         if not self.options.exact:
@@ -237,7 +237,7 @@ class Explorer:
 
     def _batch_explorer(self) -> Any:
         batches = getattr(self.system, "batches", None)
-        if batches is None or not self.options.batches or self.options.exact or self.graph_mode:
+        if batches is None or not self.options.batches or self.options.exact:
             return None
         from checker.engine.batch import BatchExplorer, NotBatchable, batchable
         if not batchable(self.hooks):
@@ -247,7 +247,7 @@ class Explorer:
             return None
         try:
             return BatchExplorer(source, self.hooks, self.bounds, self.progress, self.budget,
-                                 self.visible if self.reducer is not None else None)
+                                 self.visible if self.reducer is not None else None, self.graph_mode)
         except NotBatchable:
             return None
 

@@ -34,9 +34,10 @@ class Hooks:
     the search going). `reads` says what `on_state` looks at, in the system's terms (process models: (family,
     local slot) pairs); None means unknown, which rules out partial-order reduction.
 
-    Two declarations let an explorer that works on whole batches of states (checker/engine/batch.py) evaluate a
-    property natively: `cases`, when `on_state` is "the label of the first case whose predicate is false", and
-    `deadlock`, when `on_expand` is "stuck: no process step and not a valid end state"."""
+    Three declarations let an explorer that works on whole batches of states (checker/engine/batch.py) evaluate a
+    property natively: `cases`, when `on_state` is "the label of the first case whose predicate is false";
+    `deadlock`, when `on_expand` is "stuck: no process step and not a valid end state"; `entry` (instances,
+    control state), when `edge_mark` is "one of these instances steps into that control state"."""
 
     on_state: Callable[[Any], str | None] | None = None
     on_expand: Callable[[Any, Sequence[tuple[Any, Any]]], str | None] | None = None
@@ -47,6 +48,7 @@ class Hooks:
     reads: frozenset[Any] | None = None
     cases: tuple[tuple[str, StatePredicate], ...] = ()
     deadlock: bool = False
+    entry: tuple[frozenset[int], int] | None = None
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ states by `id >= size before the call` and breadth-first order (hence shortest c
 
 * `FingerprintStore` keeps 64-bit fingerprints. While small it is a dict; past `COMPACT_AT` keys it moves into a
   numpy open-addressing table of unsigned 64-bit words (the fingerprint itself is the probe start: it is
-  uniformly distributed), at most 60 % full, so a key costs 8 / 0.6 ≈ 13 bytes, plus 4 bytes for its state id
-  when ids of known states are asked for (graph mode). Batches are deduplicated and probed with vectorised
+  uniformly distributed), at most 60 % full, so a key costs 8 / 0.6 ≈ 13 bytes, plus 4 / 0.6 for its state id
+  when ids of known states are asked for (graph mode, partial-order reduction). Batches are deduplicated and probed with vectorised
   operations. numpy is imported only then: small searches (most security protocols) never pay for it.
   The fingerprint 0 marks an empty slot, so a state whose fingerprint is 0 is stored as 1: one more way to
   collide, with the same 2^-64 chance as any other.
@@ -19,10 +19,24 @@ integers (`state_width`) get a `PackedFrontier`.
 from __future__ import annotations
 
 from array import array
+
+from checker.engine.budget import BoundHit
 from typing import Any, Hashable, Iterator, Sequence
 
 COMPACT_AT = 200_000  # keys before the fingerprint store moves to numpy
 MAX_LOAD = 0.6
+MAX_IDS = 2 ** 31 - 1  # state ids are kept in 32 bits
+
+
+def _add_to_dict(ids: dict[Any, int], keys: Sequence[Any]) -> list[int]:
+    """The ids of `keys` in `ids`, numbering new keys in order of first occurrence."""
+    out = []
+    for k in keys:
+        found = ids.get(k)
+        if found is None:
+            found = ids[k] = len(ids)
+        out.append(found)
+    return out
 
 
 class ExactStore:
@@ -35,18 +49,7 @@ class ExactStore:
         return len(self.ids)
 
     def add(self, keys: Sequence[Hashable], want_ids: bool = True) -> list[int]:
-        ids = self.ids
-        out = []
-        for k in keys:
-            found = ids.get(k)
-            if found is None:
-                found = ids[k] = len(ids)
-            out.append(found)
-        return out
-
-    @property
-    def bytes_used(self) -> int:
-        return 0  # not tracked: whole states are Python objects
+        return _add_to_dict(self.ids, keys)
 
 
 class FingerprintStore:
@@ -57,7 +60,7 @@ class FingerprintStore:
         self.compact_at = COMPACT_AT if compact_at is None else compact_at
         self.count = 0
         self.table: Any = None  # numpy uint64 array of fingerprints (0: empty)
-        self.slot_ids: Any = None  # numpy int32/int64 array: the state id of each occupied slot
+        self.slot_ids: Any = None  # numpy int32 array: the state id of each occupied slot
 
     def __len__(self) -> int:
         return self.count
@@ -66,24 +69,12 @@ class FingerprintStore:
         """Ids for `keys` (64-bit fingerprints); unknown keys get new ids. With `want_ids` False, known keys may come back as -1 (the
         caller only needs to recognise new ones): the compact table then keeps no ids at all."""
         if self.small is not None:
-            small = self.small
-            out = []
-            for k in keys:
-                found = small.get(k)
-                if found is None:
-                    found = small[k] = len(small)
-                out.append(found)
-            self.count = len(small)
+            out = _add_to_dict(self.small, keys)
+            self.count = len(self.small)
             if self.count >= self.compact_at:
                 self._compact(want_ids)
             return out
         return self._add_compact(keys, want_ids)
-
-    @property
-    def bytes_used(self) -> int:
-        if self.table is None:
-            return 0
-        return int(self.table.nbytes + (self.slot_ids.nbytes if self.slot_ids is not None else 0))
 
     # ------------------------------------------------------------------ the numpy table
     def _compact(self, want_ids: bool) -> None:
@@ -100,7 +91,7 @@ class FingerprintStore:
         import numpy as np
 
         self.table = np.zeros(capacity, dtype=np.uint64)
-        self.slot_ids = np.full(capacity, -1, dtype=np.int64) if want_ids else None
+        self.slot_ids = np.full(capacity, -1, dtype=np.int32) if want_ids else None
 
     def _place(self, keys: Any, ids: Any) -> None:
         """Put distinct keys known to be absent into the table (rehashing and compaction)."""
@@ -165,6 +156,8 @@ class FingerprintStore:
         order = np.argsort(first, kind="stable")
         slots, fresh = self._probe(unique[order], insert=True)
         n_new = int(fresh.sum())
+        if self.count + n_new > MAX_IDS:
+            raise BoundHit(f"state bound {MAX_IDS:,} reached (the store numbers states with 31 bits)")
         new_ids = self.count + np.arange(n_new, dtype=np.int64)
         ordered = np.full(len(unique), -1, dtype=np.int64)
         ordered[fresh] = new_ids

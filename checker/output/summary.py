@@ -34,7 +34,8 @@ def render_analysis(a: Analysis, written: dict[str, list[str]] | None = None,
                      f"decided in Python" + (f", {z['unknown']:,} unknown" if z["unknown"] else ""))
     lines.append("  " + _store_line(a))
     if a.stop_reason:
-        lines.append(f"  stopped: {a.stop_reason}; {s.frontier:,} states were still waiting to be explored, "
+        waiting = "1 state was" if s.frontier == 1 else f"{s.frontier:,} states were"
+        lines.append(f"  stopped: {a.stop_reason}; {waiting} still waiting to be explored, "
                      f"so verdicts other than failures are 'unknown'")
     elif a.settled:
         lines.append("  stopped early: every property had failed, nothing more to learn")
@@ -105,7 +106,8 @@ def analysis_to_json(a: Analysis, written: dict[str, list[str]] | None = None,
                   "seconds": round(a.stats.seconds, 4), "states_per_second": round(a.stats.states_per_second),
                   "frontier": a.stats.frontier, "solver": a.solver,
                   "collision_probability": a.stats.collision_probability, "reduced": a.stats.reduced,
-                  "fully_expanded_by_proviso": a.stats.fully_expanded_by_proviso},
+                  "fully_expanded_by_proviso": a.stats.fully_expanded_by_proviso,
+                  "symmetry": a.reduction or None},
         "properties": [
             {"name": v.name, "formula": v.text, "verdict": v.status, "reason": v.reason, "value": v.value,
              "files": written.get(v.name, []), "weakest_attackers": weakest.get(v.name),

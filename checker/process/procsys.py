@@ -488,8 +488,9 @@ class ProcessSystem:
         return tuple(new)
 
     # ------------------------------------------------------------------ execution (memoised)
-    def _compute_moves(self, g: int, lid: int) -> list[Step] | None:
-        """The guarded transitions instance g can take from locals `lid`, ready to apply; None once crashed."""
+    def _compute_moves(self, g: int, lid: int, keep: bool = True) -> list[Step] | None:
+        """The guarded transitions instance g can take from locals `lid`, ready to apply; None once crashed.
+        `keep`: memoise them (the batch search keeps its own tables and does not)."""
         ps = self._locals[g].values[lid]
         if ps[0] == CRASHED:
             return None
@@ -500,7 +501,8 @@ class ProcessSystem:
                 new, sends, count = effect
                 action = _new_action(ProcAction, (g, count, "T", g, t_idx, 0))
                 moves.append((action, new, self._digest(1 + g, new) - self._digest(1 + g, lid), sends))
-        self._moves[g][lid] = moves
+        if keep:
+            self._moves[g][lid] = moves
         return moves
 
     def _transition(self, g: int, lid: int, t_idx: int) -> Effect | None:
@@ -516,9 +518,9 @@ class ProcessSystem:
         locs[0] = t.target
         return self._finish(g, Ctx(locs, frame, member, g, None), t.body)
 
-    def _compute_receipts(self, g: int, lid: int, src: int, slot: int, cid: int) -> list[Receipt]:
+    def _compute_receipts(self, g: int, lid: int, src: int, slot: int, cid: int, keep: bool = True) -> list[Receipt]:
         """The messages of channel `slot` (contents `cid`) instance g takes now from locals `lid`, ready to
-        apply."""
+        apply; `keep`: memoise them (the batch search keeps its own tables and does not)."""
         ch = self._channels.values[cid]
         receipts: list[Receipt] = []
         for pos, msg in self.network.heads(ch):
@@ -531,7 +533,8 @@ class ProcessSystem:
                      + self._digest(slot, rest) - self._digest(slot, cid))
             action = _new_action(ProcAction, (g, count, "D", slot - self.chan0, pos, h_idx))
             receipts.append((action, new, rest, delta, sends))
-        self._receipts[g][(lid, slot, cid)] = receipts
+        if keep:
+            self._receipts[g][(lid, slot, cid)] = receipts
         return receipts
 
     def _delivery(self, g: int, lid: int, src: int, mid: int) -> tuple[int, Effect] | None:
