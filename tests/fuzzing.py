@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import gc
 import json
 import os
 import random
@@ -99,9 +100,11 @@ def run_case(case: Case, workdir: Path, timeout: float = 2.0, max_states: int = 
     argv = ["check", str(model), "--quiet", "--timeout", f"{timeout:g}", "--max-states", str(max_states),
             "--max-memory", max_memory, *case.argv]
     start = time.perf_counter()
+    gc.freeze()  # the child's collector then skips the parent's heap (a big one under pytest) instead of copying it
     pid = os.fork()
     if pid == 0:  # the child: never returns
         _child(argv, out, err)
+    gc.unfreeze()
     code, cpu = _wait(pid, start + 2 * timeout + GRACE + 10.0)
     seconds = time.perf_counter() - start
     stdout = out.read_text(encoding="utf-8", errors="replace")
