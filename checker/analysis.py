@@ -17,6 +17,7 @@ from typing import Any, Callable
 from dsl.ast import NO_SPAN
 from dsl.diagnostics import Diagnostic, ModelError, unknown_hint
 from dsl.frontend import load_model
+from dsl.limits import SizeLimits
 
 from checker.engine.budget import BoundHit, Bounds, Budget
 from checker.engine.explorer import Explorer, SearchOptions
@@ -43,6 +44,8 @@ class Options:
     progress: Callable[[Stats], None] | None = None
     exact: bool = False  # store whole states instead of fingerprints
     reduce: bool = True  # partial-order and symmetry reduction where the model allows them
+    attacker_limit: int | None = None  # process models: overrides `attacker limit K` (injected messages per run)
+    notice: Callable[[str], None] | None = None  # receives warnings about the model that do not stop the run
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,9 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
     while running carries the run that leads there)."""
     with Budget(options.bounds) as budget:
         try:
-            system, props = load_model(path, options.defines, options.attacker, options.untyped)
+            system, props = load_model(path, options.defines, options.attacker, options.untyped,
+                                       limits=SizeLimits.for_memory(options.bounds.max_memory),
+                                       attacker_limit=options.attacker_limit, notice=options.notice)
         except BoundHit as hit:
             return Analysis(path, model_name(path), "", (), Stats(seconds=budget.elapsed), False,
                             f"{hit.reason} while compiling the model")

@@ -1,53 +1,141 @@
 """The `wolf` command line: a thin composition root over `checker.analysis.analyze`.
 
 Exit codes: 0 every property holds, 1 a property fails, 2 bad input or usage, 3 a bound was hit (no
-violation found within it). With several files the most severe wins, in the order 2, 1, 3, 0.
+violation found within it), 4 an internal error of wolf (a bug: never a verdict). With several files the most
+severe wins, in the order 2, 1, 3, 0.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import re
 import sys
+import tempfile
+import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from dsl.diagnostics import ModelError
+from dsl.limits import MAX_INT_DIGITS
 
 from checker.analysis import FAILS, Analysis, Options, analyze
-from checker.engine.budget import Bounds
+from checker.engine.budget import BoundHit, Bounds, Budget
 from checker.engine.run import Stats
 from checker.output.render_text import render_text
+from checker.process.network import CAPABILITIES
 from checker.output.summary import analysis_to_json, render_analysis
 
-EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_BOUND = 0, 1, 2, 3
+EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_BOUND, EXIT_INTERNAL = 0, 1, 2, 3, 4
 SEVERITY = {EXIT_INPUT: 3, EXIT_FAIL: 2, EXIT_BOUND: 1, EXIT_OK: 0}
+
+
+#: The longest --timeout (a year): larger numbers overflow the clock arithmetic of timers.
+MAX_TIMEOUT = 31_536_000
+#: The smallest --max-memory: below this not even wolf's own code fits.
+MIN_MEMORY = 64 * 2**20
 
 
 class UsageError(Exception):
     pass
 
 
+
+
 def _define(text: str) -> tuple[str, Any]:
+    """`-D NAME=VALUE`: the value is true, false or a plain decimal integer (no `1_0`, `0x10`, `١٢` or
+    4,301 digits: Python's int() would take the first three and choke on the last)."""
     name, sep, value = text.partition("=")
     if not sep or not name.isidentifier():
         raise UsageError(f"-D expects NAME=VALUE, got {text!r}")
     value = value.strip()
     if value in ("true", "false"):
         return name, value == "true"
-    try:
-        return name, int(value)
-    except ValueError:
-        raise UsageError(f"-D {name}: the value must be an integer, true or false, got {value!r}") from None
+    if not re.fullmatch(r"-?[0-9]{1,%d}" % MAX_INT_DIGITS, value):
+        raise UsageError(f"-D {name}: the value must be a decimal integer (at most {MAX_INT_DIGITS:,} digits), "
+                         f"true or false, got {value[:40]!r}")
+    return name, int(value)
 
 
 def _capabilities(text: str | None) -> tuple[str, ...] | None:
+    """`--attacker CAPS`: a comma-separated list of capabilities, or `none`; never empty, since an empty list
+    would silently switch the attacker off. Unknown names are the front end's to report (E404, with a
+    did-you-mean), like every other unknown name."""
     if text is None:
         return None
-    if text.strip() == "none":
+    caps = tuple(c.strip() for c in text.split(","))
+    if caps == ("none",):
         return ()
-    return tuple(c.strip() for c in text.split(",") if c.strip())
+    if not all(caps):
+        raise UsageError(f"--attacker needs capabilities separated by commas ({', '.join(CAPABILITIES)}) or "
+                         f"'none', got {text!r}")
+    if "none" in caps:
+        raise UsageError(f"--attacker: 'none' stands alone (no attacker), got {text!r}")
+    return caps
+
+
+def _positive_int(text: str) -> int:
+    """argparse type of counts such as --max-states: a plain positive integer."""
+    if not re.fullmatch(r"[0-9]{1,18}", text.strip()) or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive whole number, got {text!r}")
+    return int(text)
+
+
+def _count(text: str) -> int:
+    """argparse type of --attacker-limit: a plain integer, 0 or more (0: the attacker injects nothing)."""
+    if not re.fullmatch(r"[0-9]{1,18}", text.strip()):
+        raise argparse.ArgumentTypeError(f"expected a whole number (0 or more), got {text!r}")
+    return int(text)
+
+
+def _seconds(text: str) -> float:
+    """argparse type of --timeout: a finite positive number of seconds (`nan` and `inf` never stop a run)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0 or value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds up to {MAX_TIMEOUT:,}, "
+                                         f"got {text!r}")
+    return value
+
+
+def _bytes(text: str) -> int:
+    """argparse type of --max-memory: bytes, or with a unit K, M, G, T (powers of 1024), e.g. 4G or 500M."""
+    m = re.fullmatch(r"\s*([0-9]{1,15}(?:\.[0-9]{1,6})?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    value = int(float(m.group(1)) * 1024 ** " KMGT".index(m.group(2).upper() or " ")) if m else 0
+    if value < MIN_MEMORY:
+        raise argparse.ArgumentTypeError(f"expected a memory size of at least {MIN_MEMORY // 2**20} MB, such as "
+                                         f"2G or 500M, got {text!r}")
+    return value
+
+
+def default_max_memory() -> int | None:
+    """80% of the memory available when wolf starts (the machine's, or its container's if less): the default
+    of --max-memory, so that a growing search ends as a bound instead of swapping or being killed."""
+    available = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit.isdigit() and used.isdigit():
+            available.append(int(limit) - int(used))
+    except OSError:
+        pass
+    if not available:
+        try:
+            available.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (OSError, ValueError, AttributeError):
+            return None
+    return max(MIN_MEMORY, int(min(available) * 0.8))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,9 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="model files; a directory stands for every *.wolf below it")
     check.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
                        help="override a constant of the model (repeatable)")
-    check.add_argument("--max-states", type=int, metavar="N", help="stop after N distinct states")
-    check.add_argument("--max-depth", type=int, metavar="N", help="explore runs of at most N steps")
-    check.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds")
+    check.add_argument("--max-states", type=_positive_int, metavar="N", help="stop after N distinct states")
+    check.add_argument("--max-depth", type=_positive_int, metavar="N", help="explore runs of at most N steps")
+    _add_resource_options(check)
     check.add_argument("-p", "--property", dest="only", action="append", default=[], metavar="NAME",
                        help="check only this property (repeatable; default: all)")
     check.add_argument("--format", choices=("text", "json"), default="text")
@@ -81,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="store whole states instead of 64-bit fingerprints (slower; no collision can hide a state)")
     check.add_argument("--no-reduction", dest="reduce", action="store_false",
                        help="explore every interleaving (no partial-order reduction)")
+    check.add_argument("--attacker-limit", type=_count, metavar="K",
+                       help="process models: the attacker injects at most K messages per run (overrides the "
+                            "model's `attacker limit`)")
     graph = sub.add_parser("graph", help="draw the reachable state graph of a small model")
     graph.add_argument("file", metavar="FILE")
     graph.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME=VALUE",
@@ -89,20 +180,37 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--untyped", action="store_true", default=None, help="untyped matching, as for check")
     graph.add_argument("--svg", required=True, metavar="OUT", help="the SVG file to write (or a directory)")
     graph.add_argument("--dot", action="store_true", help="also write the DOT source next to it")
-    graph.add_argument("--max-nodes", type=int, default=300, metavar="N",
+    _add_resource_options(graph)
+    graph.add_argument("--max-nodes", type=_positive_int, default=300, metavar="N",
                        help="refuse graphs of more than N states (default 300: larger ones are unreadable)")
     report = sub.add_parser("report", help="check every model of a library and write an HTML report")
     report.add_argument("dir", nargs="?", default="models", metavar="DIR", help="default: models")
     report.add_argument("--out", default="reports", metavar="OUT", help="default: reports")
-    report.add_argument("--timeout", type=float, default=120.0, metavar="S",
-                        help="time bound per model and variant (default 120 s)")
-    report.add_argument("--max-states", type=int, metavar="N", help="state bound per model and variant")
-    report.add_argument("-j", "--jobs", type=int, metavar="N",
+    _add_resource_options(report, timeout=120.0)
+    report.add_argument("--max-states", type=_positive_int, metavar="N", help="state bound per model and variant")
+    report.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
                         help="check N models at a time (default: one per core)")
     report.add_argument("-q", "--quiet", action="store_true", help="no line per model on stderr")
     completion = sub.add_parser("completion", help="print a shell completion script (bash or zsh)")
     completion.add_argument("shell", choices=("bash", "zsh"))
     return parser
+
+
+def _add_resource_options(command: argparse.ArgumentParser, timeout: float | None = None) -> None:
+    """--timeout and --max-memory, the same for every command: the whole run, compilation included, stays
+    within them."""
+    command.add_argument("--timeout", type=_seconds, default=timeout, metavar="S",
+                         help="stop after S seconds" + (f" per model and variant (default {timeout:g} s)"
+                                                        if timeout else ""))
+    command.add_argument("--max-memory", type=_bytes, metavar="SIZE",
+                         help="stop when wolf's memory reaches SIZE (e.g. 4G, 500M; default: 80%% of the "
+                              "memory available at start)")
+
+
+def _bounds(args: argparse.Namespace) -> Bounds:
+    """The bounds of a run from the options; --max-memory defaults to 80% of the memory available now."""
+    memory = args.max_memory if args.max_memory is not None else default_max_memory()
+    return Bounds(getattr(args, "max_states", None), getattr(args, "max_depth", None), args.timeout, memory)
 
 
 def _version() -> str:
@@ -150,18 +258,16 @@ def _progress_printer(stream) -> Any:
 
 def _check(args: argparse.Namespace) -> int:
     defines = dict(_define(d) for d in args.defines)
-    for n in (args.max_states, args.max_depth):
-        if n is not None and n <= 0:
-            raise UsageError("bounds must be positive")
-    if args.timeout is not None and args.timeout <= 0:
-        raise UsageError("--timeout must be positive")
-    bounds = Bounds(args.max_states, args.max_depth, args.timeout)
+    bounds = _bounds(args)
     files = _model_files(args.files, args)
     if set(_chart_formats(args)) & {"svg", "png", "pdf", "dot"}:
         _require_svg()
+    if _chart_formats(args):
+        _require_writable_dir(Path(args.svg_dir or "reports"), "--svg-dir", [Path(f).stem for f in files])
     progress = None if args.quiet or args.format == "json" else _progress_printer(sys.stderr)
     options = Options(defines, bounds, _capabilities(args.attacker), args.untyped, tuple(args.only), progress,
-                      exact=args.exact, reduce=args.reduce)
+                      exact=args.exact, reduce=args.reduce, attacker_limit=args.attacker_limit,
+                      notice=_print_notice)
     worst = EXIT_OK
     results: list[dict[str, Any]] = []
     checked: list[tuple[str, int, Analysis | None]] = []
@@ -287,9 +393,29 @@ def _write_charts(analysis: Analysis, args: argparse.Namespace) -> dict[str, lis
             except RendererUnavailable as err:
                 raise UsageError(str(err)) from None
             except OSError as err:
-                raise UsageError(f"cannot write {target}: {err.strerror}") from None
+                raise UsageError(f"cannot write {target}: {err.strerror or err}") from None
             written[v.name].append(str(target))
     return written
+
+
+def _print_notice(text: str) -> None:
+    print(f"wolf: warning: {text}", file=sys.stderr)
+
+
+def _require_writable_dir(path: Path, option: str, subdirs: Sequence[str] = ()) -> None:
+    """Fail before exploring, not after, when an output directory cannot be made or written: it is created
+    (as it would be anyway) and a probe file is written and removed. `subdirs` are the per-model folders
+    that will be made inside it; a file in their place would stop the writing later."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as err:
+        raise UsageError(f"{option} {path}: cannot write there: {err.strerror or err}") from None
+    for name in subdirs:
+        if (path / name).exists() and not (path / name).is_dir():
+            raise UsageError(f"{option} {path}: {path / name} is a file, but the charts of {name} go into a "
+                             f"folder of that name")
 
 
 def _weakest(path: str, analysis: Analysis, options: Options) -> dict[str, list[list[str]]]:
@@ -317,20 +443,32 @@ def _rendered(path: str, err: ModelError) -> str:
 
 def _graph(args: argparse.Namespace) -> int:
     from dsl.frontend import load_model
+    from dsl.limits import SizeLimits
     from checker.engine.system import ModelFault
     from checker.output.render_msc import render_svg
-    from checker.output.stategraph import (GraphTooLarge, build_state_graph, explore_graph, interactive_svg,
-                                           red_run, state_graph_dot)
-    if args.max_nodes <= 0:
-        raise UsageError("--max-nodes must be positive")
+    from checker.output.stategraph import (GraphTooLarge, GraphUnfinished, build_state_graph, explore_graph,
+                                           interactive_svg, red_run, state_graph_dot)
     if args.svg.endswith(".wolf"):
         raise UsageError(f"--svg names the SVG file to write, not the model: wolf graph FILE --svg OUT "
                          f"(here: wolf graph {args.svg} --svg reports/)")
     defines = dict(_define(d) for d in args.defines)
     _require_svg()
+    out = Path(args.svg)
+    if out.is_dir() or args.svg.endswith(("/", os.sep)):
+        out = out / f"{Path(args.file).stem}.states.svg"
+    _require_writable_dir(out.parent, "--svg")
+    bounds = _bounds(args)
     try:
-        system, props = load_model(args.file, defines, _capabilities(args.attacker), args.untyped)
-        graph = build_state_graph(system, explore_graph(system, props, args.max_nodes), props)
+        with Budget(bounds) as budget:
+            system, props = load_model(args.file, defines, _capabilities(args.attacker), args.untyped,
+                                       limits=SizeLimits.for_memory(bounds.max_memory))
+            graph = build_state_graph(system, explore_graph(system, props, args.max_nodes, budget), props)
+    except BoundHit as hit:
+        print(f"wolf: the state graph is unfinished: {hit.reason}", file=sys.stderr)
+        return EXIT_BOUND
+    except GraphUnfinished as err:
+        print(f"wolf: {err}", file=sys.stderr)
+        return EXIT_BOUND
     except ModelError as err:
         print(_rendered(args.file, err), file=sys.stderr)
         return EXIT_INPUT
@@ -338,9 +476,6 @@ def _graph(args: argparse.Namespace) -> int:
         raise UsageError(f"the model failed while running: {err}") from None
     except GraphTooLarge as err:
         raise UsageError(str(err)) from None
-    out = Path(args.svg)
-    if out.is_dir() or args.svg.endswith(("/", os.sep)):
-        out = out / f"{Path(args.file).stem}.states.svg"
     dot = state_graph_dot(graph)
     files = [(out, interactive_svg(render_svg(dot), red_run(graph)))] + \
         ([(out.with_suffix(".dot"), dot)] if args.dot else [])
@@ -349,7 +484,7 @@ def _graph(args: argparse.Namespace) -> int:
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text, encoding="utf-8")
         except OSError as err:
-            raise UsageError(f"cannot write {target}: {err.strerror}") from None
+            raise UsageError(f"cannot write {target}: {err.strerror or err}") from None
     shown = f"; red: the shortest run violating {graph.violation} ({graph.violation_steps} steps)" \
         if graph.violation else ""
     print(f"state graph of {graph.model}: {len(graph.nodes):,} states, {len(graph.edges):,} transitions{shown}")
@@ -361,17 +496,14 @@ def _graph(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     from checker.output.report import find_models, run_report, summary, write_index
     root, out = Path(args.dir), Path(args.out)
-    if args.timeout <= 0 or (args.max_states is not None and args.max_states <= 0):
-        raise UsageError("bounds must be positive")
     if not root.exists():
         raise UsageError(f"{args.dir}: no such file or directory")
     if not find_models(root):
         raise UsageError(f"no *.wolf models under {args.dir}")
     _require_svg()
-    base = Options(bounds=Bounds(args.max_states, None, args.timeout))
+    _require_writable_dir(out, "--out")
+    base = Options(bounds=_bounds(args), notice=_print_notice)
     progress = None if args.quiet else (lambda line: print(f"  {line}", file=sys.stderr, flush=True))
-    if args.jobs is not None and args.jobs <= 0:
-        raise UsageError("--jobs must be positive")
     report = run_report(root, out, _ModelLibrary(), base, progress, args.jobs or _cores())
     bound = f" --timeout {args.timeout:g}" + (f" --max-states {args.max_states}" if args.max_states else "")
     index = write_index(report, out, f"wolf report {args.dir} --out {args.out}{bound}")
@@ -418,9 +550,12 @@ class _ModelLibrary:
 
 
 def _source(path: str) -> str | None:
+    """The model text for showing the lines diagnostics point at; None when it cannot be read (through the
+    front end's reader, which refuses devices, pipes and oversized files rather than block on them)."""
+    from dsl.parser import read_source
     try:
-        return Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
+        return read_source(path)
+    except ModelError:
         return None
 
 
@@ -451,7 +586,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr = open(os.devnull, "w")
         sys.stdout = open(os.devnull, "w")
         return EXIT_OK
+    except MemoryError:
+        print("wolf: the machine's memory ran out before a bound stopped the run; no verdict was reached "
+              "(give a lower --max-memory or --max-states)", file=sys.stderr)
+        return EXIT_BOUND
+    except Exception as exc:  # noqa: BLE001 - whatever escaped is a bug of wolf, and must not look like a verdict
+        print(internal_error_message(exc, list(sys.argv[1:] if argv is None else argv)), file=sys.stderr)
+        return EXIT_INTERNAL
     return EXIT_INPUT
+
+
+def internal_error_message(exc: BaseException, argv: list[str]) -> str:
+    """One paragraph for a crash: it is wolf's bug, no verdict was reached, and what to send in a report.
+    The traceback goes to a file (named in the paragraph) rather than the screen."""
+    where = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    place = f" in {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
+    text = str(exc)
+    text = text if len(text) <= 200 else text[:197] + "..."
+    details = ""
+    try:
+        with tempfile.NamedTemporaryFile("w", prefix="wolf-crash-", suffix=".txt", delete=False,
+                                         encoding="utf-8") as out:
+            out.write("wolf " + " ".join(argv) + "\n\n" + "".join(traceback.format_exception(exc)))
+        details = f" The Python traceback is in {out.name}; please attach it."
+    except OSError:
+        pass
+    command = " ".join(["wolf"] + argv)
+    return (f"wolf: internal error: {type(exc).__name__}{place}: {text}\n"
+            f"This is a bug in wolf, not a verdict about your model: the run ended without one (exit code "
+            f"{EXIT_INTERNAL}). Please report it with the model file(s) and the command line ({command}).{details}")
 
 
 if __name__ == "__main__":

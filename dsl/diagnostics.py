@@ -6,6 +6,7 @@ under the offending column, then notes and a hint.
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -51,17 +52,40 @@ class Diagnostic:
         out = [f"{loc}: error[{self.code}]: {self.message}"]
         lines = source.splitlines() if source else []
         if 0 < self.span.line <= len(lines):
-            text = lines[self.span.line - 1].expandtabs(4)
+            text = visible(lines[self.span.line - 1].expandtabs(4))
             width = 1
             if self.span.end_line == self.span.line and self.span.end_column > self.span.column:
                 width = self.span.end_column - self.span.column
-            out.append(f"  {self.span.line:>4} | {text}")
             pad = len(lines[self.span.line - 1][: self.span.column - 1].expandtabs(4))  # tabs as shown above
+            text, pad, width = _window(text, pad, width)
+            out.append(f"  {self.span.line:>4} | {text}")
             out.append(f"       | {' ' * pad}{'^' * width}")
         out.extend(f"  note: {n}" for n in self.notes)
         if self.hint:
             out.append(f"  hint: {self.hint}")
         return "\n".join(out)
+
+
+#: Source lines longer than this are shown as a window around the column a diagnostic points at.
+SHOWN_COLUMNS = 100
+
+
+def _window(text: str, pad: int, width: int) -> tuple[str, int, int]:
+    """A long line cut to SHOWN_COLUMNS around the caret (`...` where cut), with the caret's new place."""
+    if len(text) <= SHOWN_COLUMNS:
+        return text, pad, width
+    start = max(0, min(pad - 20, len(text) - SHOWN_COLUMNS))
+    shown = text[start:start + SHOWN_COLUMNS]
+    lead = "..." if start > 0 else ""
+    tail = "..." if start + SHOWN_COLUMNS < len(text) else ""
+    width = max(1, min(width, SHOWN_COLUMNS - (pad - start)))
+    return lead + shown + tail, pad - start + len(lead), width
+
+
+def visible(text: str) -> str:
+    """A source line safe to echo on a terminal: invisible format characters (bidirectional controls above
+    all) and control characters become U+FFFD, one column each, so the caret below still lines up."""
+    return "".join("\ufffd" if unicodedata.category(ch) in ("Cf", "Cc") and ch != "\t" else ch for ch in text)
 
 
 def did_you_mean(word: str, known: Iterable[str]) -> str | None:

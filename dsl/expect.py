@@ -16,6 +16,9 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from .diagnostics import ModelError
+from .parser import read_source
+
 LINE = re.compile(r"^#\s*expect(?P<opts>(?:\s+[^:]*)?):\s*(?P<prop>\S+)\s+(?P<status>holds|fails|unknown)"
                   r"\s*(?:--\s*(?P<why>.*))?$")
 
@@ -50,8 +53,12 @@ class HeaderError(ValueError):
 
 def read_expectations(path: str | Path) -> list[Expectation]:
     """Every `# expect` line of the leading comment block; raises HeaderError on a malformed one."""
+    try:
+        text = read_source(str(path))
+    except ModelError as err:
+        raise HeaderError(f"{path}: {err}") from None
     out = []
-    for number, raw in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line:
             continue

@@ -24,6 +24,7 @@ from . import ast as A
 from . import types as T
 from .closures import ARITH, Abort, FamilyInfo, Fn, Scope, did_you_mean, tuple_builder
 from .diagnostics import Diagnostic, ModelError, unknown_hint
+from .limits import INT_CEILING, MAX_INT_DIGITS, SizeLimits, quantity
 from .lower_expr import ExpressionLowering
 from .lower_props import PropertyLowering
 
@@ -32,9 +33,12 @@ NETWORK_WORDS = {"fifo", "unordered", "lossy"}
 
 class Lowerer(ExpressionLowering, PropertyLowering):
     def __init__(self, model: A.Model, overrides: dict[str, int], model_name: str,
-                 attacker: tuple[str, ...] | None = None):
+                 attacker: tuple[str, ...] | None = None, limits: SizeLimits = SizeLimits(),
+                 attacker_limit: int | None = None):
         self.model = model
         self.attacker_override = attacker
+        self.limits = limits
+        self.attacker_limit_override = attacker_limit
         self.overrides = dict(overrides)
         self.model_name = model.name or model_name
         self.diags: list[Diagnostic] = []
@@ -42,6 +46,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
         self.sends: dict[str, set[tuple[int, str]]] = {}  # sender family -> (message id, target family)
         self.families: dict[str, FamilyInfo] = {}
         self.messages: dict[str, tuple[int, tuple[T.Type, ...], A.MessageDecl]] = {}
+        self.others_sets: dict[str, tuple[frozenset[int], ...]] = {}  # per family, built on first use
 
     # ------------------------------------------------------------------ diagnostics
     def error(self, code: str, message: str, span: A.Span, hint: str | None = None) -> Abort:
@@ -140,17 +145,27 @@ class Lowerer(ExpressionLowering, PropertyLowering):
             except Abort:
                 continue
             try:
-                self.consts[c.name] = (fn(None), t)
+                value = fn(None)
             except (ModelFault, TypeError, AttributeError):
                 self.error("E403", f"constant {c.name} must be computable from other constants", c.value.span)
+                continue
+            if isinstance(value, int) and abs(value) >= INT_CEILING:
+                self.error("E403", f"constant {c.name} is too large: {quantity(value)}, more than "
+                                   f"{MAX_INT_DIGITS:,} digits", c.value.span)
+                continue
+            self.consts[c.name] = (value, t)
 
     def const_int(self, e: A.Expr, what: str) -> int:
         t, fn = self.expr(e, Scope(None, False))
         self._expect(t, T.INT, e.span, what)
         try:
-            return fn(None)
+            value = fn(None)
         except (ModelFault, TypeError, AttributeError):
             raise self.error("E403", f"{what} must be computable from constants", e.span)
+        if abs(value) >= INT_CEILING:
+            raise self.error("E403", f"{what} is too large: {quantity(value)}, more than {MAX_INT_DIGITS:,} digits",
+                             e.span)
+        return value
 
     # ------------------------------------------------------------------ messages and families
     def _messages(self) -> None:
@@ -213,6 +228,20 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                 seen.add(s)
             self.families[p.name] = FamilyInfo(p, p.name, offset, size, indexed, tuple(p.states), {}, {})
             offset += size
+        self._check_network_size(offset)
+
+    def _check_network_size(self, n: int) -> None:
+        """Every state holds a channel slot per ordered pair of processes (and `others` a set per member): a
+        total the limits refuse stops compilation here, before any of it is built."""
+        if not self.limits.exceeded(n * n):
+            return
+        largest = max(self.families.values(), key=lambda f: f.size)
+        what = f"process family {largest.name} has {quantity(largest.size)} members: " if largest.indexed else ""
+        span = largest.decl.index_range.span if largest.decl.index_range is not None else largest.decl.span
+        raise ModelError(self.diags + [self.limits.too_large(
+            f"{what}a network of {quantity(n)} processes needs {quantity(n * n)} channel slots", span,
+            "explicit-state checking explores every interleaving: check a small instance (N = 2 to 4, "
+            "with -D N=...)")])
 
     def _family(self, fam: FamilyInfo) -> FamilySpec:
         decl = fam.decl
@@ -254,6 +283,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                     locs[-1] = fn(Ctx(locs, [None] * frame_size, member, fam.offset + member, None))
                 except ModelFault as err:
                     self.error("E403", f"initial value: {err}", err.span or decl.span)
+                    break  # the later initial values may read this one
             initial.append(tuple(locs))
         frame_size = 0
         transitions = []
@@ -326,8 +356,8 @@ class Lowerer(ExpressionLowering, PropertyLowering):
             self.error("E401", "a network is fifo or unordered, not both", self.model.network_span)
         fifo = "unordered" not in words and not (words == {"lossy"})
         n = sum(f.size for f in self.families.values())
-        limit = None
-        if self.model.attacker_limit is not None:
+        limit = self.attacker_limit_override
+        if limit is None and self.model.attacker_limit is not None:
             try:
                 limit = self.const_int(self.model.attacker_limit, "the attacker's limit")
             except Abort:
@@ -580,11 +610,13 @@ def _renderer(t: T.Type) -> Callable[[Any], str]:
 
 
 def lower(model: A.Model, overrides: dict[str, int] | None = None, default_name: str = "model",
-          attacker: tuple[str, ...] | None = None) -> tuple[ProcessSystem, tuple[Property, ...]]:
+          attacker: tuple[str, ...] | None = None, limits: SizeLimits = SizeLimits(),
+          attacker_limit: int | None = None) -> tuple[ProcessSystem, tuple[Property, ...]]:
     """Type-check and compile a parsed model; raise ModelError with every diagnostic found.
-    `attacker` overrides the capabilities the model declares."""
+    `attacker` and `attacker_limit` override the capabilities and the injection limit the model declares;
+    `limits` bounds what compilation may build (dsl/limits.py)."""
     try:
-        return Lowerer(model, overrides or {}, default_name, attacker).lower()
+        return Lowerer(model, overrides or {}, default_name, attacker, limits, attacker_limit).lower()
     except RecursionError:
         raise ModelError([Diagnostic("E401", "the model is nested too deeply to compile", A.NO_SPAN,
                                      hint="split the expression or block")]) from None

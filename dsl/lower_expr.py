@@ -15,14 +15,21 @@ from checker.process.values import FrozenMap, render_value, sorted_values
 
 from . import ast as A
 from . import types as T
-from .closures import ARITH, UNKNOWN, FamilyInfo, Fn, Scope, comparison, constant, did_you_mean, tuple_builder
+from .closures import (ARITH, UNKNOWN, Abort, FamilyInfo, Fn, Scope, comparison, constant, did_you_mean,
+                       tuple_builder)
+from .limits import quantity
 
 BUILTINS = ("min", "max", "len", "head", "tail", "abs", "keys")
+_RANGE_HINT = "a range builds every element as a set: keep ranges to the values a model really uses"
+
+
+def _range_size(low: int, high: int) -> str:
+    return f"the range {quantity(low)}..{quantity(high)} has {quantity(high - low + 1)} elements"
 
 
 class ExpressionLowering:
-    """Expression compilation. Expects the host class to provide `error`, `_expect`, `consts` and
-    `families` (see dsl/lower.py)."""
+    """Expression compilation. Expects the host class to provide `error`, `_expect`, `diags`, `consts`,
+    `families`, `limits` and the `others_sets` cache (see dsl/lower.py)."""
 
     def _target(self, to: A.ProcTarget, scope: Scope) -> tuple[FamilyInfo, Fn]:
         fam = self.families.get(to.family)
@@ -89,8 +96,7 @@ class ExpressionLowering:
             if e.id == fam.decl.index_var:
                 return T.PID, lambda c: c.me
             if e.id == "others":
-                size = fam.size
-                others = tuple(frozenset(j for j in range(size) if j != m) for m in range(size))
+                others = self._others(fam)
                 return T.set_of(T.PID), lambda c: others[c.me]
             if e.id == "self" and not fam.indexed:
                 return T.PID, lambda c: 0
@@ -270,12 +276,30 @@ class ExpressionLowering:
         pairs = tuple(zip(kfns, vfns))
         return T.map_of(kt, vt), lambda c: FrozenMap((k(c), v(c)) for k, v in pairs)
 
+    def _others(self, fam: FamilyInfo) -> tuple[frozenset[int], ...]:
+        """Per member, the set of the other members' numbers: built once per family, however often used."""
+        if fam.name not in self.others_sets:
+            size = fam.size
+            self.others_sets[fam.name] = tuple(frozenset(j for j in range(size) if j != m) for m in range(size))
+        return self.others_sets[fam.name]
+
     def _e_RangeLit(self, e, scope, want):
         lt, lf = self.expr(e.low, scope)
         ht, hf = self.expr(e.high, scope)
         self._expect(lt, T.INT, e.low.span, "a range bound")
         self._expect(ht, T.INT, e.high.span, "a range bound")
-        return T.set_of(T.INT), lambda c: frozenset(range(lf(c), hf(c) + 1))
+        limits, span = self.limits, e.span
+        low, high = getattr(lf, "constant", UNKNOWN), getattr(hf, "constant", UNKNOWN)
+        if low is not UNKNOWN and high is not UNKNOWN and limits.exceeded(high - low + 1):
+            self.diags.append(limits.too_large(_range_size(low, high), span, _RANGE_HINT))
+            raise Abort()
+
+        def build(c: Ctx) -> frozenset[int]:
+            lo, hi = lf(c), hf(c)
+            if limits.exceeded(hi - lo + 1):
+                raise ModelFault(limits.too_large(_range_size(lo, hi), span, _RANGE_HINT).message, span)
+            return frozenset(range(lo, hi + 1))
+        return T.set_of(T.INT), build
 
     def _iterable(self, t: T.Type, span: A.Span) -> tuple[T.Type, Callable[[Any], Any]]:
         """Element type and a deterministic iteration order of a collection type."""

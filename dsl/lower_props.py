@@ -2,6 +2,7 @@
 compact text of formulas used in verdict lines."""
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 from checker.process.procsys import Ctx
@@ -14,11 +15,15 @@ from checker.engine.properties import Property
 from . import ast as A
 from . import types as T
 from .closures import Abort, FamilyInfo, Fn, Scope
+from .limits import quantity
+
+#: What one case of a quantified property costs in the size limits: a compiled predicate of ~100 objects.
+ELEMENTS_PER_CASE = 100
 
 
 class PropertyLowering:
     """Property compilation. Expects the host class to provide `error`, `_expect`, `expr`, `const_int`,
-    `consts` and `families` (see dsl/lower.py)."""
+    `diags`, `consts`, `families` and `limits` (see dsl/lower.py)."""
 
     def _properties(self) -> tuple[Property, ...]:
         props: list[Property] = []
@@ -72,6 +77,14 @@ class PropertyLowering:
 
     def _cases(self, formula: A.Expr, free: dict[str, FamilyInfo], chk: A.CheckDecl) -> list[tuple[str, Callable]]:
         """One predicate per assignment of the free index variables."""
+        cases = math.prod(fam.size for fam in free.values())
+        if self.limits.exceeded(cases * ELEMENTS_PER_CASE):
+            names = ", ".join(free)
+            self.diags.append(self.limits.too_large(
+                f"property {chk.name} is checked for every value of {names}: {quantity(cases)} cases of "
+                f"{ELEMENTS_PER_CASE} elements each", chk.span, "quantify over fewer members, or check a smaller "
+                                                                 "instance"))
+            raise Abort()
         assignments: list[list[tuple[str, int]]] = [[]]
         for var, fam in free.items():
             assignments = [a + [(var, m)] for a in assignments for m in range(fam.size)]

@@ -4,6 +4,9 @@ Parse errors become diagnostics that name what was expected in the user's words,
 """
 from __future__ import annotations
 
+import os
+import stat
+import unicodedata
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -14,8 +17,11 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError, did_you_mean
+from .limits import MAX_INT_DIGITS, MAX_TERM_DEPTH
 
 GRAMMAR = Path(__file__).with_name("wolf.lark")
+#: The largest model file wolf reads (the library's largest model is under 3 kB).
+MAX_SOURCE_BYTES = 1_000_000
 
 #: Lark's terminal names, in words a modeller recognises.
 TOKEN_WORDS = {
@@ -110,7 +116,8 @@ def _syntax_error(err: UnexpectedInput) -> Diagnostic:
         hint = "to compare two values write '=='; '=' only assigns, inside { ... }"
     elif "RBRACE" in expected and tok.type != "RBRACE":
         hint = "a statement or declaration may be incomplete, or a '}' is missing"
-    return Diagnostic("E101", f"unexpected {str(tok)!r}: expected {_words(expected)}",
+    shown = str(tok) if len(str(tok)) <= 40 else str(tok)[:37] + "..."
+    return Diagnostic("E101", f"unexpected {shown!r}: expected {_words(expected)}",
                       A.Span(line, col, line, col + width), hint=hint)
 
 
@@ -131,10 +138,7 @@ def _keywords(expected: set[str]) -> list[str]:
 
 def read_source(path: str) -> str:
     """Read a model file, refusing binary and empty files with a diagnostic instead of a traceback."""
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ModelError([Diagnostic("E100", f"cannot read the file: {exc.strerror or exc}", A.NO_SPAN)])
+    raw = _read_bytes(path)
     if b"\x00" in raw:
         raise ModelError([Diagnostic("E103", "this is a binary file, not a wolf model", A.NO_SPAN,
                                      hint="model files are UTF-8 text, usually named *.wolf")])
@@ -148,11 +152,65 @@ def read_source(path: str) -> str:
     return text[1:] if text.startswith("\ufeff") else text  # a byte-order mark some editors write
 
 
+#: Characters that reorder the text around them on screen ("Trojan Source", CVE-2021-42574).
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _refuse_bidi_controls(text: str) -> None:
+    """A bidirectional control character anywhere, even in a comment, can make the model display differently
+    from what wolf reads, as rustc and GCC warn: refused with its position, like an unexpected character."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        for column, ch in enumerate(line, start=1):
+            if ch in BIDI_CONTROLS:
+                raise ModelError([Diagnostic(
+                    "E101", f"invisible bidirectional control character {_char_name(ch)}",
+                    A.Span(number, column, number, column + 1),
+                    hint="it can make the text display in another order than wolf reads it; delete it")])
+
+
+def _char_name(ch: str) -> str:
+    return f"U+{ord(ch):04X}" + (f" ({unicodedata.name(ch)})" if unicodedata.name(ch, "") else "")
+
+
+def _read_bytes(path: str) -> bytes:
+    """The bytes of a regular file of at most MAX_SOURCE_BYTES. Anything else is refused before it is read:
+    a device such as /dev/zero never ends, and a named pipe would block until a writer comes (it is opened
+    non-blocking, so even that open returns at once)."""
+    def refuse(message: str, hint: str | None = None) -> ModelError:
+        return ModelError([Diagnostic("E100", message, A.NO_SPAN, hint=hint)])
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise refuse(f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "a named pipe" if stat.S_ISFIFO(info.st_mode) \
+                else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file"
+            raise refuse(f"this is {kind}, not a model file", "wolf reads models from regular files (*.wolf)")
+        chunks, size = [], 0
+        while size <= MAX_SOURCE_BYTES:
+            chunk = os.read(fd, MAX_SOURCE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise refuse(f"cannot read the file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_SOURCE_BYTES:
+        raise refuse(f"the file is larger than {MAX_SOURCE_BYTES:,} bytes, the most wolf reads as a model",
+                     "a model is a page or two of text: is this the right file?")
+    return b"".join(chunks)
+
+
 def parse(text: str) -> A.Model:
     """Parse model text into a syntax tree or raise ModelError with one diagnostic."""
     if not any(line.split("#", 1)[0].strip() for line in text.splitlines()):
         raise ModelError([Diagnostic("E102", "the model is empty: it declares nothing", A.Span(1, 1, 1, 1),
                                      hint="a model needs at least one `process` (see docs/language.md)")])
+    _refuse_bidi_controls(text)
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as err:
@@ -186,10 +244,7 @@ class _Builder(Transformer):
 
     # ---- expressions
     def int_lit(self, meta, c):
-        try:
-            return A.IntLit(int(c[0]), span=_span(meta))
-        except ValueError:  # Python refuses to convert more than 4300 digits
-            raise _AstError(Diagnostic("E101", "this number is too large", _span(meta))) from None
+        return A.IntLit(_integer(c[0]), span=_span(meta))
 
     def true_lit(self, meta, c):
         return A.BoolLit(True, span=_span(meta))
@@ -198,7 +253,7 @@ class _Builder(Transformer):
         return A.BoolLit(False, span=_span(meta))
 
     def string_lit(self, meta, c):
-        return A.StrLit(str(c[0])[1:-1], span=_span(meta))
+        return A.StrLit(_string(c[0]), span=_span(meta))
 
     def name(self, meta, c):
         return A.Name(str(c[0]), span=_span(meta))
@@ -474,17 +529,17 @@ class _Builder(Transformer):
         return A.TName(str(c[0]), span=_span(meta))
 
     def t_string(self, meta, c):
-        return A.TString(str(c[0])[1:-1], span=_span(meta))
+        return A.TString(_string(c[0]), span=_span(meta))
 
     def t_call(self, meta, c):
-        return A.TCall(str(c[0]), c[1], span=_span(meta))
+        return _shallow(A.TCall(str(c[0]), c[1], span=_span(meta)))
 
     def t_enc(self, meta, c):
-        return A.TEnc(c[0], c[1], span=_span(meta))
+        return _shallow(A.TEnc(c[0], c[1], span=_span(meta)))
 
     def t_paren(self, meta, c):
         items = c[0]
-        return items[0] if len(items) == 1 else A.TTuple(items, span=_span(meta))
+        return items[0] if len(items) == 1 else _shallow(A.TTuple(items, span=_span(meta)))
 
     def term_list(self, meta, c):
         return tuple(c)
@@ -567,7 +622,7 @@ class _Builder(Transformer):
         return self._chain(meta, c)
 
     def check_int(self, meta, c):
-        return A.IntLit(int(c[0]), span=_span(meta))
+        return A.IntLit(_integer(c[0]), span=_span(meta))
 
     def check_name(self, meta, c):
         return A.Name(str(c[0]), span=_span(meta))
@@ -592,11 +647,11 @@ class _Builder(Transformer):
 
     def skew_decl(self, meta, c):
         tok = c[0]
-        return ("skew", (int(tok) if tok.type == "INT" else str(tok), _span(tok)))
+        return ("skew", (_integer(tok) if tok.type == "INT" else str(tok), _span(tok)))
 
     def pace_decl(self, meta, c):
         tok = c[0]
-        return ("pace", (int(tok) if tok.type == "INT" else str(tok), _span(tok)))
+        return ("pace", (_integer(tok) if tok.type == "INT" else str(tok), _span(tok)))
 
     def cache_decl(self, meta, c):
         return self._names("cache", c)
@@ -615,7 +670,7 @@ class _Builder(Transformer):
 
     def sessions_decl(self, meta, c):
         tok = c[0]
-        return ("sessions", (int(tok) if tok.type == "INT" else str(tok), _span(tok)))
+        return ("sessions", (_integer(tok) if tok.type == "INT" else str(tok), _span(tok)))
 
     def run_decl(self, meta, c):
         return A.RunDecl(str(c[0]), tuple(str(x) for x in c[1:] if x is not None), _span(meta))
@@ -693,6 +748,52 @@ class _AstError(Exception):
     def __init__(self, diag: Diagnostic):
         super().__init__(diag.message)
         self.diag = diag
+
+
+def _term_depth(t: A.TermExpr, limit: int) -> int:
+    """How deeply `t` nests (1 for a name), counted no further than `limit` + 1."""
+    if limit < 0:
+        return 1
+    inner: tuple[A.TermExpr, ...] = ()
+    if isinstance(t, A.TCall):
+        inner = t.args
+    elif isinstance(t, A.TEnc):
+        inner = t.body + (t.key,)
+    elif isinstance(t, A.TTuple):
+        inner = t.items
+    return 1 + max((_term_depth(x, limit - 1) for x in inner), default=0)
+
+
+def _shallow(t: A.TermExpr) -> A.TermExpr:
+    """A message term, refused when it nests deeper than MAX_TERM_DEPTH: real protocols nest a few levels,
+    and the attacker's analysis of a term recurses once per level."""
+    if _term_depth(t, MAX_TERM_DEPTH) > MAX_TERM_DEPTH:
+        raise _AstError(Diagnostic("E101", f"this message term is nested more than {MAX_TERM_DEPTH} levels deep",
+                                   t.span, hint="real protocols nest encryptions and functions a few levels"))
+    return t
+
+
+def _integer(tok: Token) -> int:
+    """An INT token's value; longer numbers than dsl/limits.py allows are refused (Python itself will not
+    convert more than 4,300 digits, and no model needs them)."""
+    text = str(tok)
+    if len(text) > MAX_INT_DIGITS:
+        raise _AstError(Diagnostic("E101", f"this number has {len(text):,} digits, more than the {MAX_INT_DIGITS:,} "
+                                           f"wolf reads", _span(tok), hint="no model needs numbers this large"))
+    return int(text)
+
+
+def _string(tok: Token) -> str:
+    """A STRING token's text. Invisible format characters (zero-width spaces and joiners, soft hyphens) are
+    refused: two strings that print alike in a counterexample would be different values."""
+    text = str(tok)[1:-1]
+    for k, ch in enumerate(text):
+        if unicodedata.category(ch) == "Cf":
+            col = (tok.column or 0) + 1 + k
+            raise _AstError(Diagnostic("E101", f"invisible character {_char_name(ch)} in a string",
+                                       A.Span(tok.line or 0, col, tok.line or 0, col + 1),
+                                       hint="strings are shown in traces and charts: use visible characters"))
+    return text
 
 
 def _binder(expr: A.Expr) -> tuple[str, A.Expr]:

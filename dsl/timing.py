@@ -18,6 +18,7 @@ from checker.security.terms import Var, variables
 
 from . import ast as A
 from .diagnostics import Diagnostic
+from .limits import MAX_TIME_VALUE, quantity
 from .lower_props import formula_text
 from .narration import Compiled, RoleView
 
@@ -114,9 +115,26 @@ def _setting(value: tuple[str | int, A.Span] | None, what: str, consts: dict[str
             return 0
         v = consts[v]
     if v < 0:
-        diags.append(Diagnostic("E420", f"{what} must not be negative, got {v}", span))
+        diags.append(Diagnostic("E420", f"{what} must not be negative, got {quantity(v)}", span))
+        return 0
+    if v > MAX_TIME_VALUE:
+        diags.append(_time_limit_diagnostic(what, v, span))
         return 0
     return v
+
+
+def _within_time_limit(const: int, terms: tuple[tuple[str, int], ...], span: A.Span) -> None:
+    """Every number of a compiled check (bound and coefficients) within MAX_TIME_VALUE."""
+    for value in (const, *(k for _o, k in terms)):
+        if abs(value) > MAX_TIME_VALUE:
+            raise _Bad(_time_limit_diagnostic("a number in this check", value, span))
+
+
+def _time_limit_diagnostic(what: str, value: int, span: A.Span) -> Diagnostic:
+    return Diagnostic("E420", f"{what} is {quantity(value)}, beyond the {quantity(MAX_TIME_VALUE)} that times and "
+                              f"counters may reach", span,
+                      hint="time is counted in steps of the model's clock: windows, lifetimes and skews are "
+                           "small numbers")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -175,6 +193,8 @@ def _compile_check(decl: A.TimeCheckDecl, proto: A.ProtocolDecl, comp: Compiled,
             else:  # now < T + L
                 text = f"now < {decl.value} + {bound}"
                 checks = [_check([("now", 1), (t, -1)] + _neg(bound_terms), 1 - bound_const, "<=", text)]
+        for c in checks:
+            _within_time_limit(c.const, c.terms, decl.span)
     except _Bad as bad:
         diags.append(bad.diag)
         return

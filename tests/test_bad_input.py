@@ -147,8 +147,13 @@ def test_several_files_worst_wins(capsys):
 @pytest.mark.parametrize("define,words", [
     ("N", "-D expects NAME=VALUE"),
     ("=3", "-D expects NAME=VALUE"),
-    ("N=abc", "the value must be an integer, true or false"),
-    ("N=1.5", "the value must be an integer, true or false"),
+    ("N=abc", "the value must be a decimal integer"),
+    ("N=1.5", "the value must be a decimal integer"),
+    ("N=1_0", "the value must be a decimal integer"),  # int() would take it as 10
+    ("N=0x10", "the value must be a decimal integer"),
+    ("N=\u0661\u0662", "the value must be a decimal integer"),  # Arabic-Indic digits: int() takes them
+    ("N=" + "9" * 4301, "at most 4,300 digits"),
+    ("N=", "the value must be a decimal integer"),
 ])
 def test_malformed_define(capsys, define, words):
     rc, out, err = cli(capsys, str(DATA / "counter.wolf"), "-D", define)
@@ -174,11 +179,18 @@ def test_define_of_the_wrong_type(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("args,words", [
-    (["--max-states", "0"], "bounds must be positive"),
-    (["--max-depth", "-1"], "bounds must be positive"),
-    (["--timeout", "0"], "--timeout must be positive"),
-    (["--max-states", "many"], "invalid int value"),
-    (["--timeout", "soon"], "invalid float value"),
+    (["--max-states", "0"], "--max-states: expected a positive whole number, got '0'"),
+    (["--max-depth", "-1"], "--max-depth: expected a positive whole number"),
+    (["--timeout", "0"], "--timeout: expected a positive number of seconds"),
+    (["--max-states", "many"], "--max-states: expected a positive whole number"),
+    (["--max-states", "1_000"], "--max-states: expected a positive whole number"),
+    (["--timeout", "soon"], "--timeout: expected a positive number of seconds"),
+    (["--timeout", "nan"], "--timeout: expected a positive number of seconds"),  # would never stop
+    (["--timeout", "inf"], "--timeout: expected a positive number of seconds"),
+    (["--timeout", "1e300"], "--timeout: expected a positive number of seconds"),
+    (["--max-memory", "lots"], "--max-memory: expected a memory size"),
+    (["--max-memory", "1K"], "at least 64 MB"),
+    (["--attacker-limit", "-1"], "--attacker-limit: expected a whole number"),
 ])
 def test_bad_bounds(capsys, args, words):
     rc, out, err = cli(capsys, str(DATA / "counter.wolf"), *args)

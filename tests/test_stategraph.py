@@ -158,7 +158,7 @@ def test_graph_command_into_a_directory(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv,message", [
     (["models/mutex/lamport.wolf"], "more than 300 states"),
-    (["tests/data/counter.wolf", "--max-nodes", "0"], "--max-nodes must be positive"),
+    (["tests/data/counter.wolf", "--max-nodes", "0"], "--max-nodes: expected a positive whole number"),
     (["tests/data/type_error.wolf"], "error[E301]"),
     (["tests/data/counter.wolf", "-D", "X"], "NAME=VALUE"),
 ])

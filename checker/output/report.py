@@ -10,7 +10,8 @@ Each run has its own bounds (a time limit by default), so one slow model cannot 
 stopped by a bound says so instead of claiming a verdict. The front end (headers, parsing, compilation) is
 reached only through a `Library` the composition root (checker/cli.py) passes in: checker/ does not import
 dsl/. Every string from a model (names, reasons, the header's `why` texts, string literals in terms) is
-escaped with `html.escape` on its way into the page.
+escaped with `html.escape` on its way into the page, and its invisible format characters (bidirectional
+controls above all) are replaced by U+FFFD.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from urllib.parse import quote
 
 from checker.analysis import FAILS, UNKNOWN, Analysis, Options
 from checker.output.render_msc import msc_svg
+from checker.output.textblock import visible
 from checker.security.roles import RoleSpec
 from checker.security.secsys import SecuritySystem
 from checker.security.terms import App, Pattern, Var, subterms
@@ -420,9 +422,14 @@ def write_index(report: Report, out: Path, command: str) -> Path:
     return target
 
 
+def _escape(text: str, quote: bool = True) -> str:
+    """Model text (and file names) for the page: HTML-escaped, invisible format characters made visible."""
+    return html.escape(visible(text), quote)
+
+
 def render_html(report: Report, out: Path, command: str) -> str:
     """The whole page; `command` is quoted at its foot so a reader knows how it was made."""
-    e = html.escape
+    e = _escape
     runs = report.runs
     models = len({r.path for r in runs})
     bound = f"{report.timeout:g} s per run" if report.timeout else "none"
@@ -447,7 +454,7 @@ def render_html(report: Report, out: Path, command: str) -> str:
 
 def _contents(report: Report) -> list[str]:
     """The table of contents: the problems, the verdicts folder by folder, the charts, the protocol table."""
-    e = html.escape
+    e = _escape
     items = []
     problems = len(_problems(report.runs))
     if problems:
@@ -475,7 +482,7 @@ def _folders(runs: Sequence[VariantResult]) -> list[tuple[int, str]]:
 
 def _charts(runs: Sequence[VariantResult]) -> list[str]:
     """Every chart of the report in one list, by model and variant."""
-    e = html.escape
+    e = _escape
     items = []
     for k, r in enumerate(runs):
         links = [f'<a href="{e(_href(p.chart))}">{e(p.name)}</a>' for p in r.properties if p.chart]
@@ -490,7 +497,7 @@ def _charts(runs: Sequence[VariantResult]) -> list[str]:
 def _problems(runs: Sequence[VariantResult]) -> list[str]:
     """Every disagreement with a header, every missing property and every model that could not be checked,
     as list items linked to their rows."""
-    e = html.escape
+    e = _escape
     items = []
     for k, r in enumerate(runs):
         where = f'<a href="#run{k}">{e(r.shown)} [{e(r.variant)}]</a>'
@@ -517,7 +524,7 @@ def _alarm(runs: Sequence[VariantResult]) -> list[str]:
 
 
 def _results_table(runs: Sequence[VariantResult], out: Path) -> list[str]:
-    e = html.escape
+    e = _escape
     rows = ['<h2 id="verdicts">Verdicts</h2>', '<table class="results"><thead><tr><th>model</th><th>variant</th>'
             '<th>properties: verdict, expected, why</th><th>states</th><th>time</th></tr></thead><tbody>']
     for k, r in enumerate(runs):
@@ -536,7 +543,7 @@ def _results_table(runs: Sequence[VariantResult], out: Path) -> list[str]:
 
 
 def _properties(r: VariantResult) -> str:
-    e = html.escape
+    e = _escape
     lines = ['<table class="props"><col class="name"><col class="verdict"><col><col class="chart">']
     for p in r.properties:
         expected = ('<span class="none">no expect line</span>' if p.expected is None else
@@ -603,7 +610,7 @@ def _thesis_table(protocols: Sequence[ProtocolResult]) -> list[str]:
     """The thesis's nine protocols, one row per model that names its column; the thesis's printed value sits
     under ours where its column survived (keys, purpose, messages), and the last row compares the number of
     marks of the rows whose columns did not."""
-    e = html.escape
+    e = _escape
     rows = [
         '<p class="note">Every value below is computed from the compiled narration (which primitives its '
         "messages use, which fresh values it sends and gets back, which timestamps a receiver checks against "
@@ -633,7 +640,7 @@ def _thesis_table(protocols: Sequence[ProtocolResult]) -> list[str]:
 
 def _protocol_row(p: ProtocolResult, column: int | None) -> str:
     """One protocol model's derived row; under a thesis column, the thesis's printed values beside ours."""
-    e = html.escape
+    e = _escape
     k = column - 1 if column is not None else None
     f = p.features
     cells = [
@@ -653,7 +660,7 @@ def _protocol_row(p: ProtocolResult, column: int | None) -> str:
 
 def _absent_row(column: int) -> str:
     """A thesis column no model of the library names: the thesis's printed values alone."""
-    e = html.escape
+    e = _escape
     k = column - 1
     keys, purpose, messages = (f'<td><div class="thesis">thesis: {e(v)}</div></td>'
                                for v in (THESIS_KEYS[k], THESIS_PURPOSE[k], str(THESIS_MESSAGES[k])))
@@ -665,21 +672,21 @@ def _absent_row(column: int) -> str:
 def _badge(status: str, chart: str | None) -> str:
     """A verdict; a failing one links to its chart."""
     if chart:
-        return f'<a class="badge {status}" href="{html.escape(_href(chart))}" title="open the chart">{status}</a>'
-    return f'<span class="badge {status}">{html.escape(status)}</span>'
+        return f'<a class="badge {status}" href="{_escape(_href(chart))}" title="open the chart">{status}</a>'
+    return f'<span class="badge {status}">{_escape(status)}</span>'
 
 
 def _failing(row: ProtocolResult) -> str:
     """The failing properties of a protocol's row of table 3.4, each linked to its chart."""
     charts = row.charts or (None,) * len(row.failing)
-    names = [f'<a href="{html.escape(_href(c))}">{html.escape(n)}</a>' if c else html.escape(n)
+    names = [f'<a href="{_escape(_href(c))}">{_escape(n)}</a>' if c else _escape(n)
              for n, c in zip(row.failing, charts)]
     return ", ".join(names) or "nothing"
 
 
 def _cell(ours: str, thesis: str | None = None, same: bool | None = None) -> str:
     """Our value, and the thesis's under it (green when they agree; `same` overrides the comparison)."""
-    e = html.escape
+    e = _escape
     if thesis is None:
         return f"<td>{e(ours)}</td>"
     cls = "same" if (thesis == ours if same is None else same) else "differs"

@@ -21,11 +21,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from checker.engine.budget import Bounds
+from checker.engine.budget import Bounds, Budget
 from checker.engine.explorer import Explorer
 from checker.engine.run import Exploration, Found, Graph, Path, replay
 from checker.security.goals import Executable
-from checker.output.textblock import wrap_items
+from checker.output.textblock import visible, wrap_items
 from checker.output.trace import ATTACKER_KINDS, Trace
 from checker.output.tracebuild import build_trace
 
@@ -41,6 +41,10 @@ _SPACE = "&#160;"  # Graphviz drops a plain space at the start of a text run aft
 
 class GraphTooLarge(Exception):
     """The reachable graph has more states than can be drawn legibly."""
+
+
+class GraphUnfinished(Exception):
+    """A bound other than the node limit (time, memory, an interruption) stopped the exploration of the graph."""
 
 
 @dataclass(frozen=True)
@@ -79,15 +83,20 @@ class StateGraph:
     violation_steps: int = 0
 
 
-def explore_graph(system: Any, props: Sequence[Any], max_nodes: int = DEFAULT_MAX_NODES) -> Exploration:
-    """Explore the whole reachable graph, or raise GraphTooLarge as soon as it exceeds `max_nodes` states.
+def explore_graph(system: Any, props: Sequence[Any], max_nodes: int = DEFAULT_MAX_NODES,
+                  budget: Budget | None = None) -> Exploration:
+    """Explore the whole reachable graph, or raise GraphTooLarge as soon as it exceeds `max_nodes` states
+    (GraphUnfinished if the `budget`'s time or memory bound stops it first).
 
     The state bound stops a million-state model right after `max_nodes + 1` states, so refusing is as quick
     as drawing. Security goals are invariants and are checked;
     `executable` explores a different system and has no place in this graph.
     """
     checked = [p for p in props if not isinstance(p, Executable)]
-    result = Explorer(system, checked, Bounds(max_states=max_nodes + 1), graph_mode=True).run()
+    result = Explorer(system, checked, Bounds(max_states=max_nodes + 1), graph_mode=True, budget=budget).run()
+    if not result.complete and result.stats.states <= max_nodes:
+        raise GraphUnfinished(f"the state graph is unfinished: {result.stop_reason} after "
+                              f"{result.stats.states:,} states")
     if not result.complete or result.stats.states > max_nodes:
         size = f"{result.stats.states:,} states" if result.complete else f"more than {max_nodes} states"
         raise GraphTooLarge(f"the state graph has {size}, too many to draw legibly (the limit is {max_nodes}): "
@@ -284,7 +293,7 @@ class _Html(str):
 def _html(text: str) -> str:
     """Model text made safe in an HTML-like label: control characters dropped, XML-escaped, backslashes
     doubled (Graphviz expands `\\N` and friends even there)."""
-    clean = "".join(ch for ch in text if ch >= " ")
+    clean = "".join(ch for ch in visible(text) if ch >= " ")
     return html.escape(clean, quote=True).replace("\\", "\\\\")
 
 

@@ -67,8 +67,17 @@ def wrapped(text: str, width: int, size: float = 10.0, bold: bool = False, itali
 
 
 def clean(text: str) -> str:
-    """Drop control characters other than newline: XML 1.0 cannot carry them, so the SVG would break."""
-    return "".join(ch for ch in text.replace("\r\n", "\n").replace("\t", " ") if ch == "\n" or ch >= " ")
+    """Drop control characters other than newline (XML 1.0 cannot carry them, so the SVG would break) and
+    make invisible format characters visible."""
+    text = visible(text.replace("\r\n", "\n").replace("\t", " "))
+    return "".join(ch for ch in text if ch == "\n" or ch >= " ")
+
+
+def visible(text: str) -> str:
+    """Text from a model or a file name as charts and pages show it: invisible format characters
+    (bidirectional overrides, zero-width spaces and joiners) become U+FFFD, so nothing can reorder or hide
+    what a chart or page says ("Trojan Source" spoofing)."""
+    return "".join("\ufffd" if unicodedata.category(ch) == "Cf" else ch for ch in text)
 
 
 #: Operators that bind their neighbours: a line never breaks next to one (`12 - 9 <= DELTA`).

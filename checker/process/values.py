@@ -111,8 +111,10 @@ def render_value(v: Any) -> str:
     """Human-readable text of a value without type information (tuples print as tuples)."""
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, (int, str)):
-        return str(v) if isinstance(v, int) else f'"{v}"'
+    if isinstance(v, int):
+        return render_int(v)
+    if isinstance(v, str):
+        return f'"{v}"'
     if isinstance(v, FrozenMap):  # before tuple: a FrozenMap is a tuple
         return "{" + ", ".join(f"{render_value(k)}: {render_value(x)}" for k, x in v.items()) + "}"
     if isinstance(v, tuple):
@@ -120,6 +122,18 @@ def render_value(v: Any) -> str:
     if isinstance(v, frozenset):
         return "{" + ", ".join(render_value(x) for x in sorted_values(v)) + "}"
     return str(v)
+
+
+#: Integers of more bits are shown by their size: Python refuses to print more than 4,300 digits (and
+#: printing is quadratic), while a model's arithmetic may grow past that within a few steps.
+PRINTABLE_BITS = 14_000
+
+
+def render_int(n: int) -> str:
+    """An integer in full, or `<integer of about 8,193 digits>` when it is too long to print."""
+    if n.bit_length() <= PRINTABLE_BITS:
+        return str(n)
+    return f"<{'negative ' if n < 0 else ''}integer of about {int(n.bit_length() * 0.30103) + 1:,} digits>"
 
 
 def render_seq(v: tuple) -> str:

@@ -300,17 +300,17 @@ def _tighten(d: _Matrix, i: int, j: int, w: int) -> bool:
     """Add v_i - v_j <= w to a closed DBM, keeping it closed in O(n^2); False on a negative cycle."""
     if w >= d[i][j]:
         return True
-    if w + d[j][i] < 0:
+    if d[j][i] != _INF and w + d[j][i] < 0:
         return False
-    n = len(d)
-    row_j = d[j]
-    for a in range(n):
-        via = d[a][i] + w
-        if via == _INF:
+    # Infinite entries are skipped rather than added: int + float converts the int, which overflows for the
+    # huge integers a model may hold (10^1000), where int + int stays exact.
+    finite_j = [(b, x) for b, x in enumerate(d[j]) if x != _INF]
+    for row_a in d:
+        if row_a[i] == _INF:
             continue
-        row_a = d[a]
-        for b in range(n):
-            nv = via + row_j[b]
+        via = row_a[i] + w
+        for b, x in finite_j:
+            nv = via + x
             if nv < row_a[b]:
                 row_a[b] = nv
     return True
