@@ -12,21 +12,18 @@ import itertools
 import re
 from typing import Any
 
-from checker.security.attacker import Attacker
-from checker.security.goals import Executable, Goal
-from checker.security.knowledge import Knowledge
 from checker.process.network import CAPABILITIES
+from checker.security.goals import Executable, Goal
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, Signal
 from checker.security.secsys import Scenario, SecuritySystem
-from checker.timed.timing import Timing
-from checker.security.terms import Atom, Pattern, Var, instantiate, is_ground, pretty, subterms, variables
+from checker.security.terms import Atom, Pattern, Term, Var, instantiate, is_ground, pretty, subterms, variables
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError
 from .narration import Compiled, compile_narration, freeze_steps
 from .timing import attach, constants, uses_time
 
-#: The attacker's own fresh atoms, one per sort a protocol creates fresh values of.
+#: The attacker's own atoms, one per sort.
 ATTACKER_ATOMS = {"nonce": "Ne", "key": "Ke", "text": "Te", "number": "Xe", "time": "Ti", "agent": "Ie"}
 
 
@@ -50,26 +47,26 @@ def compile_protocol(model: A.Model, defines: dict[str, Any], default_name: str,
     if diags:
         raise ModelError(diags)
     typed = not (untyped if untyped is not None else scen.untyped)
-    fresh = _attacker_atoms(comp)
-    know = _initial_knowledge(comp, scenario, fresh)
+    own = _attacker_atoms(comp)
+    know = _initial_knowledge(comp, scenario)
     secrets, agreements = goal_specs
     name = model.name or default_name
-    timing = None if clocks is None else Timing(scenario.honest, clocks.skew, clocks.pace,
-                                                frozenset(("time", "number")))
+    timing = None
+    if clocks is not None:  # only timed protocols load the time engine (and Z3 behind it)
+        from checker.timed.timing import Timing
+        timing = Timing(scenario.honest, clocks.skew, clocks.pace, frozenset(("time", "number")))
     cached = clocks.cached_roles if clocks is not None else frozenset()
-    system = SecuritySystem(name, roles, scenario, Attacker(frozenset(caps), typed, fresh), know, secrets,
-                            agreements, timing, cached)
-    honest = SecuritySystem(name, roles, scenario, Attacker(frozenset(), typed, fresh), know, secrets, agreements,
-                            timing, cached)
+    system = SecuritySystem(name, roles, scenario, frozenset(caps), typed, own, know, secrets, agreements, timing,
+                            cached)
+    honest = SecuritySystem(name, roles, scenario, frozenset(), typed, own, know, secrets, agreements, timing,
+                            cached)
     bound = scenario.sessions
     props: list[Any] = [Executable("executable", "an honest session can complete", honest,
                                    honest.session_completed, bound, timing)]
     for g in secrets:
-        props.append(Goal(g.name, g.text, (("", _secret_pred(system, g)),), why=_secret_why(system, g),
-                          bound=bound))
+        props.append(Goal(g.name, g.text, g, system, bound))
     for g in agreements:
-        props.append(Goal(g.name, g.text, (("", _agreement_pred(g.name)),), why=_agreement_why(g.name),
-                          bound=bound))
+        props.append(Goal(g.name, g.text, g, system, bound))
     return system, tuple(props)
 
 
@@ -177,30 +174,6 @@ def _signals(comp: Compiled, g: A.GoalDecl, index: int, data: list[Pattern], dia
     return True
 
 
-def _secret_pred(system: SecuritySystem, goal: SecretGoal):
-    def holds(state) -> bool:
-        return system.secret_holds(goal, state)
-    return holds
-
-
-def _secret_why(system: SecuritySystem, goal: SecretGoal):
-    def why(state) -> str | None:
-        return system.secret_leak(goal, state)
-    return why
-
-
-def _agreement_pred(name: str):
-    def holds(state) -> bool:
-        return all(n != name for n, _why in state[6])
-    return holds
-
-
-def _agreement_why(name: str):
-    def why(state) -> str | None:
-        return next((w for n, w in state[6] if n == name), None)
-    return why
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # roles, scenario, attacker
 
@@ -296,10 +269,10 @@ def _scenario(model: A.Model, scen: A.ScenarioDecl, comp: Compiled, roles: tuple
             instances.append(Instance(r, counts[r], tuple(preset)))
         sessions = max(counts) if counts else 1
     else:
-        for k in range(1, sessions + 1):
+        for _k in range(sessions):
             for r in range(len(roles)):
                 counts[r] += 1
-                instances.append(Instance(r, counts[r], (), k))
+                instances.append(Instance(r, counts[r], ()))
     dedicated: list[tuple[Atom, ...] | None] = [None] * len(roles)
     for role_name, who, span in scen.played_by:
         if role_name not in names.roles:
@@ -311,9 +284,8 @@ def _scenario(model: A.Model, scen: A.ScenarioDecl, comp: Compiled, roles: tuple
             diags.append(Diagnostic("E201", f"undeclared agent '{a}'", span,
                                     hint="declare agents with `honest` or `compromised`"))
         dedicated[names.roles.index(role_name)] = tuple(agents[a] for a in who if a in agents)
-    text = f"{sessions} session{'s' if sessions != 1 else ''}"
-    if scen.runs:
-        text += f" ({len(instances)} role instances)"
+    runs = ", ".join(f"{n} {r.name}" for n, r in zip(counts, roles))
+    text = f"{sessions} session{'s' if sessions != 1 else ''} (runs: {runs})"
     return Scenario(tuple(honest), tuple(compromised), tuple(instances), text, tuple(dedicated))
 
 
@@ -342,11 +314,11 @@ def _capabilities(scen: A.ScenarioDecl, override: tuple[str, ...] | None, diags:
 
 
 def _attacker_atoms(comp: Compiled) -> tuple[Atom, ...]:
+    """The attacker's own atom of every sort but agent (`Ne`, `Ke`, ...), named apart from the protocol's names;
+    the values it invents in an attack are numbered after them (`Ne#1`)."""
     taken = set(comp.names.sorts)
-    wanted = {"nonce"} | {s for n, s in comp.names.sorts.items()
-                          if n not in comp.names.roles and n not in comp.names.constants}
     out = []
-    for sort in sorted(wanted):
+    for sort in sorted(s for s in ATTACKER_ATOMS if s != "agent"):
         name = ATTACKER_ATOMS[sort]
         while name in taken:
             name += "'"
@@ -354,12 +326,12 @@ def _attacker_atoms(comp: Compiled) -> tuple[Atom, ...]:
     return tuple(out)
 
 
-def _initial_knowledge(comp: Compiled, scenario: Scenario, fresh: tuple[Atom, ...]) -> Knowledge:
-    """Every agent name, the public constants, the attacker's own atoms, and everything a compromised agent
-    would know initially in any role (its private key, the keys it shares with anyone)."""
+def _initial_knowledge(comp: Compiled, scenario: Scenario) -> list[Term]:
+    """Every agent name, the public constants, and everything a compromised agent would know initially in any
+    role (its private key, the keys it shares with anyone). The attacker's own atoms are added by the system."""
     names = comp.names
     agents = scenario.honest + scenario.compromised
-    terms: set = set(agents) | set(fresh)
+    terms: set = set(agents)
     terms |= {Atom(n, names.sorts[n]) for n in names.constants if n not in names.secrets}
     for _msg, t in comp.messages:
         terms |= {s for s in subterms(t) if isinstance(s, Atom) and names.public(s)}
@@ -372,4 +344,4 @@ def _initial_knowledge(comp: Compiled, scenario: Scenario, fresh: tuple[Atom, ..
                     t = instantiate(known, b)
                     if is_ground(t):
                         terms.add(t)
-    return Knowledge.initial(terms)
+    return sorted(terms, key=lambda t: (str(type(t)), pretty(t)))

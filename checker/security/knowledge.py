@@ -1,4 +1,8 @@
-"""Dolev-Yao attacker knowledge: analysis, synthesis, explanations and injection candidates.
+"""Dolev-Yao attacker knowledge over ground terms: analysis, synthesis and explanations.
+
+This is the *concrete* attacker: the replay of every attack (checker/security/concrete.py) checks each injected
+message with `derivable`, and the trace explains it with `explain`, which uses the same definition, so the two
+can never disagree. The symbolic search (checker/security/intruder.py) reads the same table of primitives.
 
 Everything here is driven by `terms.PRIMITIVES`: destructors for analysis, `public`/`compose` for synthesis.
 
@@ -21,8 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from checker.security.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, has_sort, instantiate,
-                           is_ground, match_all, pretty, sort_key, subterms)
+from checker.security.terms import PRIMITIVES, App, Atom, Pattern, Term, is_ground, pretty, sort_key
 
 Memo = dict[Term, bool]
 
@@ -67,9 +70,12 @@ class Knowledge:
 # Analysis and synthesis
 
 
-def derivable(knowledge: Knowledge, term: Pattern) -> bool:
-    """Synthesis: `term` is held, or built by a public constructor from derivable parts (DH: see `compose`)."""
-    return _derivable(knowledge.terms, term, {})
+def derivable(knowledge: Knowledge, term: Pattern, fresh: Sequence[Atom] = ()) -> bool:
+    """Whether the attacker can send `term`: held, or built by public constructors from derivable parts (DH:
+    see `compose`), where `fresh` are the constants it invents for the purpose (they are known to it and open
+    whatever they are the key of). The one definition of derivability of the concrete attacker."""
+    know = knowledge.add_all(fresh) if fresh else knowledge
+    return _derivable(know.terms, term, {})
 
 
 def _derivable(known: frozenset[Term] | set[Term], term: Pattern, memo: Memo) -> bool:
@@ -214,111 +220,12 @@ class _Explainer:
 def explain(knowledge: Knowledge, term: Term, fresh: Sequence[Atom] = ()) -> str:
     """A short derivation of `term`, e.g. `{Na, E}pk(B) built from Na (decrypted from {Na, A}pk(E) with
     sk(E)), E, pk(B)`. `fresh` are atoms the attacker invents for this message. Deterministic."""
-    know = knowledge.add_all(fresh)
-    closed = _saturate(frozenset(), know.terms)
-    if not _derivable(closed, term, {}):
+    if not derivable(knowledge, term, fresh):
         raise ValueError(f"the attacker cannot derive {pretty(term)}")
+    closed = _saturate(frozenset(), knowledge.add_all(fresh).terms)
     ex = _Explainer(closed, _origins(closed), frozenset(fresh), {})
     if term in ex.fresh:
         return f"{pretty(term)} fresh"
     if term in closed:
         return f"{pretty(term)} {_how(ex.origins[term]) if term in ex.origins else 'known'}"
     return f"{pretty(term)} built from {', '.join(ex.describe(p) for p in ex.parts(term))}"
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Injection candidates
-
-
-@dataclass(frozen=True, slots=True)
-class _Search:
-    known: frozenset[Term]
-    pool: tuple[Term, ...]              # values variables range over, sorted
-    by_op: Mapping[str, tuple[App, ...]]  # the pool's applications, per operator: what can be replayed whole
-    typed: bool
-    memo: Memo
-
-    def derivable(self, term: Term) -> bool:
-        return _derivable(self.known, term, self.memo)
-
-
-def _pool(known: frozenset[Term], fresh: Sequence[Atom], memo: Memo) -> tuple[Term, ...]:
-    """The bound on branching: every derivable subterm of what the attacker holds (this includes its fresh
-    atoms), plus its own DH half-keys `exp(b, n)` for each fresh nonce n and each DH base b it has seen."""
-    subs = {s for t in known for s in subterms(t)}
-    values = {s for s in subs if _derivable(known, s, memo)}
-    bases = {s.args[0] for s in subs if isinstance(s, App) and s.op == "exp"}
-    for b in bases:
-        for n in fresh:
-            if n.sort == "nonce" and _derivable(known, b, memo):
-                values.add(App("exp", (b, n)))
-    return tuple(sorted(values, key=sort_key))
-
-
-def injection_pool(knowledge: Knowledge, fresh: Sequence[Atom] = ()) -> tuple[Term, ...]:
-    """The values `candidates` lets variables range over; callers that ask about many patterns against the
-    same knowledge compute it once and pass it in."""
-    return _pool(knowledge.add_all(fresh).terms, fresh, {})
-
-
-def candidates(knowledge: Knowledge, pattern: Pattern, typed: bool, fresh: Sequence[Atom] = (),
-               bindings: Mapping[str, Term] | None = None,
-               pool: tuple[Term, ...] | None = None) -> list[tuple[Term, dict[str, Term]]]:
-    """Every ground term the attacker can derive that matches `pattern`, with the matcher (extending
-    `bindings`, the receiver's variables already fixed), sorted by term then bindings, no duplicates.
-
-    A variable ranges over the pool (`_pool`), filtered by sort when typed. A compound sub-pattern is
-    either a pool term replayed whole (a ciphertext seen earlier, matched against the pattern, which is
-    where untyped variables pick up tuples: Otway-Rees) or built by its public constructor from candidates
-    for its arguments. Every result is checked derivable. The count is at most the product of the pool sizes
-    over the pattern's variables (untyped patterns can be large: every variable ranges over the whole pool).
-    """
-    know = knowledge.add_all(fresh)
-    memo: Memo = {}
-    if pool is None:
-        pool = _pool(know.terms, fresh, memo)
-    by_op: dict[str, tuple[App, ...]] = {}
-    for t in pool:
-        if isinstance(t, App):
-            by_op[t.op] = by_op.get(t.op, ()) + (t,)
-    search = _Search(know.terms, pool, by_op, typed, memo)
-    found: dict[tuple[Term, frozenset], tuple[Term, dict[str, Term]]] = {}
-    for term, b in _generate(search, pattern, dict(bindings or {})):
-        found.setdefault((term, frozenset(b.items())), (term, b))
-    return sorted(found.values(), key=lambda tb: (sort_key(tb[0]), _bindings_key(tb[1])))
-
-
-def _bindings_key(b: Mapping[str, Term]) -> tuple:
-    return tuple((name, sort_key(b[name])) for name in sorted(b))
-
-
-def _generate(s: _Search, pattern: Pattern, b: dict[str, Term]) -> Iterator[tuple[Term, dict[str, Term]]]:
-    """Pairs (t, b') with `substitute(pattern, b') == t` and t derivable (duplicates possible)."""
-    p = instantiate(pattern, b)
-    if is_ground(p):
-        if s.derivable(p):
-            yield p, b
-        return
-    if isinstance(p, Var):
-        for v in s.pool:
-            if not s.typed or p.sort is None or has_sort(v, p.sort):
-                yield v, {**b, p.name: v}
-        return
-    for t in s.by_op.get(p.op, ()):  # replay a known term whole
-        for b2 in match_all(p, t, b, s.typed):
-            yield t, b2
-    if PRIMITIVES[p.op].public:  # or build it
-        for args, b2 in _generate_seq(s, p.args, b):
-            t = App(p.op, args)
-            if s.derivable(t):
-                yield t, b2
-
-
-def _generate_seq(s: _Search, ps: Sequence[Pattern],
-                  b: dict[str, Term]) -> Iterator[tuple[tuple[Term, ...], dict[str, Term]]]:
-    if not ps:
-        yield (), b
-        return
-    for t0, b0 in _generate(s, ps[0], b):
-        for rest, b1 in _generate_seq(s, ps[1:], b0):
-            yield (t0, *rest), b1

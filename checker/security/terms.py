@@ -19,9 +19,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Callable, Iterator, Mapping, Sequence, Union
+from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 SORTS = ("agent", "nonce", "key", "number", "time", "text")
+#: Sorts of opaque slots in typed mode: a ciphertext or hash the receiver cannot open stands for any application
+#: of that operator ("a term of the right shape"); untyped, such a slot is a plain untyped variable.
+SHAPES = ("senc", "aenc", "h")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +55,28 @@ class Atom:
 
 @dataclass(frozen=True, slots=True)
 class Var:
-    """A pattern variable; `sort` None means it may stand for any term. Never occurs in stored states."""
+    """A variable: in a role's patterns, a slot it learns; in a symbolic state, a value the attacker has not yet
+    had to fix. `sort` None means it may stand for any term, a sort of `SORTS` for atoms of that sort (and, for
+    `key`, key constructions), a shape of `SHAPES` for any application of that operator."""
 
     name: str
     sort: str | None = None
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.sort is not None and self.sort not in SORTS:
+        if self.sort is not None and self.sort not in SORTS and self.sort not in SHAPES and \
+                not self.sort.startswith("agent:"):
             raise ValueError(f"unknown sort {self.sort!r} for variable {self.name!r}")
+        object.__setattr__(self, "_hash", hash(("var", self.name, self.sort)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self):
+        return (Var, (self.name, self.sort))
+
+    def __canonical__(self) -> tuple:
+        return ("v", self.name, self.sort or "")
 
     def __str__(self) -> str:
         return self.name
@@ -73,6 +90,7 @@ class App:
     args: tuple["Pattern", ...]
     _hash: int = field(init=False, repr=False, compare=False)
     _ground: bool = field(init=False, repr=False, compare=False)
+    _vars: frozenset = field(init=False, repr=False, compare=False)  # the variables inside, for substitutions
 
     def __post_init__(self) -> None:
         prim = PRIMITIVES.get(self.op)
@@ -89,8 +107,14 @@ class App:
             args = tuple(sorted(args, key=sort_key))
         object.__setattr__(self, "args", args)
         object.__setattr__(self, "_hash", hash((self.op, args)))
-        object.__setattr__(self, "_ground", all(not isinstance(a, Var) and (isinstance(a, Atom) or a._ground)
-                                                for a in args))
+        found: frozenset = frozenset()
+        for a in args:
+            if isinstance(a, Var):
+                found = found | {a}
+            elif isinstance(a, App) and a._vars:
+                found = found | a._vars
+        object.__setattr__(self, "_vars", found)
+        object.__setattr__(self, "_ground", not found)
 
     def __hash__(self) -> int:
         return self._hash
@@ -323,10 +347,41 @@ def variables(pattern: Pattern) -> tuple[Var, ...]:
 
 def has_sort(term: Term, sort: str) -> bool:
     """Typed matching: an atom of that sort, or an application whose primitive declares that result sort
-    (so a `key` variable accepts `Kab`, `k(A, B)`, `pk(B)`, `sk(B)` and DH keys `exp(g, x, y)`)."""
+    (so a `key` variable accepts `Kab`, `k(A, B)`, `pk(B)`, `sk(B)` and DH keys `exp(g, x, y)`); for a shape
+    (`SHAPES`), an application of that operator."""
     if isinstance(term, Atom):
+        if sort.startswith("agent:"):
+            return term.sort == "agent" and term.name in agent_names(sort)  # type: ignore[operator]
         return term.sort == sort
-    return isinstance(term, App) and PRIMITIVES[term.op].sort == sort
+    if not isinstance(term, App):
+        return False
+    return term.op == sort if sort in SHAPES else PRIMITIVES[term.op].sort == sort
+
+
+def agent_sort(names: Iterable[str] | None) -> str:
+    """The sort of an agent variable that may only name the given agents (None: any agent): `agent:a,b`.
+    Scenarios restrict who may play a role (`S played by server`); a partner learnt from a message keeps it."""
+    return "agent" if names is None else "agent:" + ",".join(sorted(names))
+
+
+def agent_names(sort: str | None) -> frozenset[str] | None:
+    """The agents an agent sort admits (None: any agent)."""
+    if sort is None or not sort.startswith("agent:"):
+        return None
+    return frozenset(sort[6:].split(",")) if sort[6:] else frozenset()
+
+
+def is_agent_sort(sort: str | None) -> bool:
+    return sort is not None and (sort == "agent" or sort.startswith("agent:"))
+
+
+def term_vars(term: Pattern) -> frozenset[Var]:
+    """The variables of a term (cached on applications)."""
+    if isinstance(term, Var):
+        return frozenset((term,))
+    if isinstance(term, Atom):
+        return frozenset()
+    return term._vars
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -345,11 +400,20 @@ def _pretty(term: Pattern, top: bool) -> str:
     if notation == "tuple":
         inner = ", ".join(_pretty(a, False) for a in term.args)
         return inner if top else f"({inner})"
-    if notation == "braces":
+    if notation == "braces" and _braces_fit(term):
         return "{" + _pretty(term.args[0], True) + "}" + _pretty(term.args[1], False)
     if len(term.args) == 1:
         return f"{term.op}({_pretty(term.args[0], True)})"
     return f"{term.op}({', '.join(_pretty(a, False) for a in term.args)})"
+
+
+def _braces_fit(term: App) -> bool:
+    """`{m}k` reads back as the same operator only with the key kind the notation implies: `pk(..)` for public-key
+    encryption, `sk(..)` for a signature, anything else for symmetric encryption. Other combinations (which only
+    an attacker builds) print as calls, so that a public-key ciphertext never looks like a signature."""
+    key = term.args[1]
+    kind = key.op if isinstance(key, App) and key.op in ("pk", "sk") else None
+    return kind == {"aenc": "pk", "sign": "sk"}.get(term.op)
 
 
 # ---------------------------------------------------------------------------------------------------------------
