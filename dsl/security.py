@@ -269,10 +269,10 @@ def _scenario(model: A.Model, scen: A.ScenarioDecl, comp: Compiled, roles: tuple
             instances.append(Instance(r, counts[r], tuple(preset)))
         sessions = max(counts) if counts else 1
     else:
-        for _k in range(sessions):
+        for k in range(1, sessions + 1):
             for r in range(len(roles)):
                 counts[r] += 1
-                instances.append(Instance(r, counts[r], ()))
+                instances.append(Instance(r, counts[r], (), k))
     dedicated: list[tuple[Atom, ...] | None] = [None] * len(roles)
     for role_name, who, span in scen.played_by:
         if role_name not in names.roles:

@@ -47,6 +47,8 @@ class Goal:
         found = result.found.get(self.name)
         if found is not None:
             attack = concretise(system, self.spec, self.name, found.path)
+            if isinstance(attack, str) and not system.timed_knowledge:
+                return self._exactly(system.exact(), run)
             if isinstance(attack, str):
                 return Judgement(UNKNOWN, f"unknown: the search found a violation that could not be confirmed "
                                           f"on a concrete run ({attack}): an engine error, reported rather "
@@ -68,6 +70,15 @@ class Goal:
             return Judgement(HOLDS, f"holds within {self.bound} ({result.stats.states:,} states explored)")
         return Judgement(UNKNOWN, f"no violation found within {self.bound} before the "
                                   f"{result.stop_reason or 'depth bound'}")
+
+    def _exactly(self, exact: Any, run: Run) -> Judgement:
+        """The search again with levels, for this goal alone: the over-approximating search found only a run
+        that needs the attacker to use, earlier, what it learnt later."""
+        from checker.engine.explorer import Explorer
+
+        goal = Goal(self.name, self.text, self.spec, exact, self.bound)
+        result = Explorer(exact, [goal], run.bounds).run()
+        return goal.judge(Run(exact, result, run.bounds))
 
     def confirm(self, system: Any, states: list[Any], judgement: Judgement) -> str | None:
         """The concrete run (system is its `ConcreteRun`) must show the failure in its last state."""

@@ -34,8 +34,8 @@ Binding a variable re-activates its simple constraint as a goal, with the variab
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterator, Mapping, Sequence
 
 from checker.security.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, exp_or_base, is_agent_sort,
@@ -93,8 +93,10 @@ def level_of(t: Pattern, known: Mapping[Pattern, int], simple: Mapping[str, int]
     return best
 
 
+@lru_cache(maxsize=1 << 16)
 def _needs(c: Pattern) -> tuple[Pattern, ...] | None:
-    """What the attacker must derive to analyse `c`, or None if `c` has no destructor that can ever apply."""
+    """What the attacker must derive to analyse `c`, or None if `c` has no destructor that can ever apply
+    (memoised: a pure function of an immutable term)."""
     if not isinstance(c, App) or c.op == "tuple":
         return None
     destructor = PRIMITIVES[c.op].destructor
@@ -226,25 +228,34 @@ class Work:
     """One branch of the constraint search: substitution, closure and simple constraints so far (mutable;
     copied when the search branches)."""
 
-    __slots__ = ("sigma", "known", "simple", "opened", "fresh", "decrypts")
+    __slots__ = ("sigma", "known", "simple", "opened", "fresh", "_decrypts")
 
     def __init__(self, sigma: Subst, known: dict[Pattern, int], simple: dict[str, tuple[Var, int]],
-                 opened: frozenset = frozenset(), fresh: int = 0, decrypts: bool = False):
+                 opened: frozenset = frozenset(), fresh: int = 0, decrypts: bool | None = None):
         self.sigma = sigma
         self.known = known
         self.simple = simple
         self.opened = opened  # (item, level) pairs decrypted on demand in this branch
         self.fresh = fresh  # variables the solver introduced (DH half-keys)
-        self.decrypts = decrypts  # whether some item may open for some values of its variables
+        self._decrypts = decrypts  # whether some item may open for some values of its variables (None: unknown)
+
+    @property
+    def decrypts(self) -> bool:
+        if self._decrypts is None:
+            self._decrypts = self._has_conditional()
+        return self._decrypts
 
     @classmethod
     def start(cls, store: Store) -> Work:
         w = cls({}, dict(store.index()), {v.name: (v, lv) for v, lv in store.simple})
-        w.decrypts = w._has_conditional()
+        found = store._cache.get("decrypts")
+        if found is None:
+            found = store._cache["decrypts"] = w._has_conditional()
+        w._decrypts = found
         return w
 
     def copy(self) -> Work:
-        return Work(dict(self.sigma), dict(self.known), dict(self.simple), self.opened, self.fresh, self.decrypts)
+        return Work(dict(self.sigma), dict(self.known), dict(self.simple), self.opened, self.fresh, self._decrypts)
 
     def levels(self) -> dict[str, int]:
         return {n: lv for n, (_v, lv) in self.simple.items()}
@@ -275,14 +286,14 @@ class Work:
             if items.get(u, INF) > lv:
                 items[u] = lv
         self.known = close(items, self.levels())
-        self.decrypts = self._has_conditional()
+        self._decrypts = None
         return goals
 
     def learn(self, terms: Sequence[Pattern], lv: int) -> None:
         """Add terms the attacker learns at level `lv` (with the substitution applied) and analyse."""
         items = [(apply(t, self.sigma), lv) for t in terms]
         self.known = close(items, self.levels(), self.known)
-        self.decrypts = self._has_conditional()
+        self._decrypts = None
 
     def _has_conditional(self) -> bool:
         """Whether some held item might open for some values of its variables (then the solver also tries

@@ -27,11 +27,12 @@ is how a symbolic attack is instantiated and replayed concretely (checker/securi
 """
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple, Sequence
 
-from checker.engine.fingerprint import fingerprint
+from checker.engine.fingerprint import MASK64, digest64, encode, fingerprint
 from checker.engine.system import StepInfo
 from checker.security.intruder import Intruder, Store, Work, canonical_levels
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
@@ -143,6 +144,11 @@ class SecuritySystem:
                                     for s in r.steps) for r in roles)
         # Partners stay variables until a claim needs them (the run's last step), when the attacker is the
         # network and no clock reads them; otherwise they are cast at the step that first needs them.
+        # Levels (when the attacker learnt what) are kept only by the `exact()` twin. This system lets a value the
+        # attacker chose earlier be fixed later to something it learnt in between: an over-approximation, so
+        # "holds" is sound, and an attack is reported only once its concrete replay passes; an attack that does
+        # not replay is searched again with levels (checker/security/goals.py).
+        self.timed_knowledge = False
         self.lazy_agents = self.network_free and timing is None
         self.reducible = timing is None and not any(r.reveal for r in roles) and \
             not any(g.kind == "alive" for g in agreements)
@@ -156,6 +162,23 @@ class SecuritySystem:
         self.intruder = Intruder(tuple(bases))
         self.initial_store = Store.initial(list(self.initial_terms) + list(own))
         self._secret_cache: dict = {}
+        # The role that sends the narration's first message opens a session (casts it); if none starts by
+        # sending, the first role does.
+        self.opener = next((k for k, r in enumerate(roles) if r.steps and r.steps[0].receive is None), 0)
+        self.sessions: dict[int, tuple[int, ...]] = {}
+        for j, inst in enumerate(self.instances):
+            if inst.session is not None:
+                self.sessions[inst.session] = self.sessions.get(inst.session, ()) + (j,)
+        self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
+
+    def exact(self) -> SecuritySystem:
+        """The same protocol with levels: what a value the attacker chose may later be bound to is limited to
+        what it knew when it chose it (the exact lazy intruder)."""
+        twin = copy.copy(self)
+        twin.timed_knowledge = True
+        twin._secret_cache = {}
+        twin._fps = {}
+        return twin
 
     def _role_sort(self, role_name: str) -> str:
         """The sort of a variable naming who plays `role_name`: the agents the scenario allows in it."""
@@ -167,6 +190,8 @@ class SecuritySystem:
         """The previous instance identical to i before it starts (same role, same preset): i may only start
         once that one has (symmetry reduction)."""
         inst = self.instances[i]
+        if inst.session is not None:
+            return None  # sessions are cast in order instead (`_starts`)
         for j in range(i - 1, -1, -1):
             other = self.instances[j]
             if other.role == inst.role and other.preset == inst.preset:
@@ -232,7 +257,34 @@ class SecuritySystem:
         return True
 
     def fingerprint(self, state: SecState) -> int:
-        return fingerprint(state)
+        """The canonical encoding of the runs, and each set of the state as the sum (mod 2^64) of its members'
+        fingerprints, memoised per member: members recur across states, so a state costs little more than its
+        runs (the Zobrist idea; sums of uniform 64-bit values are uniform)."""
+        return digest64(encode((tuple(self._one(r) for r in state.runs), self._sum(state.store.known),
+                                self._sum(state.store.simple),
+                                self._sum(state.net), self._sum(state.traffic), self._sum(state.events),
+                                self._sum(state.revealed), state.violated, state.clock)))
+
+    def _one(self, x: Any) -> int:
+        cache = self._fps
+        f = cache.get(x)
+        if f is None:
+            if len(cache) > 500_000:
+                cache.clear()
+            f = cache[x] = fingerprint(x)
+        return f
+
+    def _sum(self, items: frozenset) -> int:
+        cache = self._fps
+        total = 0
+        for x in items:
+            f = cache.get(x)
+            if f is None:
+                if len(cache) > 500_000:
+                    cache.clear()
+                f = cache[x] = fingerprint(x)
+            total += f
+        return total & MASK64
 
     def exact_key(self, state: SecState) -> SecState:
         return state
@@ -242,7 +294,7 @@ class SecuritySystem:
         run = state.runs[i]
         inst = self.instances[i]
         role = self.roles[inst.role]
-        if run.pc >= len(role.steps):
+        if run.pc >= len(role.steps) or run.pc < 0:
             return
         if run.pc == 0:
             w = self.waits_for[i]
@@ -250,26 +302,81 @@ class SecuritySystem:
                 return
         step = role.steps[run.pc]
         pattern0 = self.patterns[inst.role][run.pc]
-        for values in self._own_agent(state, i, run.values):
+        for st in self._starts(state, i):
+            values = st.runs[i].values
             if pattern0 is None:
-                self._after_receive(state, i, step, list(values), Work.start(state.store), Delivery(None, None, None),
+                self._after_receive(st, i, step, list(values), Work.start(st.store), Delivery(None, None, None),
                                     None, out)
                 continue
             vals, pattern = self._pattern(role, pattern0, values)
             me = vals[0]
             assert isinstance(me, Atom)
-            for delivery, work in self._deliveries(state, pattern, me):
+            for delivery, work in self._deliveries(st, pattern, me):
                 for w in self._checked(work, role, step, vals):
-                    self._after_receive(state, i, step, vals, w, delivery, pattern, out)
+                    self._after_receive(st, i, step, vals, w, delivery, pattern, out)
 
-    def _own_agent(self, state: SecState, i: int, values: tuple) -> Iterator[tuple]:
-        """The instance's values with its own agent cast (at its first step, when not preset)."""
-        if values[0] is not None:
-            yield values
+    def _starts(self, state: SecState, i: int) -> Iterator[SecState]:
+        """The state with instance i's own agent known: as it is, after casting i's session (when i is the first
+        of its session to act), or with each choice of own agent for a run that left it open."""
+        run = state.runs[i]
+        if run.values[0] is not None:
+            yield state
             return
-        role = self.instances[i].role
-        for agent in self._agent_options(state, role, True, ()):
-            yield (agent,) + tuple(values[1:])
+        inst = self.instances[i]
+        if inst.session is not None:
+            if inst.role != self.opener or (inst.session > 1 and not self._cast_done(state, inst.session - 1)):
+                return  # a session is cast when its opener starts, sessions in order
+            for runs in self._session_casts(state, i):
+                if runs[i].pc >= 0:
+                    yield state._replace(runs=runs)
+            return
+        for agent in self._agent_options(state, inst.role, True, ()):
+            runs = list(state.runs)
+            runs[i] = Run(0, (agent,) + tuple(run.values[1:]))
+            yield state._replace(runs=tuple(runs))
+
+    def _cast_done(self, state: SecState, session: int) -> bool:
+        return all(state.runs[j].values[0] is not None for j in self.sessions[session])
+
+    def _session_casts(self, state: SecState, starter: int) -> Iterator[tuple[Run, ...]]:
+        """Each way to cast a session when instance `starter` is its first to act: an agent per role, the
+        starter's honest; the same agent may play several roles (an agent talking to itself); a role cast to a
+        compromised agent is played by the attacker (its instance is absent, pc -1). Agents not in use are
+        interchangeable, so only the first unused honest and compromised one are tried. The roles that start
+        by sending learn their partners from the cast; the others learn them from the messages."""
+        members = self.sessions[self.instances[starter].session]  # type: ignore[index]
+        starter_role = self.instances[starter].role
+        used = self._used(state, ())
+        names = [r.name for r in self.roles]
+
+        def cast(r: int, chosen: list[Atom], used: set[Atom]) -> Iterator[list[Atom]]:
+            if r == len(names):
+                yield chosen
+                return
+            pools = (self.scenario.honest,) if r == starter_role else (self.scenario.honest, self.scenario.compromised)
+            for pool in pools:
+                tried_fresh = False
+                for agent in pool:
+                    if not self.scenario.allowed(r, agent):
+                        continue
+                    if agent not in used:
+                        if tried_fresh:
+                            continue
+                        tried_fresh = True
+                    yield from cast(r + 1, chosen + [agent], used | {agent})
+
+        for chosen in cast(0, [], used):
+            cast_of = dict(zip(names, chosen))
+            runs = list(state.runs)
+            for j in members:
+                role = self.roles[self.instances[j].role]
+                vals = list(runs[j].values)
+                vals[0] = cast_of[role.name]
+                if role.steps[0].receive is None:
+                    for s in role.role_slots:
+                        vals[s] = cast_of[role.slots[s]]
+                runs[j] = Run(-1 if vals[0] in self.compromised else 0, tuple(vals))
+            yield tuple(runs)
 
     def _pattern(self, role: RoleSpec, pattern: Pattern, values: tuple) -> tuple[list, Pattern]:
         """The receive pattern over the instance's values; a slot it learns becomes a new variable (named `~x`,
@@ -476,7 +583,7 @@ class SecuritySystem:
                 revealed = revealed | frozenset(shown)
                 note = "the session is over: " + ", ".join(pretty(v) for v in shown) + " revealed to the attacker"
         if learn:
-            work.learn(learn, state.store.now + 1)
+            work.learn(learn, state.store.now + 1 if self.timed_knowledge else 0)
         for w in self._split(work, runs):
             extra = {k: v for k, v in w.sigma.items() if sigma.get(k) != v}
             self._finish_step(state, i, step, w, extra, runs, net, traffic, events, revealed, sends, b, clock,
@@ -523,6 +630,9 @@ class SecuritySystem:
         names a compromised agent (each one, up to symmetry: the attacker opens it) or an honest one (the
         variable is restricted to honest agents: it never opens). Keeps the solver from guessing it again and
         again when it decrypts on demand."""
+        if not any(is_agent_sort(v.sort) for v, _lv in work.simple.values()):
+            yield work
+            return
         pending = [v for v in work.key_agents() if any(a in self.compromised for a in self._agent_options_in(runs,
                                                                                                           v.sort))]
         if not pending:

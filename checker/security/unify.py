@@ -33,8 +33,9 @@ def apply(term: Pattern, sigma: Mapping[str, Pattern]) -> Pattern:
     """`term` under the idempotent substitution `sigma`, renormalised."""
     if not sigma or isinstance(term, Atom):
         return term
-    if isinstance(term, App) and term._ground:
-        return term
+    if isinstance(term, App):
+        if term._ground or not any(v.name in sigma for v in term._vars):
+            return term
     return instantiate(term, sigma)
 
 
