@@ -140,7 +140,11 @@ def _signals(comp: Compiled, g: A.GoalDecl, index: int, data: list[Pattern], dia
     recipes = [claimer.build(d) for d in data]
     for d, r in zip(data, recipes):
         if r is None:
-            diags.append(Diagnostic("E411", f"{claimer.name} never knows {pretty(d)}", g.span))
+            knows = [pretty(x) for x in data if claimer.build(x) is not None]
+            diags.append(Diagnostic("E411", f"{claimer.name} never knows {pretty(d)}, so it cannot claim to agree "
+                                            f"on it", g.span,
+                                    hint=_suggest(g, claimer.name, partner.name, knows, "a goal names values the "
+                                                  "claimer knows when it finishes")))
             return False
     commit = Signal(index, "commit", 0, claimer.slots.index(partner.name), tuple(recipes))
     if g.kind == "alive":
@@ -157,21 +161,50 @@ def _signals(comp: Compiled, g: A.GoalDecl, index: int, data: list[Pattern], dia
         return False
     number, step_index, known = point
     if Var(claimer.name, "agent") not in known:
+        later = _learnt_at(partner, Var(claimer.name, "agent"), number)
+        when = f"; it learns it only with message {later}, after {claimer.name} finishes" if later else ""
         diags.append(Diagnostic("E411", f"{partner.name} does not know who plays {claimer.name} when it sends "
-                                        f"message {number}", g.span))
+                                        f"message {number}, its last before {claimer.name} finishes{when}", g.span,
+                                hint=f"agreement needs the partner to know who it talks to; check aliveness "
+                                     f"instead: `goal {g.partner} alive for {g.claimer}`"))
         return False
     theirs = []
     for d in data:
         r = partner.build(d, known)
         if r is None:
+            later = _learnt_at(partner, d, number)
+            when = (f": it learns it only with message {later}, after {claimer.name} finishes, so it cannot have "
+                    f"agreed on it yet" if later else "")
+            knows = [pretty(x) for x in data if partner.build(x, known) is not None]
             diags.append(Diagnostic("E411", f"{partner.name} does not know {pretty(d)} when it sends message "
-                                            f"{number}, its last before {claimer.name} finishes", g.span))
+                                            f"{number}, its last before {claimer.name} finishes{when}", g.span,
+                                    hint=_suggest(g, claimer.name, partner.name, knows,
+                                                  f"{partner.name} can only agree on what it knows then")))
             return False
         theirs.append(r)
     partner.steps[step_index].signals.append(
         Signal(index, "running", 0, partner.slots.index(claimer.name), tuple(theirs)))
     claimer.steps[-1].signals.append(commit)
     return True
+
+
+def _learnt_at(view: Any, term: Pattern, after: int) -> int | None:
+    """The first message after `after` by which the role knows `term` (None: never)."""
+    for number, _step, known in view.snapshots:
+        if number > after and (term in known or view.build(term, known) is not None):
+            return number
+    return None
+
+
+def _suggest(g: A.GoalDecl, claimer: str, partner: str, knows: list[str], why: str) -> str:
+    """The goal that can be checked: the same claim on the values both sides have by then, or the other way
+    round, or weak agreement."""
+    forms = []
+    if knows:
+        forms.append(f"`goal {claimer} agrees with {partner} on {', '.join(knows)}`")
+    forms.append(f"`goal {partner} agrees with {claimer} on ...` (the claim in the other role)")
+    forms.append(f"`goal {claimer} weakly agrees with {partner}`")
+    return f"{why}; checkable instead: " + ", or ".join(forms)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -285,7 +318,10 @@ def _scenario(model: A.Model, scen: A.ScenarioDecl, comp: Compiled, roles: tuple
                                     hint="declare agents with `honest` or `compromised`"))
         dedicated[names.roles.index(role_name)] = tuple(agents[a] for a in who if a in agents)
     runs = ", ".join(f"{n} {r.name}" for n, r in zip(counts, roles))
-    text = f"{sessions} session{'s' if sessions != 1 else ''} (runs: {runs})"
+    if scen.runs:
+        text = f"the scenario's runs ({runs})"
+    else:
+        text = f"{sessions} session{'s' if sessions != 1 else ''} (runs: up to {runs})"
     return Scenario(tuple(honest), tuple(compromised), tuple(instances), text, tuple(dedicated))
 
 

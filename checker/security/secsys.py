@@ -37,7 +37,7 @@ from checker.engine.system import StepInfo
 from checker.security.intruder import Intruder, Store, Work, canonical_levels
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
 from checker.security.terms import (App, Atom, Pattern, Term, Var, agent_names, agent_sort, instantiate, is_agent_sort,
-                                    pretty, sort_key, term_vars)
+                                    pretty, rename_atoms, sort_key, term_vars)
 from checker.security.unify import Subst, apply, unify, unify_all
 
 Entry = tuple[Atom, Atom, Pattern]  # (claimed sender, addressee, term)
@@ -78,6 +78,8 @@ class SecAction(NamedTuple):
     values: tuple[Pattern | None, ...]  # the instance's values afterwards
     forward: tuple[tuple[str, Pattern], ...]  # source variable -> term over the target's variables
     witness: tuple[tuple[str, Pattern], ...] | None = None  # a commit's violating substitution (target's names)
+    atoms: tuple[tuple[Atom, Atom], ...] = ()  # fresh atoms renamed by the session symmetry (source -> target)
+    perm: tuple[int, ...] | None = None  # instance positions after the session symmetry (source -> target)
 
 
 class Delivery(NamedTuple):
@@ -165,6 +167,11 @@ class SecuritySystem:
         # The role that sends the narration's first message opens a session (casts it); if none starts by
         # sending, the first role does.
         self.opener = next((k for k, r in enumerate(roles) if r.steps and r.steps[0].receive is None), 0)
+        self.fresh_bases = tuple(sorted({(r.slots[slot], sort) for r in roles for st in r.steps
+                                         for slot, sort in st.fresh}))
+        self.fresh_names = frozenset(b for b, _s in self.fresh_bases)
+        self.session_symmetry = timing is None and bool(scenario.instances) and \
+            all(inst.session is not None for inst in scenario.instances)
         self.sessions: dict[int, tuple[int, ...]] = {}
         for j, inst in enumerate(self.instances):
             if inst.session is not None:
@@ -613,17 +620,65 @@ class SecuritySystem:
             clock = self.timing.settle(clock, [*(t for t, _lv in store.known), *(v for r in runs for v in r.values
                                                                                  if v is not None),
                                                *(e[2] for e, _n in net), *(e[2] for e in traffic)])
-        nxt, rename = _canonical(SecState(tuple(runs), store, net, traffic, events, revealed, violated, clock))
-        forward = tuple((name, _rn(apply(Var(name, v.sort), sigma), rename))
+        raw = SecState(tuple(runs), store, net, traffic, events, revealed, violated, clock)
+        sym, perm, amap = self._symmetric(raw)
+        nxt, rename = _canonical(sym)
+
+        def fwd(t: Pattern) -> Pattern:
+            return _rn(rename_atoms(t, amap) if amap else t, rename)
+
+        forward = tuple((name, fwd(apply(Var(name, v.sort), sigma)))
                         for name, v in sorted(state.store.variables().items()))
         if witness is not None:
-            witness = tuple((rename[n].name if n in rename else n, _rn(t, rename)) for n, t in witness)
-        received = _rn(apply(pattern, sigma), rename) if pattern is not None else None
-        action = SecAction(i, len(sends), "step", i, delivery.capability, received, delivery.claimed,
-                           _rn_entry(delivery.taken, sigma, rename), tuple(_rn_entry(e, {}, rename) for e in sends),
-                           note, nxt.runs[i].values, forward, witness)
+            witness = tuple((rename[n].name if n in rename else n, fwd(t)) for n, t in witness)
+        received = fwd(apply(pattern, sigma)) if pattern is not None else None
+        taken = None if delivery.taken is None else (delivery.taken[0], delivery.taken[1],
+                                                      fwd(apply(delivery.taken[2], sigma)))
+        action = SecAction(i, len(sends), "step", i, delivery.capability, received, delivery.claimed, taken,
+                           tuple((a, d, fwd(t)) for a, d, t in sends), note,
+                           nxt.runs[perm[i] if perm else i].values, forward, witness,
+                           tuple(sorted(amap.items(), key=lambda kv: kv[0].name)) if amap else (), perm)
         if nxt not in out:
             out[nxt] = action
+
+    def _symmetric(self, state: SecState) -> tuple[SecState, tuple[int, ...] | None, dict[Atom, Atom]]:
+        """Sessions are interchangeable: put them in a canonical order (by the shape of their runs, fresh values
+        and variables abstracted; ties keep their order), renaming the fresh values they created (`Na#2` of
+        the session that becomes the first is `Na#1`). Returns the state, the instance permutation and the
+        atom renaming (None and {} when nothing moves). Untimed protocols only: zones name timestamps."""
+        if not self.session_symmetry:
+            return state, None, {}
+        keys = {k: self._session_key(state, members) for k, members in self.sessions.items()}
+        order = sorted(keys, key=lambda k: keys[k])
+        if all(a == b for a, b in zip(order, sorted(keys))):
+            return state, None, {}
+        perm = list(range(len(self.instances)))
+        amap: dict[Atom, Atom] = {}
+        for new_k, old_k in zip(sorted(keys), order):
+            if new_k == old_k:
+                continue
+            for j_old, j_new in zip(self.sessions[old_k], self.sessions[new_k]):
+                perm[j_old] = j_new
+            for base, sort in self.fresh_bases:
+                amap[Atom(f"{base}#{old_k}", sort)] = Atom(f"{base}#{new_k}", sort)
+        runs: list[Run] = list(state.runs)
+        for j_old, r in enumerate(state.runs):
+            runs[perm[j_old]] = Run(r.pc, tuple(rename_atoms(v, amap) if v is not None else None for v in r.values))
+
+        def ren(t: Pattern) -> Pattern:
+            return rename_atoms(t, amap)
+
+        store = Store(frozenset((ren(t), lv) for t, lv in state.store.known), state.store.simple)
+        return SecState(tuple(runs), store, _map_counts(state.net, lambda e: (e[0], e[1], ren(e[2]))),
+                        frozenset((e[0], e[1], ren(e[2])) for e in state.traffic),
+                        _map_counts(state.events, lambda ev: (ev[0], ev[1], ev[2], ev[3],
+                                                              tuple(ren(d) for d in ev[4]))),
+                        frozenset(ren(v) for v in state.revealed), state.violated, state.clock), tuple(perm), amap
+
+    def _session_key(self, state: SecState, members: tuple[int, ...]) -> tuple:
+        cast = state.runs[members[0]].values[0] is not None or state.runs[members[0]].pc != 0
+        return (not cast, tuple((state.runs[j].pc, tuple(_shape(v, self.fresh_names) for v in state.runs[j].values))
+                                for j in members))
 
     def _split(self, work: Work, runs: list[Run]) -> Iterator[Work]:
         """Decide, for each agent variable in the key of something the attacker holds but cannot open, whether it
@@ -1075,6 +1130,19 @@ def _apply_all(items: tuple, sigma: Subst) -> tuple:
 
 def _flat_key(key: tuple) -> list[Pattern]:
     return [y for x in key for y in (x if isinstance(x, tuple) else (x,))]
+
+
+def _shape(t: Pattern | None, fresh: frozenset[str]) -> tuple:
+    """A term with fresh values reduced to their names and variables to their sorts: what stays the same when
+    sessions are swapped (a sort key for `_symmetric`)."""
+    if t is None:
+        return ("0",)
+    if isinstance(t, Atom):
+        base, hash_, _n = t.name.partition("#")
+        return ("f", base) if hash_ and base in fresh else ("a", t.name)
+    if isinstance(t, Var):
+        return ("v", t.sort or "")
+    return ("o", t.op, tuple(_shape(a, fresh) for a in t.args))
 
 
 def _could_match(key: tuple, target: tuple, sigma: Subst) -> bool:

@@ -514,6 +514,15 @@ def instantiate(pattern: Pattern, bindings: Bindings) -> Pattern:
     return App(pattern.op, tuple(instantiate(a, bindings) for a in pattern.args))
 
 
+def rename_atoms(term: Pattern, mapping: Mapping[Atom, Atom]) -> Pattern:
+    """`term` with atoms renamed (a symmetry of the scenario: runs of one role, or sessions, swapped)."""
+    if isinstance(term, Atom):
+        return mapping.get(term, term)
+    if isinstance(term, Var):
+        return term
+    return App(term.op, tuple(rename_atoms(a, mapping) for a in term.args))
+
+
 def substitute(pattern: Pattern, bindings: Bindings) -> Term:
     """The ground term `pattern` denotes under `bindings`; every variable must be bound."""
     result = instantiate(pattern, bindings)

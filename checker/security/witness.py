@@ -23,7 +23,7 @@ from checker.engine.run import Path, replay
 from checker.security.concrete import ConcreteRun, CState, ReplayError, ScriptStep, run_script
 from checker.security.intruder import SolverLimit, Work, fresh_value
 from checker.security.roles import SecretGoal
-from checker.security.terms import Atom, Pattern, Term, Var, agent_names, is_ground, term_vars
+from checker.security.terms import Atom, Pattern, Term, Var, agent_names, is_ground, rename_atoms, term_vars
 from checker.security.unify import apply
 
 
@@ -55,8 +55,9 @@ def _concretise(system: Any, spec: Any, name: str, path: Path) -> Attack | str:
     for k in range(1, len(run)):
         action = run[k][1]
         forward = dict(action.forward)
-        records = [_move(r, forward) for r in records]
-        records.append({"kind": action.kind, "instance": action.instance, "capability": action.capability,
+        records = [_move(r, forward, dict(action.atoms), action.perm) for r in records]
+        records.append({"kind": action.kind, "instance": action.perm[action.instance] if action.perm and
+                        action.instance >= 0 else action.instance, "capability": action.capability,
                         "claimed": action.claimed, "term": action.received, "taken": action.taken,
                         "values": action.values})
     final = run[-1][0]
@@ -104,14 +105,22 @@ def _witness(system: Any, spec: Any, final: Any, last: Any) -> Work | None:
     return next(iter(system.intruder.solve(work, goals)), None)
 
 
-def _move(record: dict[str, Any], forward: dict[str, Pattern]) -> dict[str, Any]:
+def _move(record: dict[str, Any], forward: dict[str, Pattern], atoms: dict[Atom, Atom],
+          perm: tuple[int, ...] | None) -> dict[str, Any]:
+    """A record over one state's names carried to the next state's: fresh values renamed and runs moved by the
+    session symmetry, then variables replaced by what they became."""
+    def move(t: Pattern) -> Pattern:
+        return apply(rename_atoms(t, atoms) if atoms else t, forward)
+
     out = dict(record)
     if record["term"] is not None:
-        out["term"] = apply(record["term"], forward)
+        out["term"] = move(record["term"])
     if record["taken"] is not None:
         s, d, t = record["taken"]
-        out["taken"] = (s, d, apply(t, forward))
-    out["values"] = tuple(apply(v, forward) if v is not None else None for v in record["values"])
+        out["taken"] = (s, d, move(t))
+    out["values"] = tuple(move(v) if v is not None else None for v in record["values"])
+    if perm and record["instance"] >= 0:
+        out["instance"] = perm[record["instance"]]
     return out
 
 
