@@ -105,7 +105,10 @@ class ConcreteRun:
 
     # ------------------------------------------------------------------ one scripted step
     def step(self, state: CState) -> tuple[CAction, CState]:
-        s = self.script[state.pos]
+        return self.apply(state, self.script[state.pos])
+
+    def apply(self, state: CState, s: ScriptStep) -> tuple[CAction, CState]:
+        """One step `s` of the concrete semantics from `state`; raises ReplayError when it is not possible."""
         caps = self.capabilities
         sys = self.system
         if s.kind == "drop":
