@@ -145,13 +145,13 @@ class SecuritySystem:
         self.patterns = tuple(tuple(_mode(s.receive, r, typed) if s.receive is not None else None
                                     for s in r.steps) for r in roles)
         # Partners stay variables until a claim needs them (the run's last step), when the attacker is the
-        # network and no clock reads them; otherwise they are cast at the step that first needs them.
+        # network (a counter casts the agent it counts towards); otherwise at the step that first needs them.
         # Levels (when the attacker learnt what) are kept only by the `exact()` twin. This system lets a value the
         # attacker chose earlier be fixed later to something it learnt in between: an over-approximation, so
         # "holds" is sound, and an attack is reported only once its concrete replay passes; an attack that does
         # not replay is searched again with levels (checker/security/goals.py).
         self.timed_knowledge = False
-        self.lazy_agents = self.network_free and timing is None
+        self.lazy_agents = self.network_free
         self.reducible = timing is None and not any(r.reveal for r in roles) and \
             not any(g.kind == "alive" for g in agreements)
         self.slot_sorts = tuple(tuple(self._role_sort(name) if k in r.role_slots else None
@@ -454,20 +454,26 @@ class SecuritySystem:
         pc = state.runs[i].pc
         finishing = pc + 1 == len(role.steps)
         needed = _needed_slots(role, step, finishing)
-        for w, values in self._cast(state, inst.role, role, vals, work, needed, finishing):
+        exact = frozenset()  # slots a clock or counter needs as agents: who a counter counts towards
+        if step.timing is not None:
+            exact = frozenset(role.slots.index(n) for _v, n in step.timing.counters + step.timing.increasing)
+        for w, values in self._cast(state, inst.role, role, vals, work, needed | exact, finishing, exact):
             self._fire(state, i, step, values, w, delivery, pattern, out)
 
     # ------------------------------------------------------------------ casting agents
     def _cast(self, state: SecState, r: int, role: RoleSpec, vals: list, work: Work,
-              needed: frozenset[int], finishing: bool) -> Iterator[tuple[Work, list]]:
+              needed: frozenset[int], finishing: bool, exact: frozenset[int] = frozenset()
+              ) -> Iterator[tuple[Work, list]]:
         """Agents for the role slots this step needs and, when the run finishes (its claims need them) or
         partners cannot stay symbolic, for every agent variable of the instance. A needed slot that may stay
         symbolic gets an agent variable instead (any agent the scenario allows in that role)."""
         values = [apply(v, work.sigma) if v is not None else None for v in vals]
         cast_all = finishing or not self.lazy_agents
-        if cast_all:
-            agent_vars = sorted({v for x in values if x is not None for v in term_vars(x) if is_agent_sort(v.sort)},
-                                key=lambda v: v.name)
+        agent_vars = sorted({v for x in values if x is not None for v in term_vars(x) if is_agent_sort(v.sort)},
+                            key=lambda v: v.name)
+        if not cast_all:
+            agent_vars = [v for v in agent_vars if any(values[k] == v for k in exact)]
+        if agent_vars:
             if agent_vars:
                 v = agent_vars[0]
                 slot = next((k for k, x in enumerate(values) if x == v and k in role.role_slots), None)
@@ -477,24 +483,24 @@ class SecuritySystem:
                         w = work.copy()
                         goals = w.bind(sigma)
                         for w2 in self.intruder.solve(w, goals):
-                            yield from self._cast(state, r, role, values, w2, needed, finishing)
+                            yield from self._cast(state, r, role, values, w2, needed, finishing, exact)
                 return
         open_slots = [k for k in sorted(needed) if values[k] is None]
         if open_slots:
             k = open_slots[0]
-            if k != 0 and not cast_all:
+            if k != 0 and not cast_all and k not in exact:
                 w = work.copy()
                 v = Var("~" + role.slots[k], self.slot_sorts[r][k])
                 w.constrain(v, 0)  # every agent's name is known to the attacker from the start
                 nv = list(values)
                 nv[k] = v
-                yield from self._cast(state, r, role, nv, w, needed, finishing)
+                yield from self._cast(state, r, role, nv, w, needed, finishing, exact)
                 return
             target = self.role_index.get(role.slots[k])
             for agent in self._agent_options(state, target, k == 0, values):
                 nv = list(values)
                 nv[k] = agent
-                yield from self._cast(state, r, role, nv, work.copy(), needed, finishing)
+                yield from self._cast(state, r, role, nv, work.copy(), needed, finishing, exact)
             return
         yield work, values
 
