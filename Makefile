@@ -1,14 +1,21 @@
 # Set-up and everyday commands. Every target installs what it needs on a fresh Debian machine with Python 3.11.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+RUNTIME := $(VENV)/.installed-runtime
+STAMP   := $(VENV)/.installed
 
 .PHONY: demo test bench gallery dot chromium spin clean
 
-$(STAMP): pyproject.toml
+# wolf and what it needs to run: all that `make demo` installs.
+$(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUNTIME)
+
+# ... and the test tools (pytest, hypothesis, mypy, jsonschema), for `make test`.
+$(STAMP): $(RUNTIME) pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
@@ -30,8 +37,12 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null || true; \
 	  else echo "note: install chromium for the browser test"; fi; }
 
-demo: $(STAMP) dot
-	$(BIN)/wolf check models/mutex/lamport_unordered.wolf -D N=2 --svg reports; test $$? -le 1
+demo: $(RUNTIME) dot
+	$(BIN)/wolf check models/mutex/lamport_unordered.wolf -D N=2 --svg-dir reports; test $$? -le 1
+	@echo
+	@echo "The charts are in reports/lamport_unordered/: open them in a browser, e.g."
+	@echo "  xdg-open reports/lamport_unordered/mutex.svg     (or: python3 -m webbrowser -t reports/lamport_unordered/mutex.svg)"
+	@echo "To use wolf yourself, put it on the PATH with  . .venv/bin/activate  (or call .venv/bin/wolf)."
 
 test: $(STAMP) dot chromium spin
 	$(BIN)/mypy
@@ -39,7 +50,7 @@ test: $(STAMP) dot chromium spin
 
 # The gallery: every model of the library checked, with its counterexamples drawn (see reports/README.md).
 # The previous gallery goes first, so reports/ holds only what the current models produce.
-gallery: $(STAMP) dot
+gallery: $(RUNTIME) dot
 	mkdir -p reports && find reports -mindepth 1 -maxdepth 1 ! -name README.md -exec rm -rf {} +
 	$(BIN)/wolf report models --out reports
 

@@ -1,26 +1,34 @@
-"""Benchmarks: speed and memory of `wolf check` on the model library, as a table and as JSON.
+"""Benchmarks: speed and memory of `wolf check`, side by side with SPIN, as a table and as JSON.
 
-Each configuration runs in its own `wolf check --format json` process so that its peak memory (max RSS,
-from wait4) is its own. Targets are checked here, never by timed assertions in tests:
-  * Lamport N=3 safety check: at least 50,000 states/s, under 300 bytes of peak memory per stored state;
-  * security library: NSPK attack under 0.5 s, NSL (2 sessions) under 2 s, the whole library under 30 s;
-  * each timed model's verdict under 3 s.
-Usage: python benchmarks/run.py [--quick] [--out benchmarks/results.json]
+Each configuration runs in its own process so that its peak memory (max RSS, from wait4) is its own. Targets are
+checked here, never by timed assertions in tests (issue 8):
+  * Lamport N=3, one round, safety: wolf's time to verdict at most half of SPIN's (spin -a + gcc -O2 -DSAFETY +
+    pan, on benchmarks/spin/lamport.pml, an independent Promela model of the same algorithm);
+  * Lamport N=3, two rounds, safety: a verdict in under 60 s and 4 GB;
+  * Lamport N=4 one round and Ricart-Agrawala N=4 two rounds: verdicts;
+  * at least 150,000 states/s before reductions on Lamport N=3, at most 40 bytes of memory per stored state
+    (peak resident memory above that of a trivial run, divided by the states stored);
+  * the security and time libraries: each model's verdict in under 1 s (whole process).
+Usage: python benchmarks/run.py [--quick] [--no-spin] [--out benchmarks/results.json]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WOLF = [sys.executable, "-m", "checker.cli", "check", "--format", "json"]
+WOLF = [sys.executable, "-m", "checker", "check", "--format", "json", "-q"]
+PROMELA = {"lamport": ROOT / "benchmarks" / "spin" / "lamport.pml",
+           "ricart_agrawala": ROOT / "tests" / "spin" / "ricart_agrawala.pml"}
 
 
 @dataclass
@@ -31,53 +39,90 @@ class Row:
     states: int | None
     transitions: int | None
     seconds: float | None  # exploration time reported by wolf
-    wall: float  # whole process, start-up included
+    wall: float  # whole process, start-up included: the time to verdict
     states_per_second: int | None
     peak_mb: float
-    bytes_per_state: float | None
+    bytes_per_state: float | None  # peak memory above the baseline run, per stored state
     verdicts: str
+    extra: dict = field(default_factory=dict)
 
 
-def run(name: str, args: list[str], timeout: float) -> Row:
-    """Run one configuration in a child process; wait4 gives that child's own peak memory."""
+def measure(argv: list[str], timeout: float, cwd: Path = ROOT) -> tuple[int, str, float, float]:
+    """(exit code, stdout, wall seconds, peak MB) of one child process; killed after `timeout`."""
     start = time.perf_counter()
-    proc = subprocess.Popen(WOLF + args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
+    assert proc.stdout is not None
     out = proc.stdout.read()
     _pid, status, usage = os.wait4(proc.pid, 0)
     timer.cancel()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - start
-    peak_mb = usage.ru_maxrss / 1024
+    return os.waitstatus_to_exitcode(status), out, time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+def run_wolf(name: str, args: list[str], timeout: float, baseline_mb: float) -> Row:
+    code, out, wall, peak_mb = measure(WOLF + args, timeout)
     try:
         data = json.loads(out)
     except json.JSONDecodeError:
-        return Row(name, " ".join(args), proc.returncode, None, None, None,
-                   wall, None, peak_mb, None, "no result (timeout or crash)")
+        return Row(name, " ".join(args), code, None, None, None, round(wall, 3), None, round(peak_mb, 1), None,
+                   "no result (timeout or crash)")
     items = data if isinstance(data, list) else [data]
-    states = sum(d["stats"]["states"] for d in items if "stats" in d)
-    transitions = sum(d["stats"]["transitions"] for d in items if "stats" in d)
-    seconds = sum(d["stats"]["seconds"] for d in items if "stats" in d)
+    stats = [d["stats"] for d in items if "stats" in d]
+    states = sum(s["states"] for s in stats)
+    transitions = sum(s["transitions"] for s in stats)
+    seconds = sum(s["seconds"] for s in stats)
     verdicts = "; ".join(f"{p['name']}={p['verdict']}" for d in items for p in d.get("properties", []))
-    return Row(name, " ".join(args), proc.returncode, states, transitions, round(seconds, 3), round(wall, 3),
+    above = max(peak_mb - baseline_mb, 0.0)
+    return Row(name, " ".join(args), code, states, transitions, round(seconds, 3), round(wall, 3),
                round(states / seconds) if seconds else None, round(peak_mb, 1),
-               round(peak_mb * 1024 * 1024 / states, 1) if states else None, verdicts)
+               round(above * 2 ** 20 / states, 1) if states else None, verdicts,
+               {"stopped": items[0].get("stopped"), "reduced": sum(s.get("reduced", 0) for s in stats)})
 
 
-def mutex_configs(quick: bool) -> list[tuple[str, list[str], float]]:
-    configs = []
-    for model in ("lamport", "ricart_agrawala"):
-        for n in (2, 3, 4):
-            for rounds in (1, 2):
-                if quick and (n, rounds) != (2, 1) and not (model == "lamport" and (n, rounds) == (3, 1)):
-                    continue
-                args = [f"models/mutex/{model}.wolf", "-D", f"N={n}", "-D", f"ROUNDS={rounds}",
-                        "-p", "mutex", "-p", "deadlock_free", "--max-states", "3000000", "--timeout", "120"]
-                configs.append((f"{model} N={n} R={rounds} (safety)", args, 180.0))
-    configs.append(("lamport N=3 R=1 (all properties)",
-                    ["models/mutex/lamport.wolf", "--max-states", "3000000", "--timeout", "300"], 400.0))
-    return configs
+def run_spin(model: str, n: int, rounds: int, timeout: float) -> Row | None:
+    """SPIN on the Promela twin: spin -a, gcc -O2 -DSAFETY, ./pan; the time to verdict is the sum."""
+    if shutil.which("spin") is None or shutil.which("gcc") is None:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        defines = [f"-DN={n}", f"-DROUNDS={rounds}"]
+        code, _out, _w, _p = measure(["spin", "-a", *defines, str(PROMELA[model])], timeout, Path(tmp))
+        if code != 0:
+            return None
+        code, _out, _w, _p = measure(["gcc", "-O2", "-DSAFETY", "-DMEMLIM=20000", "-o", "pan", "pan.c"], timeout,
+                                     Path(tmp))
+        code, out, _wall, peak_mb = measure(["./pan", "-m1000000", "-N", "mutex"],
+                                            max(timeout - (time.perf_counter() - start), 1), Path(tmp))
+        wall = time.perf_counter() - start
+    states = _number(out, "states, stored")
+    transitions = _number(out, "transitions (= stored+matched)")
+    errors = _number(out, "errors:", after=True)
+    verdict = "no result" if states is None else ("mutex=fails" if errors else "mutex=holds")
+    if "out of memory" in out or "max search depth too small" in out:
+        verdict = "no result (" + ("out of memory" if "out of memory" in out else "search depth") + ")"
+    return Row(f"SPIN {model} N={n} R={rounds}", " ".join(defines), code, states, transitions, None,
+               round(wall, 3), round(states / wall) if states and wall else None, round(peak_mb, 1),
+               round(peak_mb * 2 ** 20 / states, 1) if states else None, verdict)
+
+
+def _number(text: str, label: str, after: bool = False) -> int | None:
+    for line in text.splitlines():
+        if label in line:
+            words = line.split(label)[1 if after else 0].split()
+            try:
+                return int(float(words[0] if after else words[-1]))
+            except (ValueError, IndexError):
+                return None
+    return None
+
+
+def mutex_configs(quick: bool) -> list[tuple[str, str, int, int, float]]:
+    """(model, file, N, rounds, timeout)."""
+    full = [("lamport", 2, 1), ("lamport", 3, 1), ("ricart_agrawala", 3, 1), ("ricart_agrawala", 3, 2),
+            ("lamport", 3, 2), ("lamport", 4, 1), ("ricart_agrawala", 4, 2)]
+    chosen = [c for c in full if not quick or c in (("lamport", 2, 1), ("lamport", 3, 1), ("ricart_agrawala", 3, 2))]
+    return [(m, f"models/mutex/{m}.wolf", n, r, 60.0 if quick else 600.0) for m, n, r in chosen]
 
 
 def library_configs(folder: str) -> list[tuple[str, list[str], float]]:
@@ -88,28 +133,59 @@ def library_configs(folder: str) -> list[tuple[str, list[str], float]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few representative configurations only")
+    parser.add_argument("--no-spin", action="store_true", help="do not run SPIN beside wolf")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.json"))
     args = parser.parse_args()
-    rows = []
-    configs = mutex_configs(args.quick) + library_configs("security") + library_configs("time")
-    for name, argv, timeout in configs:
-        row = run(name, argv, timeout)
+    rows: list[Row] = []
+    base = run_wolf("baseline (trivial model)", ["models/mutex/central.wolf", "-D", "N=2", "-p", "mutex"],
+                    60.0, 0.0)
+    baseline_mb = base.peak_mb
+    print(f"baseline: {baseline_mb:.1f} MB peak for a trivial run (subtracted for bytes per state)")
+    for model, path, n, rounds, timeout in mutex_configs(args.quick):
+        common = [path, "-D", f"N={n}", "-D", f"ROUNDS={rounds}", "-p", "mutex", "-p", "deadlock_free",
+                  "--timeout", str(timeout)]
+        for label, extra in (("reduced", []), ("no reduction", ["--no-reduction"])):
+            row = run_wolf(f"wolf {model} N={n} R={rounds} ({label})", common + extra, timeout + 30, baseline_mb)
+            rows.append(row)
+            print(_line(row), flush=True)
+        spin = None if args.no_spin else run_spin(model, n, rounds, timeout)
+        if spin is not None:
+            rows.append(spin)
+            print(_line(spin), flush=True)
+            wolf = rows[-3]
+            if spin.states is not None and wolf.states is not None:
+                print(f"    wolf / SPIN time to verdict: {wolf.wall / spin.wall:.2f}", flush=True)
+    lamport = ["models/mutex/lamport.wolf", "--timeout", "300"]
+    for label, extra in (("all properties", []), ("all properties, no reduction", ["--no-reduction"])):
+        row = run_wolf(f"wolf lamport N=3 R=1 ({label})", lamport + extra, 400.0, baseline_mb)
         rows.append(row)
         print(_line(row), flush=True)
-    security = [r for r in rows if r.name.startswith("models/security")]
-    if security:
-        print(f"security library: {sum(r.wall for r in security):.2f} s wall in total")
+    for n in (4, 6):
+        for label, extra in (("symmetry", []), ("no reduction", ["--no-reduction"])):
+            row = run_wolf(f"wolf central N={n} ({label})", ["models/mutex/central.wolf", "-D", f"N={n}", "-p",
+                                                             "mutex", "-p", "deadlock_free"] + extra, 120.0,
+                           baseline_mb)
+            rows.append(row)
+            print(_line(row), flush=True)
+    for folder in ("security", "time"):
+        for name, argv, timeout in library_configs(folder):
+            row = run_wolf(name, argv, timeout, baseline_mb)
+            rows.append(row)
+            print(_line(row), flush=True)
+        total = sum(r.wall for r in rows if r.name.startswith(f"models/{folder}"))
+        print(f"{folder} library: {total:.2f} s wall in total")
     Path(args.out).write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
     print(f"wrote {args.out}")
     return 0
 
 
 def _line(r: Row) -> str:
-    def num(x, fmt="{:,}"):
+    def num(x: object, fmt: str = "{:,}") -> str:
         return "-" if x is None else fmt.format(x)
-    return (f"{r.name:<44} states {num(r.states):>10}  trans {num(r.transitions):>10}  "
-            f"explore {num(r.seconds, '{:.2f}'):>7} s  wall {r.wall:6.2f} s  {num(r.states_per_second):>7} st/s  "
-            f"peak {r.peak_mb:7.1f} MB  {num(r.bytes_per_state, '{:.0f}'):>5} B/state  exit {r.exit_code}")
+    return (f"{r.name:<46} states {num(r.states):>11}  trans {num(r.transitions):>11}  "
+            f"explore {num(r.seconds, '{:.2f}'):>7} s  wall {r.wall:7.2f} s  {num(r.states_per_second):>8} st/s  "
+            f"peak {r.peak_mb:8.1f} MB  {num(r.bytes_per_state, '{:.0f}'):>5} B/state  exit {r.exit_code}  "
+            f"{r.verdicts}")
 
 
 if __name__ == "__main__":

@@ -10,18 +10,19 @@ verdict: a counterexample that does not replay is a bug in wolf (`Counterexample
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FsPath
 from typing import Any, Callable
 
 from dsl.ast import NO_SPAN
-from dsl.diagnostics import Diagnostic, ModelError
+from dsl.diagnostics import Diagnostic, ModelError, unknown_hint
 from dsl.frontend import load_model
 
 from checker.engine.budget import BoundHit, Bounds, Budget
-from checker.engine.explorer import Explorer, SearchOptions, StateError
+from checker.engine.explorer import Explorer, SearchOptions
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Judgement, Property, Run
-from checker.engine.run import Stats, replay
+from checker.engine.run import Exploration, Path, StateError, Stats, replay
+from checker.process.network import CAPABILITIES
 from checker.output.trace import Trace
 from checker.output.tracebuild import build_trace
 
@@ -55,6 +56,17 @@ class Verdict:
 
 
 @dataclass(frozen=True)
+class AttackerSummary:
+    """The attacker a model was checked against, as data (the JSON's `attacker`): its capabilities in the
+    seeds' order, the bound on its injections (None: unbounded) and whether matching is typed (None for
+    process models, whose messages are typed by their declarations)."""
+
+    capabilities: tuple[str, ...]
+    limit: int | None = None
+    typed: bool | None = None
+
+
+@dataclass(frozen=True)
 class Analysis:
     path: str
     model: str
@@ -65,6 +77,8 @@ class Analysis:
     stop_reason: str | None
     solver: dict[str, Any] | None = None  # Z3 / constraint statistics of timed protocols (checker/timed/timing.py)
     settled: bool = False  # the search stopped early because every property already had its verdict
+    reduction: str = ""  # a reduction of the state space beyond partial order (symmetry), in words
+    attacker: AttackerSummary | None = None
 
     @property
     def exit_code(self) -> int:
@@ -86,13 +100,16 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
             return Analysis(path, model_name(path), "", (), Stats(seconds=budget.elapsed), False,
                             f"{hit.reason} while compiling the model")
         props = _selected(props, options.only)
+        searched = _symmetric(system, props, options)
         search = SearchOptions(exact=options.exact, reduce=options.reduce)
-        explorer = Explorer(system, props, options.bounds, options.progress, options=search, budget=budget)
+        explorer = Explorer(searched, props, options.bounds, options.progress, options=search, budget=budget)
         try:
             result = explorer.run()
+            if result.reduced and result.found:
+                _shortest_violations(searched, props, options, budget, result)
         except StateError as err:
-            raise _runtime_error(system, err) from None
-        run = Run(system, result, options.bounds)
+            raise _runtime_error(searched, err) from None
+        run = Run(searched, result, options.bounds)
         verdicts: list[Verdict] = []
         try:
             for p in props:
@@ -102,8 +119,54 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
                          for p in props[len(verdicts):]]
             result.stop_reason = result.stop_reason or hit.reason
     timing = getattr(system, "timing", None)
+    reduction = f"symmetry reduction over the members of {searched.spec.family}" if searched is not system else ""
     return Analysis(path, system.name, system.network.name, tuple(verdicts), result.stats, result.complete,
-                    result.stop_reason, timing.statistics() if timing is not None else None, result.settled)
+                    result.stop_reason, timing.statistics() if timing is not None else None, result.settled,
+                    reduction, _attacker_of(system))
+
+
+def _attacker_of(system: Any) -> AttackerSummary | None:
+    """The attacker of a security protocol (`system.attacker`) or of a process model's network."""
+    attacker = getattr(system, "attacker", None)
+    if attacker is not None and hasattr(attacker, "capabilities"):
+        caps, limit, typed = attacker.capabilities, getattr(attacker, "limit", None), attacker.typed
+    else:
+        network = getattr(system, "network", None)
+        caps, limit, typed = getattr(network, "attacker", frozenset()), getattr(network, "limit", None), None
+        if not caps:
+            return None
+    ordered = tuple(c for c in CAPABILITIES if c in caps) + tuple(sorted(set(caps) - set(CAPABILITIES)))
+    return AttackerSummary(ordered, limit, typed)
+
+
+def _shortest_violations(system: Any, props: tuple[Property, ...], options: Options, budget: Budget,
+                         result: Exploration) -> None:
+    """Partial-order reduction keeps every violation but not every shortest path to one: explore again without
+    it, only as deep as the longest violation found, and keep the shorter paths. If a bound cuts this short,
+    the (real, replayed) longer paths stay."""
+    depth = max(len(f.path.actions) for f in result.found.values())
+    failed = [p for p in props if p.name in result.found]
+    bounds = Bounds(max_states=options.bounds.max_states, max_depth=depth)
+    again = Explorer(system, failed, bounds, options=SearchOptions(exact=options.exact, reduce=False),
+                     budget=budget).run()
+    for name, found in again.found.items():
+        if len(found.path.actions) < len(result.found[name].path.actions):
+            result.found[name] = found
+
+
+def _symmetric(system: Any, props: tuple[Property, ...], options: Options) -> Any:
+    """The system to search: up to symmetry when the model allows it (only for safety properties: liveness
+    and statistics need the whole graph)."""
+    symmetric = getattr(system, "symmetric", None)
+    if not options.reduce or symmetric is None or any(p.hooks(system).needs_graph for p in props):
+        return system
+    return symmetric() or system
+
+
+def _real(system: Any, path: Path) -> tuple[Any, Path]:
+    """A path found in a system searched up to symmetry, as a path of the original system."""
+    real_path = getattr(system, "real_path", None)
+    return (system.base, real_path(path)) if real_path is not None else (system, path)
 
 
 def _selected(props: tuple[Property, ...], only: tuple[str, ...]) -> tuple[Property, ...]:
@@ -111,8 +174,8 @@ def _selected(props: tuple[Property, ...], only: tuple[str, ...]) -> tuple[Prope
         return props
     unknown = sorted(set(only) - {p.name for p in props})
     if unknown:
-        raise ModelError([Diagnostic("E404", f"the model has no property {unknown[0]}", NO_SPAN,
-                                     hint="properties: " + ", ".join(p.name for p in props))])
+        raise ModelError([Diagnostic("E404", f"-p {unknown[0]}: the model has no property {unknown[0]}", NO_SPAN,
+                                     hint=unknown_hint(unknown[0], (p.name for p in props), "properties"))])
     return tuple(p for p in props if p.name in only)
 
 
@@ -121,14 +184,15 @@ def _verdict(prop: Property, run: Run) -> Verdict:
     judged: Judgement = prop.judge(run)
     trace = None
     if judged.status == FAILS and judged.path is not None:
-        system = judged.system if judged.system is not None else run.system
-        states = [s for s, _a, _i in replay(system, judged.path)]
+        system, path = _real(judged.system if judged.system is not None else run.system, judged.path)
+        states = [s for s, _a, _i in replay(system, path)]
         problem = prop.confirm(system, states, judged)
         if problem is not None:
             raise CounterexampleMismatch(f"property {prop.name}: the violation found by the search does not "
                                          f"replay: {problem}")
-        trace = build_trace(system, judged.path, system.name, prop.name, judged.reason, judged.loop_start,
+        trace = build_trace(system, path, system.name, prop.name, judged.reason, judged.loop_start,
                             schedule=judged.schedule)
+        trace = replace(trace, formula=prop.text)  # so that charts can name it
     return Verdict(prop.name, prop.text, judged.status, judged.reason, trace, judged.value)
 
 
@@ -136,7 +200,8 @@ def _runtime_error(system: Any, err: StateError) -> ModelError:
     """E405 with the shortest run that reaches the state where the model failed."""
     cause = err.cause
     reason = f"the model failed while running: {cause}"
-    trace = build_trace(system, err.path, system.name, "runtime error", reason)
+    system, path = _real(system, err.path)
+    trace = build_trace(system, path, system.name, "runtime error", reason)
     diagnostic = Diagnostic("E405", reason, cause.span or NO_SPAN,
                             hint="guard the statement so the failing case cannot happen; the run below reaches "
                                  "the state where it fails")

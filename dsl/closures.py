@@ -40,6 +40,7 @@ class Scope:
         self.frame: list[dict[str, tuple[int, T.Type]]] = [{}]
         self.size = 0
         self.fixed: dict[str, tuple[Any, T.Type]] = {}  # names with a known value (a property's case)
+        self.reads: set[tuple[str, int]] = set()  # (family, slot of its locals) a property reads; slot 0: control
 
     def bind(self, name: str, t: T.Type) -> int:
         slot = self.size

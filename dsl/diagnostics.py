@@ -5,8 +5,9 @@ under the offending column, then notes and a hint.
 """
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterable
 
 from .ast import Span
 
@@ -61,6 +62,23 @@ class Diagnostic:
         if self.hint:
             out.append(f"  hint: {self.hint}")
         return "\n".join(out)
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str | None:
+    """The known name closest to a misspelt one (`protcol` -> `protocol`, `n` -> `N`), or None."""
+    names = list(known)
+    same = [k for k in names if k.lower() == word.lower()]
+    close = same or difflib.get_close_matches(word, names, n=1, cutoff=0.7)
+    return close[0] if close else None
+
+
+def unknown_hint(word: str, known: Iterable[str], what: str) -> str:
+    """`did you mean N? known constants: CRASH, N, ROUNDS`: the same hint for the same mistake wherever it
+    is made (an unknown -D constant, -p property or attacker capability, in process and security models)."""
+    names = sorted(set(known))
+    guess = did_you_mean(word, names)
+    listing = f"known {what}: {', '.join(names)}" if names else f"there are no {what}"
+    return f"did you mean {guess}? {listing}" if guess else listing
 
 
 class ModelError(Exception):

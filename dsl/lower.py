@@ -12,6 +12,7 @@ from typing import Any, Callable
 
 from checker.process.network import CAPABILITIES, Network
 from checker.engine.system import ModelFault
+from checker.process.symmetry import SymmetrySpec
 from checker.process.procsys import (Ctx, FamilySpec, HandlerSpec, MessageSpec, ProcessSystem,
                              TransitionSpec)
 from checker.engine.invariant import Invariant
@@ -22,7 +23,7 @@ from checker.process.values import render_seq, render_value
 from . import ast as A
 from . import types as T
 from .closures import ARITH, Abort, FamilyInfo, Fn, Scope, did_you_mean, tuple_builder
-from .diagnostics import Diagnostic, ModelError
+from .diagnostics import Diagnostic, ModelError, unknown_hint
 from .lower_expr import ExpressionLowering
 from .lower_props import PropertyLowering
 
@@ -38,6 +39,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
         self.model_name = model.name or model_name
         self.diags: list[Diagnostic] = []
         self.consts: dict[str, tuple[Any, T.Type]] = {}
+        self.sends: dict[str, set[tuple[int, str]]] = {}  # sender family -> (message id, target family)
         self.families: dict[str, FamilyInfo] = {}
         self.messages: dict[str, tuple[int, tuple[T.Type, ...], A.MessageDecl]] = {}
 
@@ -54,6 +56,12 @@ class Lowerer(ExpressionLowering, PropertyLowering):
 
     # ------------------------------------------------------------------ entry point
     def lower(self) -> tuple[ProcessSystem, tuple[Property, ...]]:
+        with T.watching_symmetry() as asymmetries:
+            system, props = self._lower()
+        system.symmetry, system.asymmetry = self._symmetry(system, asymmetries)
+        return system, props
+
+    def _lower(self) -> tuple[ProcessSystem, tuple[Property, ...]]:
         self._consts()
         self._messages()
         self._layout_families()
@@ -71,7 +79,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                        hint="add `process Name { ... }` (see docs/language.md)")
         for name in self.overrides:
             self.error("E404", f"-D {name}: the model has no constant {name}", A.NO_SPAN,
-                       hint="constants are declared with `const NAME = value`")
+                       hint=unknown_hint(name, (c.name for c in self.model.consts), "constants"))
         if self.diags:  # in source order, like a compiler
             raise ModelError(sorted(self.diags, key=lambda d: (d.span.line, d.span.column)))
         specs = tuple(FamilySpec(**{**s.__dict__, "crashable": crash.get(s.name, frozenset())}) for s in specs)
@@ -79,6 +87,34 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                      for name, (_, types, _) in sorted(self.messages.items(), key=lambda kv: kv[1][0]))
         system = ProcessSystem(self.model_name, specs, msgs, network)
         return system, tuple(_lifted(p, system) for p in props)
+
+    # ------------------------------------------------------------------ symmetry
+    def _symmetry(self, system: ProcessSystem, asymmetries: list[str]) -> tuple[SymmetrySpec | None, str]:
+        """The family whose members are interchangeable, or why there is none (checker/process/symmetry.py).
+        Process numbers carry no family in the type system, so there must be exactly one indexed family (every
+        number in the model is then one of its members), no use of numbers that tells members apart, and no
+        `from` binding that a process outside the family can fill."""
+        indexed = [f for f in self.families.values() if f.indexed]
+        if len(indexed) != 1:
+            return None, ("no process family" if not indexed else
+                          "more than one process family (process numbers do not say which family they count)")
+        family = indexed[0]
+        if family.size < 2:
+            return None, f"{family.name} has a single member"
+        if asymmetries:
+            return None, asymmetries[0]
+        for spec in system.families:
+            for kind, handlers in spec.handlers.items():
+                if any(h.sender_slot is not None for h in handlers):
+                    senders = {fam for fam, sends in self.sends.items() if (kind, spec.name) in sends}
+                    if senders - {family.name}:
+                        return None, "a `from` binding names a sender outside the family"
+        local_types = {f.name: (("int",),) + tuple(_tree(f.var_types[v]) for v, _ in
+                                                    sorted(f.var_slots.items(), key=lambda kv: kv[1]))
+                       for f in self.families.values()}
+        message_types = tuple(tuple(_tree(x) for x in types)
+                              for _name, (_, types, _) in sorted(self.messages.items(), key=lambda kv: kv[1][0]))
+        return SymmetrySpec(family.name, local_types, message_types), ""
 
     # ------------------------------------------------------------------ constants
     def _consts(self) -> None:
@@ -248,7 +284,8 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                           states=fam.states, finals=frozenset(finals), var_names=var_names,
                           var_renderers=tuple(_renderer(fam.var_types[v]) for v in var_names),
                           initial=tuple(initial), transitions=tuple(transitions),
-                          handlers={k: tuple(v) for k, v in handlers.items()}, frame_size=frame_size)
+                          handlers={k: tuple(v) for k, v in handlers.items()}, frame_size=frame_size,
+                          sends=frozenset(self.sends.get(fam.name, ())))
 
     def _handler(self, fam: FamilyInfo, h: A.Handler, states: dict[str, int]) -> tuple[HandlerSpec, int] | None:
         if h.message not in self.messages:
@@ -307,7 +344,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
         for c in caps:
             if c not in CAPABILITIES:
                 self.error("E404", f"unknown attacker capability {c}", span,
-                           hint="capabilities: " + ", ".join(CAPABILITIES) + " (or none)")
+                           hint=unknown_hint(c, CAPABILITIES, "capabilities") + " (or none)")
         return frozenset(c for c in caps if c in CAPABILITIES)
 
     def _crashes(self) -> dict[str, frozenset[int]]:
@@ -382,6 +419,8 @@ class Lowerer(ExpressionLowering, PropertyLowering):
         if isinstance(s, A.For):
             st, src = self.expr(s.source, scope)
             elem, order = self._iterable(st, s.source.span)
+            if st.name in ("set", "map") and T.contains_pid(elem):
+                T.note_asymmetry("a loop over process numbers runs in their order")
             scope.push()
             slot = scope.bind(s.var, elem)
             body = self.block(s.body, scope, states)
@@ -487,12 +526,19 @@ class Lowerer(ExpressionLowering, PropertyLowering):
 
     def _send(self, s: A.Send, scope: Scope) -> Fn:
         msg_id, fns = self._message_args(s.message, s.args, scope, s.span)
-        _fam, gid = self._target(s.to, scope)
+        fam, gid = self._target(s.to, scope)
+        self._record_send(scope, msg_id, fam.name)
         message = tuple_builder((lambda c: msg_id,) + fns)
 
         def run_send(c: Ctx) -> None:
             c.out.append((c.gid, gid(c), message(c)))
         return run_send
+
+    def _record_send(self, scope: Scope, msg_id: int, target: str) -> None:
+        """Which message kinds a family may send to which family: partial-order reduction needs to know who
+        can still send a process something it listens to (checker/process/procsys.py, `ample`)."""
+        if scope.family is not None:
+            self.sends.setdefault(scope.family.name, set()).add((msg_id, target))
 
     def _broadcast(self, s: A.Broadcast, scope: Scope) -> Fn:
         msg_id, fns = self._message_args(s.message, s.args, scope, s.span)
@@ -501,6 +547,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
         if fam is None:
             raise self.error("E205", f"unknown process {name}", s.span)
         gids = tuple(range(fam.offset, fam.offset + fam.size))
+        self._record_send(scope, msg_id, fam.name)
         message = tuple_builder((lambda c: msg_id,) + fns)
 
         def run_broadcast(c: Ctx) -> None:
@@ -509,6 +556,11 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                 if g != c.gid:
                     c.out.append((c.gid, g, msg))
         return run_broadcast
+
+
+def _tree(t: T.Type) -> tuple:
+    """A static type as the type tree checker/process/symmetry.py renames values by."""
+    return (t.name, *(_tree(x) for x in t.args))
 
 
 def _lifted(prop: Property, system: ProcessSystem) -> Property:

@@ -153,7 +153,11 @@ class ExpressionLowering:
             if u is None or not T.is_ordered(u):
                 raise self.error("E301", f"`{op}` needs two values of one ordered type, not {lt} and {rt}", e.span,
                                  hint="int, pid, str and tuples of them are ordered (tuples lexicographically)")
+            if T.contains_pid(u):
+                T.note_asymmetry("process numbers are compared by order (such as a (timestamp, i) tie-break)")
             return T.BOOL, comparison(op, lf, rf)
+        if "pid" in (lt.name, rt.name):
+            T.note_asymmetry("arithmetic on process numbers")
         fn = ARITH.get((op, lt.name))
         u = T.unify(lt, rt)
         if fn is None or u is None:
@@ -211,6 +215,7 @@ class ExpressionLowering:
                              e.span)
         fam = self.families[tt.family]
         g = getattr(tf, "constant", UNKNOWN)
+        scope.reads.add((fam.name, fam.var_slots.get(e.name, 0)))
         if e.name in fam.states:
             idx = fam.states.index(e.name)
             if g is not UNKNOWN:
@@ -333,6 +338,8 @@ class ExpressionLowering:
             if e.kind in ("min", "max"):
                 if not T.is_ordered(et):
                     raise self.error("E301", f"{e.kind} needs ordered values, not {et}", e.element.span)
+                if T.contains_pid(et):
+                    T.note_asymmetry(f"{e.kind} of process numbers")
                 agg = min if e.kind == "min" else max
                 span = e.span
 
@@ -364,6 +371,8 @@ class ExpressionLowering:
             u = T.unify(at, bt)
             if u is None or not T.is_ordered(u):
                 raise self.error("E301", f"{name} needs two values of one ordered type, not {at} and {bt}", span)
+            if T.contains_pid(u):
+                T.note_asymmetry(f"{name} of process numbers")
             agg = min if name == "min" else max
             return u, lambda c: agg(af(c), bf(c))
         if name in BUILTINS and len(args) != 1:
@@ -373,6 +382,8 @@ class ExpressionLowering:
             (at, af), = args
             if at.name not in ("set", "seq") or not T.is_ordered(at.args[0]):
                 raise self.error("E301", f"{name} needs a set or sequence of ordered values, not {at}", span)
+            if T.contains_pid(at.args[0]):
+                T.note_asymmetry(f"{name} of process numbers")
             agg = min if name == "min" else max
 
             def extreme(c: Ctx) -> Any:

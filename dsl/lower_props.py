@@ -54,7 +54,7 @@ class PropertyLowering:
         formula = chk.formula
         free = self._free_index_vars(formula)
         if chk.kind == "eventually":
-            cases = tuple((label, state_pred(lambda c: True, 0), q)
+            cases = tuple((label, ProcsPredicate(lambda c: True, 0, frozenset()), q)
                           for label, q in self._cases(formula, free, chk))
             return Response(chk.name, f"eventually {formula_text(formula)}", cases, from_init=True,
                             p_text="the run starts", q_text=formula_text(formula))
@@ -65,7 +65,7 @@ class PropertyLowering:
             return Response(chk.name, formula_text(formula), cases, p_text=formula_text(formula.left),
                             q_text=formula_text(formula.right.operand))
         if isinstance(formula, A.Eventually):
-            cases = tuple((label, state_pred(lambda c: True, 0), q)
+            cases = tuple((label, ProcsPredicate(lambda c: True, 0, frozenset()), q)
                           for label, q in self._cases(formula.operand, free, chk))
             return Response(chk.name, formula_text(formula), cases, p_text="always", q_text=formula_text(formula.operand))
         return Invariant(chk.name, formula_text(formula), tuple(self._cases(formula, free, chk)))
@@ -82,7 +82,7 @@ class PropertyLowering:
             t, fn = self.expr(formula, scope)
             self._expect(t, T.BOOL, formula.span, f"property {chk.name}")
             label = ", ".join(f"{v}={m}" for v, m in assignment)
-            out.append((label, state_pred(fn, scope.size)))
+            out.append((label, ProcsPredicate(fn, scope.size, frozenset(scope.reads))))
         return out
 
     def _free_index_vars(self, formula: A.Expr) -> dict[str, FamilyInfo]:
@@ -115,15 +115,19 @@ class PropertyLowering:
         return found
 
 
-def state_pred(fn: Fn, frame_size: int) -> Callable[[Any], bool]:
-    """A predicate over the local tuples of all instances (dsl/lower.py lifts it to states). It reuses one
-    context: evaluation is never re-entered."""
-    ctx = Ctx(None, [None] * frame_size, 0, -1, None)
+class ProcsPredicate:
+    """A predicate over the local tuples of all instances (dsl/lower.py lifts it to states), with the locals it
+    reads: (family, slot) pairs, slot 0 for the control state. The system memoises it on just those. It reuses
+    one context: evaluation is never re-entered."""
 
-    def pred(procs: Any) -> bool:
-        ctx.procs = procs
-        return bool(fn(ctx))
-    return pred
+    def __init__(self, fn: Fn, frame_size: int, reads: frozenset[tuple[str, int]]):
+        self.fn = fn
+        self.ctx = Ctx(None, [None] * frame_size, 0, -1, None)
+        self.reads = reads
+
+    def __call__(self, procs: Any) -> bool:
+        self.ctx.procs = procs
+        return bool(self.fn(self.ctx))
 
 
 _PRECEDENCE = {"->": 1, "or": 2, "and": 3, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4,

@@ -4,6 +4,7 @@ Parse errors become diagnostics that name what was expected in the user's words,
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast as A
-from .diagnostics import Diagnostic, ModelError
+from .diagnostics import Diagnostic, ModelError, did_you_mean
 
 GRAMMAR = Path(__file__).with_name("wolf.lark")
 
@@ -98,7 +99,10 @@ def _syntax_error(err: UnexpectedInput) -> Diagnostic:
                           A.Span(line, col, line, col + 1), hint="is a '}' or ')' missing?")
     width = max(1, len(str(tok)))
     hint = None
-    if tok.type == "NAME" and str(tok) in ("and", "or", "not", "in", "where", "for", "to", "when"):
+    keyword = did_you_mean(str(tok), _keywords(expected)) if tok.type == "NAME" else None
+    if keyword is not None:
+        hint = f"did you mean '{keyword}'?"
+    elif tok.type == "NAME" and str(tok) in ("and", "or", "not", "in", "where", "for", "to", "when"):
         hint = f"'{tok}' is a keyword and cannot be used as a name"
     elif tok.type not in ("NAME", "INT") and str(tok).isidentifier() and "NAME" in expected:
         hint = f"'{tok}' is a keyword and cannot be used as a name"
@@ -108,6 +112,21 @@ def _syntax_error(err: UnexpectedInput) -> Diagnostic:
         hint = "a statement or declaration may be incomplete, or a '}' is missing"
     return Diagnostic("E101", f"unexpected {str(tok)!r}: expected {_words(expected)}",
                       A.Span(line, col, line, col + width), hint=hint)
+
+
+def _keywords(expected: set[str]) -> list[str]:
+    """The keywords among the tokens the parser would accept (`protocol`, `network`, ...)."""
+    out = []
+    for tok in expected:
+        if tok.startswith("_") and not tok.startswith("__ANON"):
+            continue
+        try:
+            pattern = _lark().get_terminal(tok).pattern
+        except KeyError:
+            continue
+        if pattern.type == "str" and str(pattern.value).isidentifier():
+            out.append(str(pattern.value))
+    return out
 
 
 def read_source(path: str) -> str:
@@ -137,8 +156,23 @@ def parse(text: str) -> A.Model:
     try:
         tree = _lark().parse(text)
     except UnexpectedInput as err:
-        raise ModelError([_syntax_error(err)]) from None
+        raise ModelError([_misspelt_statement(_syntax_error(err), text)]) from None
     return _Builder().transform(tree)
+
+
+def _misspelt_statement(diag: Diagnostic, text: str) -> Diagnostic:
+    """A hint for a misspelt keyword that opens the offending line (`sesions 2` reads as a name followed by
+    something unexpected), when the error has no better hint."""
+    lines = text.splitlines()
+    if diag.hint is not None or not 0 < diag.span.line <= len(lines):
+        return diag
+    words = lines[diag.span.line - 1].split("#", 1)[0].split()
+    keywords = {str(t.pattern.value) for t in _lark().terminals
+                if t.pattern.type == "str" and str(t.pattern.value).isidentifier()}
+    if not words or words[0] in keywords:
+        return diag
+    guess = did_you_mean(words[0], keywords)
+    return replace(diag, hint=f"did you mean '{guess}'?") if guess else diag
 
 
 # ---------------------------------------------------------------------------------------------- tree -> AST

@@ -19,7 +19,7 @@ from checker.security.secsys import Scenario, SecuritySystem
 from checker.security.terms import Atom, Pattern, Term, Var, instantiate, is_ground, pretty, subterms, variables
 
 from . import ast as A
-from .diagnostics import Diagnostic, ModelError
+from .diagnostics import Diagnostic, ModelError, unknown_hint
 from .narration import Compiled, compile_narration, freeze_steps
 from .timing import attach, constants, uses_time
 
@@ -231,8 +231,8 @@ def _sessions(model: A.Model, scen: A.ScenarioDecl, defines: dict[str, Any], dia
     consts = {c.name: c for c in model.consts}
     for name in defines:
         if name not in consts:
-            diags.append(Diagnostic("E403", f"-D {name}: the model has no constant {name}", A.NO_SPAN,
-                                    hint=", ".join(sorted(consts)) or "declare it with `const NAME = value`"))
+            diags.append(Diagnostic("E404", f"-D {name}: the model has no constant {name}", A.NO_SPAN,
+                                    hint=unknown_hint(name, consts, "constants")))
     if scen.sessions is None:
         return 1
     value, span = scen.sessions
@@ -345,7 +345,7 @@ def _capabilities(scen: A.ScenarioDecl, override: tuple[str, ...] | None, diags:
         if c not in CAPABILITIES:
             where = "" if override is None else " (from --attacker)"
             diags.append(Diagnostic("E404", f"unknown attacker capability '{c}'{where}", span,
-                                    hint=f"the capabilities are {', '.join(CAPABILITIES)}, or 'none'"))
+                                    hint=unknown_hint(c, CAPABILITIES, "capabilities") + " (or none)"))
     return tuple(c for c in caps if c in CAPABILITIES)
 
 

@@ -5,7 +5,10 @@ Types are small frozen values compared structurally. `ANY` stands for "not yet k
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Iterator
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,32 @@ SCALARS = {"int": INT, "bool": BOOL, "pid": PID, "str": STR}
 GENERICS = {"set": 1, "seq": 1, "map": 2}
 
 
+_asymmetries: ContextVar[list[str] | None] = ContextVar("asymmetries", default=None)
+
+
+@contextmanager
+def watching_symmetry() -> Iterator[list[str]]:
+    """Collect, while compiling a model, every use of process numbers that tells members apart: a number
+    meeting an int (`P[0]`, `i == 0`, `(i + 1) % N`), arithmetic or ordering on them, iterating over a set of
+    them. A family is symmetric only if there is none (checker/process/symmetry.py)."""
+    notes: list[str] = []
+    token = _asymmetries.set(notes)
+    try:
+        yield notes
+    finally:
+        _asymmetries.reset(token)
+
+
+def note_asymmetry(reason: str) -> None:
+    notes = _asymmetries.get()
+    if notes is not None and reason not in notes:
+        notes.append(reason)
+
+
+def contains_pid(t: Type) -> bool:
+    return t.name == "pid" or any(contains_pid(x) for x in t.args)
+
+
 def unify(a: Type, b: Type) -> Type | None:
     """The common type of a and b, or None when they clash. `any` fills unknown element types.
 
@@ -62,6 +91,7 @@ def unify(a: Type, b: Type) -> Type | None:
     `m[0]` for a map keyed by pid all type-check.
     """
     if {a.name, b.name} == {"int", "pid"}:
+        note_asymmetry("a process number is used as a number (such as P[0], i == 0 or (i + 1) % N)")
         return INT
     if a.name == "any":
         return b

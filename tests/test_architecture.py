@@ -49,3 +49,34 @@ def test_no_eval_or_exec():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id not in ("eval", "exec"), f"{path}: {node.func.id}"
+
+
+def checker_imports(path: Path) -> set[str]:
+    """The checker subpackages (or top-level modules) a module imports: `engine`, `process`, `analysis`..."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("checker."):
+            names.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            names |= {a.name.split(".")[1] for a in node.names if a.name.startswith("checker.")}
+    return names
+
+
+def test_the_engine_knows_nothing_of_what_it_searches():
+    for path in sorted((ROOT / "checker" / "engine").glob("*.py")):
+        assert checker_imports(path) <= {"engine"}, path.name
+
+
+def test_the_process_runtime_needs_only_the_engine():
+    for path in sorted((ROOT / "checker" / "process").glob("*.py")):
+        assert checker_imports(path) <= {"engine", "process"}, path.name
+
+
+def test_the_z3_door_stands_alone():
+    assert checker_imports(ROOT / "checker" / "timed" / "constraints.py") <= {"timed"}
+
+
+def test_only_the_entry_points_import_the_command_line():
+    offenders = [p.relative_to(ROOT).as_posix() for p in (ROOT / "checker").rglob("*.py")
+                 if "cli" in checker_imports(p) and p.name not in ("__main__.py", "completion.py")]
+    assert offenders == []

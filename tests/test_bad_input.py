@@ -79,11 +79,13 @@ def test_source_line_and_caret_are_shown(capsys):
     assert lines[3] == "  hint: did you mean count1?"
 
 
-def test_runtime_error_is_bad_input(capsys):
+def test_runtime_error_is_bad_input_and_shows_the_run_to_it(capsys):
     path = str(DATA / "runtime_error.wolf")
     rc, out, err = cli(capsys, path)
     assert rc == 2
-    located(err, path, "E405", 7, 16)
+    diagnostic, _, run = err.partition("\n\n")
+    located(diagnostic, path, "E405", 7, 16)
+    assert "0 steps" in run and "initial state:" in run  # the model fails in its first step
 
 
 def test_binary_file(capsys, tmp_path):
@@ -120,9 +122,10 @@ def test_missing_file(capsys, tmp_path):
 
 
 def test_directory(capsys, tmp_path):
+    """A directory is checked model by model (issue 11); one without models is a usage error."""
     rc, out, err = cli(capsys, str(tmp_path))
     assert rc == 2 and out == ""
-    unlocated(err, str(tmp_path), "E100")
+    assert f"{tmp_path} is a directory without *.wolf models" in err and "Traceback" not in err
 
 
 def test_deeply_nested_input(capsys, tmp_path):

@@ -37,7 +37,7 @@ COUNTERS = """
 
 def test_independent_counters_have_the_product_state_space(tmp_path):
     # two counters 0..3 each: 4 * 4 states; every state but the last has one or two successors
-    a = analyze(model(tmp_path, COUNTERS))
+    a = analyze(model(tmp_path, COUNTERS), Options(reduce=False))
     assert a.stats.states == 16
     assert a.stats.transitions == 2 * 4 * 3  # each counter steps 3 times in each of the 4 values of the other
     assert a.stats.depth == 6
@@ -46,8 +46,11 @@ def test_independent_counters_have_the_product_state_space(tmp_path):
 
 
 def test_state_count_scales_with_a_constant(tmp_path):
-    a = analyze(model(tmp_path, COUNTERS), Options(defines={"N": 3, "MAX": 2}))
+    a = analyze(model(tmp_path, COUNTERS), Options(defines={"N": 3, "MAX": 2}, reduce=False))
     assert a.stats.states == 27
+    # the counters are interchangeable: up to symmetry, a state is how many counters hold each value
+    up_to_symmetry = analyze(model(tmp_path, COUNTERS), Options(defines={"N": 3, "MAX": 2}))
+    assert up_to_symmetry.stats.states == 10 and "symmetry" in up_to_symmetry.reduction
 
 
 def test_invariant_counterexample_is_shortest_and_replays(tmp_path):
@@ -191,9 +194,9 @@ def test_depth_bound_still_reports_violations_within_it(tmp_path):
 
 def test_json_output_follows_the_schema(tmp_path, capsys):
     path = model(tmp_path, COUNTERS.replace("<= N", "< N"))
-    assert main(["check", path, "--format", "json"]) == 1
+    assert main(["check", path, "--format", "json", "--no-reduction"]) == 1
     data = json.loads(capsys.readouterr().out)
-    assert data["schema"] == 1 and data["exit_code"] == 1 and data["stats"]["states"] == 16
+    assert data["schema"] == 2 and data["exit_code"] == 1 and data["stats"]["states"] == 16
     small = data["properties"][0]
     assert small["verdict"] == "fails" and len(small["trace"]["steps"]) == 6
 

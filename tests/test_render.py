@@ -271,7 +271,8 @@ def test_text_marks_the_cycle_times_and_notes() -> None:
     marker = lines.index("  -- cycle: the steps below repeat forever --")
     assert lines[marker - 2].startswith("  1. P[0]  (t=0)") and lines[marker + 1].startswith("  2. P[1]  (t=3)")
     assert "note: P[1] yields" in text
-    assert "the steps from 2 on repeat forever" in text
+    assert "  -- end of cycle: back to step 2 --" in text
+    assert text.count("P[0] waits forever") == 1, "the reason once"
 
 
 def test_text_reports_lost_dropped_pending_and_faults() -> None:
@@ -324,10 +325,23 @@ def test_dot_shows_state_only_when_asked() -> None:
     assert "clock=2" not in msc_dot(process_trace())
 
 
-def test_dot_marks_the_cycle_and_only_for_lassos() -> None:
-    assert "cluster_cycle" in msc_dot(lasso_trace())
-    assert "cycle: the steps below repeat forever" in msc_dot(lasso_trace())
-    assert "cluster_cycle" not in msc_dot(process_trace())
+def test_dot_marks_the_cycle_with_an_arrow_back_and_only_for_lassos() -> None:
+    lasso = msc_dot(lasso_trace())
+    assert "cluster_cycle" in lasso and "cycle: steps 2 to 4 repeat forever" in lasso
+    assert re.search(r'back_from -> back_to \[id="cycle-back"', lasso)
+    assert "cluster_cycle" not in msc_dot(process_trace()) and "cycle-back" not in msc_dot(process_trace())
+
+
+def test_the_reason_is_printed_once_and_the_verdict_heads_the_chart() -> None:
+    dot = msc_dot(lasso_trace())
+    assert dot.count("P[0] waits forever") == 1
+    assert 'labelloc="t"' in dot
+
+
+def test_a_crashed_lifeline_ends_in_a_cross_at_the_crash() -> None:
+    dot = msc_dot(lossy_trace())
+    assert re.search(r'c0_0 -> crash0 \[id="lifeline0"', dot)       # P[0] crashes at step 4
+    assert re.search(r'c1_0 -> c1_\d+ \[id="lifeline1"', dot)        # P[1] lives to the end
 
 
 def test_attacker_lane_appears_only_when_the_attacker_acts() -> None:
@@ -337,13 +351,14 @@ def test_attacker_lane_appears_only_when_the_attacker_acts() -> None:
 
 def test_legend_lists_only_what_occurs() -> None:
     honest = msc_dot(process_trace())
-    assert "honest message" in honest
-    assert "injected by the attacker" not in honest and "never received" not in honest
+    assert "cluster_legend" not in honest, "a chart of honest, delivered messages needs no legend"
     attack = msc_dot(attacker_trace())
-    for shown in ("injected by the attacker", "eavesdropped copy", ">eavesdrop<", ">modify<", ">replay<"):
-        assert shown in attack
-    assert ">masquerade<" not in attack and ">drop<" not in attack and "lost or dropped" not in attack
-    assert "lost or dropped" in msc_dot(lossy_trace())
+    for shown in ("honest message", "eavesdrop: the attacker copies", "modify: the attacker replaces",
+                  "replay: the attacker sends an earlier", "never received"):
+        assert shown in attack, shown
+    assert "masquerade:" not in attack and "dropped by the attacker" not in attack
+    lossy = msc_dot(lossy_trace())
+    assert "lost by the network" in lossy and "dropped by the attacker" in lossy and "never received" in lossy
 
 
 # -------------------------------------------------------------------------------------------------- SVG
@@ -386,11 +401,11 @@ def test_svg_has_one_header_per_lane_and_one_arrow_per_message(make, lanes: int)
 
 
 @needs_dot
-def test_svg_lane_headers_follow_trace_order_with_the_attacker_in_the_middle() -> None:
+def test_svg_lane_headers_follow_trace_order_with_the_attacker_last() -> None:
     root = _svg(attacker_trace())
     headers = sorted(_groups(root, "lane"), key=lambda g: _bbox(g)[0])
     assert ["".join(h.find(f".//{SVG}text").itertext()) for h in headers] == [
-        "alice as A#1", ATTACKER_LANE, "bob as B#1"]
+        "alice as A#1", "bob as B#1", ATTACKER_LANE]
 
 
 @needs_dot
@@ -424,7 +439,7 @@ def test_svg_labels_neither_overlap_nor_cover_boxes(make, show_state: bool) -> N
 @needs_dot
 def test_svg_shows_times_notes_cycle_and_verdict() -> None:
     texts = _texts(_svg(lasso_trace()))
-    for shown in ("t=0", "t=3", "P[1] yields", "cycle: the steps below repeat forever", "violated:", "fair",
+    for shown in ("t=0", "t=3", "P[1] yields", "cycle: steps 2 to 4 repeat forever", "violated:", "fair",
                   "P[0] waits forever: the token circulates, nobody enters critical"):
         assert any(shown in t for t in texts), shown
 
@@ -437,7 +452,7 @@ def test_svg_draws_taps_crosses_and_stubs() -> None:
     assert edges["msg2"].find(f".//{SVG}path").get("stroke-dasharray")        # injected: dashed
     assert not edges["msg1"].find(f".//{SVG}path").get("stroke-dasharray")    # honest: solid
     lossy = _svg(lossy_trace())
-    assert _texts(lossy).count("×") == 3                  # lost, dropped, and the legend's sample
+    assert _texts(lossy).count("×") == 5  # lost, dropped, the crash, and the legend's two samples
     assert "drop3-2" in {g.get("id") for g in _groups(lossy, "edge")}
 
 

@@ -3,9 +3,7 @@ alone takes a minute), read back as HTML, in a real headless Chromium, and the t
 the bundled protocols."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
 from pathlib import Path
@@ -13,9 +11,14 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from checker.cli import main
-from checker.output.report import (THESIS_PROTOCOLS, Expected, PropertyResult, Report, VariantResult,
-                            protocol_features, thesis_column)
+from browser import run_chromium
+from checker.analysis import Options
+from checker.cli import _ModelLibrary, main
+from checker.engine.budget import Bounds
+from checker.output.report import (THESIS_PROTOCOLS, Expected, PropertyResult, ProtocolResult, Report,
+                                   VariantResult, mark_counts, protocol_features, render_html, run_report,
+                                   thesis_column, thesis_rows)
+from checker.security.secsys import SecuritySystem
 from dsl.frontend import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,12 +136,47 @@ def test_report_links_resolve_and_charts_are_svg(report):
     page = Page(index.read_text(encoding="utf-8"))
     _assert_links_resolve(index, page)
     hrefs = page.hrefs()
-    charts = sorted(h for h in hrefs if h.endswith(".svg"))
+    charts = sorted({h for h in hrefs if h.endswith(".svg")})
     assert charts == ["hostile/reached.svg", "hostile_protocol/B_agrees_A.svg",
                       "hostile_protocol/attacker_eavesdrop_replay/B_agrees_A.svg"]  # a variant's own folder
     for chart in charts:
         ET.parse(out / chart)
     assert sum(h.endswith(".wolf") for h in hrefs) == 4
+
+
+@needs_dot
+def test_report_has_contents_and_every_failure_links_to_its_chart(report):
+    _code, out = report
+    page = Page((out / "index.html").read_text(encoding="utf-8"))
+    contents = [a["href"] for t, a in page.elements if t == "a" and a.get("href", "").startswith("#")]
+    for section in ("#problems", "#verdicts", "#charts", "#protocols"):
+        assert section in contents, section
+    badges = [a for t, a in page.elements if t == "a" and "badge" in a.get("class", "").split()]
+    assert sorted(a["href"] for a in badges) == ["hostile/reached.svg", "hostile_protocol/B_agrees_A.svg",
+                                                 "hostile_protocol/attacker_eavesdrop_replay/B_agrees_A.svg"]
+    assert all("fails" in a["class"] for a in badges)
+    text = (out / "index.html").read_text(encoding="utf-8")
+    failing_cell = text[text.index('<td class="failing">'):]
+    assert failing_cell.startswith('<td class="failing"><a href="hostile_protocol/B_agrees_A.svg">B_agrees_A</a>')
+
+
+def test_report_checks_models_in_parallel_with_the_same_result(tmp_path):
+    """Two processes give the page one process gives (charts and verdicts), with a line per model."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for name in ("dh.wolf", "nspk.wolf", "keyserver_unsigned.wolf"):
+        shutil.copy(MODELS / name, lib / name)
+    lines: list[str] = []
+    pages = []
+    for jobs in (1, 2):
+        out = tmp_path / f"out{jobs}"
+        report = run_report(lib, out, _ModelLibrary(), Options(bounds=Bounds(timeout=60)), lines.append, jobs)
+        pages.append([(r.shown, r.variant, [(p.name, p.status, p.chart) for p in r.properties]) for r in report.runs])
+        assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.svg")) == [
+            "dh/B_agrees_A.svg", "dh/secret_M.svg", "keyserver_unsigned/B_agrees_A.svg", "nspk/B_agrees_A.svg",
+            "nspk/secret_Na.svg", "nspk/secret_Nb.svg"]
+    assert pages[0] == pages[1]
+    assert sorted(line.split(" ")[0] for line in lines) == ["1/3", "1/3", "2/3", "2/3", "3/3", "3/3"]
 
 
 @needs_dot
@@ -184,26 +222,11 @@ def test_a_broken_model_is_reported_not_fatal(tmp_path, capsys):
 # ----------------------------------------------------------------------------------------- chromium
 
 
-def _chromium() -> str:
-    """The browser, installed through apt-get when we may (as `make test` does); skip only when we cannot."""
-    found = shutil.which("chromium")
-    if found is None and hasattr(os, "geteuid") and os.geteuid() == 0:
-        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], capture_output=True, timeout=900)
-        found = shutil.which("chromium")
-    if found is None:
-        pytest.skip("chromium is not installed and cannot be installed without root (apt-get install chromium)")
-    return found
-
-
 @needs_dot
 def test_report_in_headless_chromium(report, tmp_path):
     _code, out = report
     index = (out / "index.html").resolve()
-    proc = subprocess.run(
-        [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", index.as_uri()],
-        capture_output=True, text=True, timeout=120)
+    proc = run_chromium(tmp_path / "profile", "--dump-dom", index.as_uri())
     assert proc.returncode == 0, proc.stderr[-2000:]
     dom = Page(proc.stdout)
     assert len(dom.rows("run")) == 4
@@ -247,14 +270,16 @@ def test_public_key_protocols():
 
 
 @pytest.mark.parametrize("narration,timeliness,clocks", [
-    ("A -> B: {T, A}k(A, B)", True, True),
+    ("A -> B: {T, A}k(A, B)\n    B accepts T within 2", True, True),  # bob judges alice's clock with his
+    ("A -> B: {T, A}k(A, B)", False, False),  # a timestamp nobody checks is just a value
+    ("A -> B: A, T\n  B -> A: {T, B}k(A, B)\n    A accepts T within 2", True, False),  # alice's own clock
     ("A -> B: A, Na\n  B -> A: {Na, B}k(A, B)", False, False),
 ])
-def test_timestamps(tmp_path, narration, timeliness, clocks):
+def test_timeliness_and_clocks_come_from_the_time_checks(tmp_path, narration, timeliness, clocks):
     model = tmp_path / "stamp.wolf"
     model.write_text(f"model Stamp\nprotocol {{\n  roles A, B\n  time T\n  A knows A, B, k(A, B)\n"
                      f"  B knows A, B, k(A, B)\n  {narration}\n  goal A alive for B\n}}\n"
-                     "scenario {\n  honest alice, bob\n  sessions 1\n}\n")
+                     "scenario {\n  honest alice, bob\n  run A(alice, bob)\n  run B(bob, alice)\n}\n")
     f = protocol_features(load_model(str(model))[0].roles)
     assert (f.timeliness, f.clocks) == (timeliness, clocks)
 
@@ -265,3 +290,57 @@ def test_thesis_columns_come_from_the_headers():
     assert thesis_column(MODELS / "otway_rees.wolf") == 5
     assert thesis_column(MODELS / "nspk.wolf") is None
     assert len(THESIS_PROTOCOLS) == 9
+
+
+def _library_protocols() -> list[ProtocolResult]:
+    """Every protocol model of the bundled library as the report sees it (features and thesis column; the
+    verdicts are not run here)."""
+    out = []
+    for path in sorted((ROOT / "models").rglob("*.wolf")):
+        system = load_model(str(path))[0]
+        if isinstance(system, SecuritySystem):
+            out.append(ProtocolResult(path.relative_to(ROOT / "models").as_posix(), system.name,
+                                      protocol_features(system.roles), thesis_column(path), ()))
+    return out
+
+
+def test_every_thesis_column_has_exactly_one_model():
+    columns = [p.thesis for p in _library_protocols() if p.thesis is not None]
+    assert sorted(columns) == list(range(1, 10))
+
+
+def test_the_thesis_rows_derived_from_the_new_models():
+    rows = {column: p for column, p in thesis_rows(_library_protocols())}
+    derived = {c: (p.features.keys, p.features.purpose, p.features.messages, p.features.timeliness,
+                   p.features.clocks, p.features.challenges, p.features.mutual)
+               for c, p in rows.items() if p is not None}
+    assert derived[3] == ("shared", "at", 3, True, True, False, False)  # Denning-Sacco: timestamps, no nonces
+    assert derived[4] == ("shared", "at", 5, False, False, True, True)  # NS-Mullender: bob's nonce first
+    assert derived[7] == ("shared", "at", 2, True, True, False, True)   # ISO II: two timestamped tokens
+    assert derived[8] == ("shared", "at", 3, False, False, True, True)  # ISO III: three passes, nonces
+    assert derived[9] == ("shared", "at", 7, False, False, True, True)  # ISO IV: the server, seven messages
+    # the thesis's unaligned rows, compared by count: clocks (Denning-Sacco, ISO II) match the thesis's two
+    counts = mark_counts(_library_protocols())
+    assert counts["clocks"] == (2, 2) and counts["timeliness"][1] == 3 and counts["mutual"][1] == 8
+
+
+def test_report_table_has_the_nine_thesis_rows_in_order(tmp_path):
+    protocols = tuple(_library_protocols())
+    page_text = render_html(Report("models", (), protocols, None), tmp_path, "wolf report models")
+    page = Page(page_text)
+    assert len(page.rows("thesis-row")) == 9 and not page.rows("absent")
+    text = "".join(page.text)
+    firsts = [text.index(f"{k + 1}. {name}") for k, name in enumerate(THESIS_PROTOCOLS)]
+    assert firsts == sorted(firsts)  # the thesis's order
+    assert "not in this library" not in text and "no model in this library" not in text
+    assert len(page.rows("marks")) == 1
+    assert len(page.rows("protocol")) == len(protocols) - 9  # the others, in their own table
+    # every aligned cell of a thesis row is compared (keys, purpose, messages: nine times each), and the last
+    # row compares the four counts
+    assert page_text.count('class="thesis same"') + page_text.count('class="thesis differs"') == 9 * 3 + 4
+
+
+def test_a_partial_library_shows_the_absent_columns_in_place(tmp_path):
+    protocols = tuple(p for p in _library_protocols() if p.thesis in (None, 1, 5))
+    page = Page(render_html(Report("models", (), protocols, None), tmp_path, "wolf report models"))
+    assert len(page.rows("thesis-row")) == 9 and len(page.rows("absent")) == 7

@@ -21,7 +21,7 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `do
 
 def graph_of(path: str | Path, **defines) -> StateGraph:
     system, props = load_model(str(path), defines)
-    return build_state_graph(system, explore_graph(system, props))
+    return build_state_graph(system, explore_graph(system, props), props)
 
 
 def svg_groups(svg: str, cls: str) -> list[ET.Element]:
@@ -51,8 +51,41 @@ def test_violation_path_runs_from_the_initial_state_to_the_violating_state():
         assert len(step) == 1
         here = step[0].dst
     end = g.nodes[here]
-    assert end.violates == "mutex" and end.on_path
-    assert sum(n.violates is not None for n in g.nodes) == 1
+    assert end.violates == ("mutex",) and end.on_path and end.ends_path
+    assert sum(n.ends_path for n in g.nodes) == 1
+
+
+def test_every_state_that_violates_a_property_is_marked():
+    """Not only where the red run ends: each of the three states with both processes critical."""
+    g = graph_of(ROOT / "models/mutex/ricart_agrawala_no_priority.wolf", N=2)
+    violating = [n for n in g.nodes if n.violates]
+    assert len(violating) == 3 and all(n.violates == ("mutex",) for n in violating)
+    for n in violating:
+        assert [control for _lane, control, _changed in n.lanes] == ["critical", "critical"]
+    assert all(not any(c == "critical" for _l, c, _v in n.lanes[1:]) or not n.lanes[0][1] == "critical"
+               for n in g.nodes if not n.violates)
+
+
+@needs_dot
+def test_the_graph_opens_fitted_and_centred_on_the_red_run(tmp_path):
+    """The SVG fills the window and its view is centred on the red run, with the whole graph inside; a
+    script of wolf's own (no model text) lets one zoom and pan."""
+    out = tmp_path / "ra.svg"
+    assert main(["graph", str(ROOT / "models/mutex/ricart_agrawala_no_priority.wolf"), "-D", "N=2",
+                 "--svg", str(out)]) == 0
+    root = ET.parse(out).getroot()
+    assert root.get("width") == "100%" and root.get("height") == "100%"
+    x, y, w, h = (float(v) for v in root.get("viewBox").split())
+    fx, fy, fw, fh = (float(v) for v in root.get("data-focus").split())
+    assert abs((x + w / 2) - (fx + fw / 2)) < 1 and abs((y + h / 2) - (fy + fh / 2)) < 1
+    graph = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "graph")
+    polygon = graph.find(f"{SVG}polygon")  # Graphviz's background: the whole drawing
+    numbers = [float(n) for n in polygon.get("points").replace(",", " ").split()]
+    tx, ty = (float(v) for v in graph.get("transform").split("translate(")[1].rstrip(")").split())
+    xs, ys = [n + tx for n in numbers[0::2]], [n + ty for n in numbers[1::2]]
+    assert x <= min(xs) + 0.5 and max(xs) <= x + w + 0.5 and y <= min(ys) + 0.5 and max(ys) <= y + h + 0.5
+    scripts = list(root.iter(f"{SVG}script"))
+    assert len(scripts) == 1 and "wheel" in scripts[0].text and "P[0]" not in scripts[0].text
 
 
 def test_deadlocks_are_marked():
@@ -71,9 +104,9 @@ def test_security_edges_name_only_real_injections():
     """The attacker is the network: a message it merely forwards is a delivery, as in the charts."""
     g = graph_of(ROOT / "models/security/slides_procedure1.wolf")
     path = [(e.actor, e.text, e.capability) for e in g.edges if e.on_path]
-    assert path == [("alice", "A#1: sends message 1, finishes", None),
-                    ("bob", "B#1: receives message 1, finishes", None),
-                    ("bob", "B#2: receives message 1, finishes", "replay")]
+    assert path == [("alice as A#1", "sends message 1, finishes", None),
+                    ("bob as B#1", "receives message 1, finishes", None),
+                    ("bob as B#2", "receives message 1, finishes", "replay")]
     assert {e.capability for e in g.edges if e.actor == "attacker"} == {"drop"}
 
 

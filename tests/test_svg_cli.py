@@ -47,7 +47,7 @@ def _text(group: ET.Element) -> str:
 @needs_dot
 @pytest.mark.parametrize("args", CASES)
 def test_check_svg_draws_one_lane_per_participant_and_one_arrow_per_message(args, tmp_path, capsys):
-    code = main(["check", *args, "--svg", str(tmp_path), "--format", "json", "--quiet"])
+    code = main(["check", *args, "--svg-dir", str(tmp_path), "--format", "json", "--quiet"])
     result = json.loads(capsys.readouterr().out)
     assert code == 1
     failed = [p for p in result["properties"] if p["verdict"] == "fails"]
@@ -59,7 +59,11 @@ def test_check_svg_draws_one_lane_per_participant_and_one_arrow_per_message(args
         root = ET.parse(target).getroot()  # well-formed XML, or this raises
         trace = prop["trace"]
         lanes = _groups(root, r"lane\d+")
-        assert sorted(_text(g) for g in lanes.values()) == sorted(trace["lanes"])
+        headers = sorted(" ".join(_text(g).replace("\u00a0", " ").split()) for g in lanes.values())
+        names = {lane: lane if lane != "attacker" or not trace["attackers"] else
+                 f"attacker ({', '.join(trace['attackers'])})" for lane in trace["lanes"]}
+        assert len(headers) == len(names)
+        assert all(any(h.startswith(n) for h in headers) for n in names.values()), (headers, names)
         arrows = _groups(root, r"msg\d+")
         assert sorted(arrows) == sorted(f"msg{m['id']}" for m in trace["messages"])
 
@@ -67,7 +71,7 @@ def test_check_svg_draws_one_lane_per_participant_and_one_arrow_per_message(args
 @needs_dot
 @pytest.mark.parametrize("args", CASES)
 def test_check_text_output_names_every_file_written(args, tmp_path, capsys):
-    code = main(["check", *args, "--svg", str(tmp_path), "--dot", "--quiet"])
+    code = main(["check", *args, "--svg-dir", str(tmp_path), "--dot", "--quiet"])
     out = capsys.readouterr().out
     assert code == 1
     written = re.findall(r"^\s+wrote (\S+)$", out, re.MULTILINE)
@@ -103,7 +107,7 @@ def test_nspk_attack_dot_matches_golden(prop, nspk_failures):
 
 
 @pytest.mark.parametrize("argv", [
-    ["check", "models/security/nspk.wolf", "--svg", "{out}"],
+    ["check", "models/security/nspk.wolf", "--svg-dir", "{out}"],
     ["graph", "tests/data/counter.wolf", "--svg", "{out}/g.svg"],
     ["report", "tests/data", "--out", "{out}"],
 ], ids=["check", "graph", "report"])

@@ -26,7 +26,7 @@ class DeadlockFree:
     def hooks(self, system: Any) -> Hooks:
         def on_expand(state: Any, successors: Sequence[tuple[Any, Any]]) -> str | None:
             return "" if stuck(system, state, successors) else None
-        return Hooks(on_expand=on_expand)
+        return Hooks(on_expand=on_expand, deadlock=True)
 
     def judge(self, run: Run) -> Judgement:
         found = run.exploration.found.get(self.name)

@@ -5,7 +5,8 @@ The explorer sees a system only through checker/engine/system.py and properties 
 `exact` the whole state) and a parent link (parent id, successor index); counterexamples are rebuilt by
 replaying successor indices from the initial state (checker/engine/run.py). Breadth-first order makes every
 counterexample a shortest one. In graph mode (liveness, message statistics) it also records every edge in flat
-integer arrays.
+integer arrays. Systems that compute successors a batch at a time (process models) are handed to
+checker/engine/batch.py, the same search with numpy, which gives the same states, paths and graph.
 
 Partial-order reduction. When the system offers ample sets (`Reducible`) and no property needs the whole graph,
 a state may be expanded with an ample subset of its successors. The system guarantees conditions C0-C2
@@ -25,8 +26,12 @@ from typing import Any, Callable, Hashable, Sequence
 from checker.engine.budget import Bounds, BoundHit, Budget
 from checker.engine.fingerprint import collision_probability
 from checker.engine.properties import Property
-from checker.engine.run import Exploration, Found, Graph, Path, Stats
+from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats
+from checker.engine.store import ExactStore, FingerprintStore, Frontier, PackedFrontier
 from checker.engine.system import ModelFault, Reducible
+
+
+CHUNK = 512  # frontier states expanded per batch: the clock and the memory are looked at between batches
 
 
 @dataclass(frozen=True)
@@ -36,15 +41,7 @@ class SearchOptions:
 
     exact: bool = False
     reduce: bool = True
-
-
-class StateError(Exception):
-    """A model failed while computing the successors of a reachable state; `path` leads to that state."""
-
-    def __init__(self, cause: ModelFault, path: Path):
-        super().__init__(str(cause))
-        self.cause = cause
-        self.path = path
+    batches: bool = True  # let systems that compute successors a batch at a time do so (tests compare both)
 
 
 class Explorer:
@@ -56,7 +53,7 @@ class Explorer:
         self.progress = progress
         self.options = options
         self.budget = budget
-        hooks = [(p.name, p.hooks(system)) for p in props]
+        self.hooks = hooks = [(p.name, p.hooks(system)) for p in props]
         self.graph_mode = any(h.needs_graph for _n, h in hooks) if graph_mode is None else graph_mode
         self.on_state = [(n, h.on_state) for n, h in hooks if h.on_state is not None]
         self.on_expand = [(n, h.on_expand) for n, h in hooks if h.on_expand is not None]
@@ -65,150 +62,211 @@ class Explorer:
         # The search may stop early once these have all failed, unless some property needs the whole graph.
         self.searched = {n for n, h in hooks if h.needs_search}
         self.stoppable = not any(h.needs_graph for _n, h in hooks)
-        self.reducer = system if (options.reduce and not self.graph_mode and isinstance(system, Reducible)) else None
+        reads = [h.reads for _n, h in hooks if h.on_state is not None]
+        self.visible: frozenset[Any] = frozenset().union(*(r for r in reads if r is not None))
+        known = all(r is not None for r in reads)
+        self.reducer = system if (options.reduce and known and not self.graph_mode
+                                  and isinstance(system, Reducible)) else None
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> Exploration:
         """Explore breadth-first until done or a bound is hit. A bound, Ctrl-C and running out of memory all
-        end the run with the statistics so far and inconclusive verdicts, never a traceback."""
-        system, bounds = self.system, self.bounds
-        start = time.perf_counter()
-        stats = Stats()
-        found: dict[str, Found] = {}
-        graph = Graph() if self.graph_mode else None
+        end the run with the statistics so far and inconclusive verdicts, never a traceback. Systems that
+        compute successors a batch at a time are searched by checker/engine/batch.py when every property can
+        be evaluated there."""
+        batched = self._batch_explorer()
+        if batched is not None:
+            from checker.engine.batch import BatchLimit
+            try:
+                return batched.run()
+            except BatchLimit:
+                pass
+        system = self.system
+        self.stats = stats = Stats()
+        self.found: dict[str, Found] = {}
+        self.graph = graph = Graph() if self.graph_mode else None
         if graph is not None:
             for name, preds in self.labels:
                 graph.labels[name] = [bytearray() for _ in preds]
             for name, _mark in self.marks:
                 graph.marks[name] = bytearray()
-        key: Callable[[Any], Hashable] = system.exact_key if self.options.exact else system.fingerprint
-        index: dict[Hashable, int] = {}  # store key -> state id (ids in discovery order)
-        parent = array("q")  # per state id: parent id, or -1 - k for the k-th initial state
-        via = array("l")  # per state id: index of the successor that led to it
-        frontier: list[tuple[Any, int]] = []
-        stop_reason: str | None = None
+        self.key: Callable[[Any], Hashable] = system.exact_key if self.options.exact else system.fingerprint
+        self.store: ExactStore | FingerprintStore = ExactStore() if self.options.exact else FingerprintStore()
+        self.want_ids = graph is not None or self.reducer is not None
+        self.parent = array("l")  # per state id: parent id, or -1 - k for the k-th initial state
+        self.via = array("H")  # per state id: index of the successor that led to it (widened when needed)
+        self.stop_reason: str | None = None
+        start = time.perf_counter()
+        self.next_report = start + 1.0
         cut = settled = False
         depth = 0
-        max_states = bounds.max_states if bounds.max_states is not None else -1
-        reducer = self.reducer
+        width = getattr(system, "state_width", None)
+        new_frontier: Callable[[], Frontier] = (lambda: PackedFrontier(width)) if width else Frontier
+        frontier = new_frontier()
         try:
-            for k, s in enumerate(system.initial_states()):
-                fk = key(s)
-                if fk in index:
-                    continue
-                sid = len(parent)
-                index[fk] = sid
-                parent.append(-1 - k)
-                via.append(0)
-                if graph is not None:
-                    self._register(graph, -1, 0, 0, s)
-                frontier.append((s, sid))
-                stats.states += 1
-                self._check_state(s, sid, parent, via, found)
-            expanded = 0
-            next_report = start + 1.0
-            while frontier and not stop_reason:
-                if bounds.max_depth is not None and depth >= bounds.max_depth:
-                    cut = any(system.successors(s) for s, _ in frontier)
+            initial = list(system.initial_states())
+            self._admit(initial, [-1 - k for k in range(len(initial))], [0] * len(initial), 0, frontier)
+            max_depth = self.bounds.max_depth
+            while frontier and not self.stop_reason:
+                if max_depth is not None and depth >= max_depth:
+                    cut = any(system.successors(s) for s in frontier.states())
                     if cut:
-                        stop_reason = f"depth bound {bounds.max_depth} reached"
+                        self.stop_reason = f"depth bound {max_depth} reached"
                     break
-                next_start = len(parent)
-                nxt: list[tuple[Any, int]] = []
-                for s, sid in frontier:
-                    succ: Sequence[tuple[Any, Any]]
-                    numbered: Sequence[tuple[int, Any, Any]] | None = None
-                    try:
-                        if reducer is not None:
-                            numbered = reducer.ample(s)
-                            if numbered is not None:
-                                for _i, _a, t in numbered:
-                                    tid = index.get(key(t))
-                                    if tid is not None and tid < next_start:
-                                        numbered = None  # the cycle proviso: expand fully
-                                        stats.fully_expanded_by_proviso += 1
-                                        break
-                        if numbered is None:
-                            succ = system.successors(s)
-                        else:
-                            stats.reduced += 1
-                            succ = [(a, t) for _i, a, t in numbered]
-                    except ModelFault as err:
-                        raise StateError(err, self._path(parent, via, sid)) from err
-                    for name, check in self.on_expand:
-                        if name not in found:
-                            case = check(s, succ)
-                            if case is not None:
-                                found[name] = Found(case, self._path(parent, via, sid))
-                    if graph is not None and not succ and system.is_valid_end(s):
-                        graph.valid_end[sid] = 1
-                    for pos, (act, t) in enumerate(succ):
-                        idx = numbered[pos][0] if numbered is not None else pos
-                        stats.transitions += 1
-                        fk = key(t)
-                        tid = index.get(fk)
-                        if tid is None:
-                            tid = len(parent)
-                            index[fk] = tid
-                            parent.append(sid)
-                            via.append(idx)
-                            if graph is not None:
-                                self._register(graph, sid, idx, depth + 1, t)
-                            stats.states += 1
-                            nxt.append((t, tid))
-                            if self.on_state:
-                                self._check_state(t, tid, parent, via, found)
-                            if stats.states == max_states:
-                                stop_reason = f"state bound {max_states:,} reached"
-                        if graph is not None:
-                            self._edge(graph, sid, tid, idx, act, s, t)
-                        if stop_reason:
-                            break
-                    expanded += 1
-                    if stop_reason:
+                nxt = new_frontier()
+                self.level_start = len(self.parent)
+                for chunk in frontier.chunks(CHUNK):
+                    self._expand(chunk, depth, nxt, start)
+                    settled = self.stoppable and bool(self.searched) and self.searched <= self.found.keys()
+                    if self.stop_reason or settled:
                         break
-                    if expanded & 255 == 0:
-                        now = time.perf_counter()
-                        if self.budget is not None:
-                            self.budget.check()
-                        if self.progress is not None and now >= next_report:
-                            stats.seconds, stats.depth, stats.frontier = now - start, depth, len(nxt)
-                            self.progress(stats)
-                            next_report = now + 1.0
-                    if self.stoppable and self.searched and self.searched <= found.keys():
-                        settled = True  # every property has its verdict: nothing left to learn
-                        break
-                if stop_reason or settled:
-                    stats.frontier = len(nxt)
+                stats.frontier = len(nxt)
+                if self.stop_reason or settled:
                     break
                 if nxt:
                     depth += 1
                 frontier = nxt
         except (BoundHit, KeyboardInterrupt, MemoryError) as err:
-            stop_reason = (err.reason if isinstance(err, BoundHit) else
-                           "interrupted by the user" if isinstance(err, KeyboardInterrupt) else
-                           "out of memory")
-            stats.frontier = len(frontier)
+            self.stop_reason = (err.reason if isinstance(err, BoundHit) else
+                                "interrupted by the user" if isinstance(err, KeyboardInterrupt) else
+                                "out of memory")
         stats.depth = depth
         stats.seconds = time.perf_counter() - start
         if not self.options.exact:
             stats.collision_probability = collision_probability(stats.states, stats.transitions + stats.states)
-        complete = stop_reason is None and not cut and not settled
-        return Exploration(stats, found, complete, stop_reason, graph, reduced=stats.reduced > 0, settled=settled)
+        complete = self.stop_reason is None and not cut and not settled
+        return Exploration(stats, self.found, complete, self.stop_reason, graph, reduced=stats.reduced > 0,
+                           settled=settled)
+
+    def _expand(self, chunk: list[tuple[Any, int]], depth: int, nxt: Frontier, start: float) -> None:
+        """Expand a chunk of the frontier: compute successors (ample sets where allowed), run the expansion
+        hooks, then store the successors as one batch and admit the new ones."""
+        system, stats, found = self.system, self.stats, self.found
+        targets: list[Any] = []
+        parents: list[int] = []
+        indices: list[int] = []
+        actions: list[Any] = []  # graph mode only
+        sources: list[Any] = []  # graph mode only
+        reduced: list[tuple[Any, int, int, int, frozenset[int]]] = []  # (state, id, first, end, ample indices)
+        graph = self.graph
+        for s, sid in chunk:
+            try:
+                numbered = self.reducer.ample(s, self.visible) if self.reducer is not None else None
+                succ = system.successors(s) if numbered is None else [(a, t) for _i, a, t in numbered]
+            except ModelFault as err:
+                raise StateError(err, self._path(sid)) from err
+            for name, check in self.on_expand:
+                if name not in found:
+                    case = check(s, succ)
+                    if case is not None:
+                        found[name] = Found(case, self._path(sid))
+            first = len(targets)
+            if numbered is None:
+                targets.extend(t for _a, t in succ)
+                indices.extend(range(len(succ)))
+            else:
+                targets.extend(t for _i, _a, t in numbered)
+                indices.extend(i for i, _a, _t in numbered)
+                reduced.append((s, sid, first, len(targets), frozenset(i for i, _a, _t in numbered)))
+            parents.extend([sid] * len(succ))
+            if graph is not None:
+                actions.extend(a for a, _t in succ)
+                sources.extend([s] * len(succ))
+                if not succ and system.is_valid_end(s):
+                    graph.valid_end[sid] = 1
+        ids = self.store.add([self.key(t) for t in targets], self.want_ids)
+        if reduced:
+            self._proviso(reduced, targets, parents, indices, ids)
+        stats.transitions += len(targets)
+        stats.reduced += len(reduced)
+        self._admit(targets, parents, indices, depth + 1, nxt, ids)
+        if graph is not None:
+            for j, tid in enumerate(ids):
+                if tid < len(self.parent):  # admitted (a state bound may have stopped the batch)
+                    self._edge(graph, parents[j], tid, indices[j], actions[j], sources[j], targets[j])
+        now = time.perf_counter()
+        if self.budget is not None:
+            self.budget.check()
+        if self.progress is not None and now >= self.next_report:
+            stats.seconds, stats.depth, stats.frontier = now - start, depth, len(nxt)
+            self.progress(stats)
+            self.next_report = now + 1.0
+
+    def _proviso(self, reduced: list[tuple[Any, int, int, int, frozenset[int]]], targets: list[Any],
+                 parents: list[int], indices: list[int], ids: list[int]) -> None:
+        """The cycle proviso (module doc): a state whose ample set reached a state found at an earlier depth is
+        expanded fully; its other successors join the batch."""
+        level_start = self.level_start
+        for s, sid, first, end, ample in reduced:
+            if not any(0 <= ids[j] < level_start for j in range(first, end)):
+                continue
+            self.stats.reduced -= 1
+            self.stats.fully_expanded_by_proviso += 1
+            extra = [(i, t) for i, (_a, t) in enumerate(self.system.successors(s)) if i not in ample]
+            targets.extend(t for _i, t in extra)
+            indices.extend(i for i, _t in extra)
+            parents.extend([sid] * len(extra))
+            ids.extend(self.store.add([self.key(t) for _i, t in extra], self.want_ids))
+
+    def _admit(self, targets: list[Any], parents: list[int], indices: list[int], depth: int,
+               nxt: Frontier, ids: list[int] | None = None) -> None:
+        """Record the new states of a batch (in batch order: the first occurrence of each new id) with their
+        parent links, check them, and queue them for the next level."""
+        if ids is None:
+            ids = self.store.add([self.key(t) for t in targets], self.want_ids)
+        stats, parent, via, graph = self.stats, self.parent, self.via, self.graph
+        max_states = self.bounds.max_states
+        expected = len(parent)
+        on_state = self.on_state
+        for j, tid in enumerate(ids):
+            if tid != expected:
+                continue
+            expected += 1
+            t = targets[j]
+            parent.append(parents[j])
+            if indices[j] > 0xFFFF and via.typecode == "H":
+                self.via = via = array("L", via)  # a state with more than 65,536 successors
+            via.append(indices[j])
+            if graph is not None:
+                self._register(graph, parents[j], indices[j], depth, t)
+            nxt.append(t, tid)
+            stats.states += 1
+            if on_state:
+                self._check_state(t, tid)
+            if stats.states == max_states:
+                self.stop_reason = f"state bound {max_states:,} reached"
+                break
+
+    def _batch_explorer(self) -> Any:
+        batches = getattr(self.system, "batches", None)
+        if batches is None or not self.options.batches or self.options.exact:
+            return None
+        from checker.engine.batch import BatchExplorer, NotBatchable, batchable
+        if not batchable(self.hooks):
+            return None
+        source = batches()
+        if source is None:
+            return None
+        try:
+            return BatchExplorer(source, self.hooks, self.bounds, self.progress, self.budget,
+                                 self.visible if self.reducer is not None else None, self.graph_mode)
+        except NotBatchable:
+            return None
 
     # ------------------------------------------------------------------ helpers
-    def _check_state(self, s: Any, sid: int, parent: array, via: array, found: dict[str, Found]) -> None:
+    def _check_state(self, s: Any, sid: int) -> None:
+        found = self.found
         for name, check in self.on_state:
             if name not in found:
                 try:
                     case = check(s)
                 except ModelFault as err:  # a property the model cannot evaluate in this state
-                    raise StateError(err, self._path(parent, via, sid)) from err
+                    raise StateError(err, self._path(sid)) from err
                 if case is not None:
-                    found[name] = Found(case, self._path(parent, via, sid))
+                    found[name] = Found(case, self._path(sid))
 
-    @staticmethod
-    def _path(parent: array, via: array, sid: int) -> Path:
+    def _path(self, sid: int) -> Path:
+        parent, via = self.parent, self.via
         acts = []
         while parent[sid] >= 0:
             acts.append(via[sid])
@@ -217,6 +275,8 @@ class Explorer:
 
     def _register(self, graph: Graph, parent: int, action: int, depth: int, state: Any) -> None:
         sid = len(graph.depth)
+        if parent < 0:
+            parent = -1
         graph.depth.append(depth)
         graph.parent.append(parent)
         graph.parent_action.append(action)

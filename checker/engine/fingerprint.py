@@ -49,8 +49,8 @@ def _encode(value: Any, out: bytearray) -> None:
         out += raw
     elif isinstance(value, tuple):
         out += b"("
-        _length(len(value), out)
-        for item in value:
+        _length(tuple.__len__(value), out)
+        for item in tuple.__iter__(value):  # subclasses may iterate differently (a FrozenMap yields its keys)
             _encode(item, out)
     elif isinstance(value, (bytes, bytearray)):
         out += b"B"

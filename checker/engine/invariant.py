@@ -24,7 +24,11 @@ class Invariant:
         return None
 
     def hooks(self, system: Any) -> Hooks:
-        return Hooks(on_state=self.violated)
+        reads: frozenset[Any] | None = frozenset()
+        for _label, pred in self.cases:
+            more = getattr(pred, "reads", None)
+            reads = None if more is None or reads is None else reads | more
+        return Hooks(on_state=self.violated, reads=reads, cases=self.cases)
 
     def judge(self, run: Run) -> Judgement:
         found = run.exploration.found.get(self.name)
@@ -44,6 +48,9 @@ class Invariant:
 def holds_in_all(run: Run) -> str:
     """'holds in all N reachable states', saying when a reduction means fewer states were looked at."""
     n = run.exploration.stats.states
+    if hasattr(run.system, "real_path"):
+        return f"holds in all {n:,} states explored up to symmetry (one per class of equivalent states)"
     if run.exploration.reduced:
-        return f"holds in all {n:,} states explored (partial-order reduced: every reachable state is covered)"
+        return (f"holds in all {n:,} states explored with partial-order reduction (which keeps every "
+                f"reachable violation)")
     return f"holds in all {n:,} reachable states"

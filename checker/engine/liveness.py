@@ -11,12 +11,11 @@ visits a witness for every process's fairness.
 
 Only states that lie between cycles of the whole graph can be in a non-trivial component, so networkx sees
 just that core (nothing at all for the acyclic graphs of bounded-round algorithms); everything else works
-on flat arrays. networkx is imported only when a liveness property is judged: it is slow to load.
+on flat arrays. networkx and numpy are imported only when a liveness property is judged: they are slow to
+load.
 """
 from __future__ import annotations
 
-from array import array
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,114 +102,115 @@ class Lasso:
 
 
 class GraphIndex:
-    """Adjacency of a reachable graph in compressed rows, computed once for all response properties."""
+    """Adjacency of a reachable graph in compressed rows (numpy), computed once for all response properties.
+    Whole-graph passes (trimming to the cyclic core, the backward search to fair states) work a breadth-first
+    wave at a time on arrays; networkx sees only the cyclic core."""
 
     def __init__(self, graph: Graph):
-        n, m = len(graph.depth), len(graph.src)
+        import numpy as np
+
+        from checker.engine.arrays import rows
+
+        n = len(graph.depth)
         self.graph = graph
         self.n = n
-        self.out_start, self.out_edges = _rows(graph.src, n, m)
-        self.in_start, self.in_edges = _rows(graph.dst, n, m)
+        self.src = np.array(graph.src, dtype=np.int64)
+        self.dst = np.array(graph.dst, dtype=np.int64)
+        self.out_start, self.out_edges = rows(self.src, n)
+        self.in_start, self.in_edges = rows(self.dst, n)
         self.core = self._cyclic_core()
 
-    def out(self, v: int):
+    def out(self, v: int) -> Any:
         return self.out_edges[self.out_start[v]:self.out_start[v + 1]]
 
-    def into(self, v: int):
+    def into(self, v: int) -> Any:
         return self.in_edges[self.in_start[v]:self.in_start[v + 1]]
 
     def _cyclic_core(self) -> set[int]:
         """States that can be reached from a cycle and can reach one (a superset of all cycle states):
         trim states without live predecessors, then states without live successors."""
-        g, n = self.graph, self.n
-        alive = bytearray(b"\x01") * n
-        indeg = [self.in_start[v + 1] - self.in_start[v] for v in range(n)]
-        queue = deque(v for v in range(n) if indeg[v] == 0)
-        while queue:
-            v = queue.popleft()
-            alive[v] = 0
-            for e in self.out(v):
-                w = g.dst[e]
-                indeg[w] -= 1
-                if indeg[w] == 0:
-                    queue.append(w)
-        outdeg = [sum(1 for e in self.out(v) if alive[g.dst[e]]) if alive[v] else 0 for v in range(n)]
-        queue = deque(v for v in range(n) if alive[v] and outdeg[v] == 0)
-        while queue:
-            v = queue.popleft()
-            alive[v] = 0
-            for e in self.into(v):
-                u = g.src[e]
-                if alive[u]:
-                    outdeg[u] -= 1
-                    if outdeg[u] == 0:
-                        queue.append(u)
-        return {v for v in range(n) if alive[v]}
+        import numpy as np
 
+        from checker.engine.arrays import edges_of
 
-def _rows(keys: array, n: int, m: int) -> tuple[array, array]:
-    start = array("l", [0]) * (n + 1)
-    for e in range(m):
-        start[keys[e] + 1] += 1
-    for v in range(n):
-        start[v + 1] += start[v]
-    fill = array("l", start)
-    edges = array("l", [0]) * m
-    for e in range(m):
-        k = keys[e]
-        edges[fill[k]] = e
-        fill[k] += 1
-    return start, edges
+        n = self.n
+        alive = np.ones(n, dtype=bool)
+        for start, edges, ends, counted in ((self.out_start, self.out_edges, self.dst, self.dst),
+                                            (self.in_start, self.in_edges, self.src, self.src)):
+            live = np.flatnonzero(alive[self.src] & alive[self.dst])
+            degree = np.bincount(counted[live], minlength=n) if n else np.zeros(0, dtype=np.int64)
+            wave = np.flatnonzero(alive & (degree == 0))
+            while wave.size:
+                alive[wave] = False
+                reached = ends[edges_of(wave, start, edges)]
+                reached = reached[alive[reached]]
+                degree -= np.bincount(reached, minlength=n)
+                wave = np.unique(reached[degree[reached] == 0])
+        return set(np.flatnonzero(alive).tolist())
 
 
 def check_response(prop: Response, k: int, index: GraphIndex) -> Lasso | None:
     """The shortest fair counterexample for case k of a response property, or None if it holds."""
     import networkx as nx
+    import numpy as np
+
+    from checker.engine.arrays import edges_of
 
     graph = index.graph
     label = prop.cases[k][0]
-    pbits = graph.labels[prop.name][2 * k]
-    qbits = graph.labels[prop.name][2 * k + 1]
+    pbits = np.frombuffer(graph.labels[prop.name][2 * k], dtype=np.uint8).astype(bool)
+    qbits = np.frombuffer(graph.labels[prop.name][2 * k + 1], dtype=np.uint8).astype(bool)
     core = nx.DiGraph()
     for v in index.core:
         if not qbits[v]:
             core.add_node(v)
     for v in core.nodes:
-        for e in index.out(v):
+        for e in index.out(v).tolist():
             w = graph.dst[e]
             if w in core:
                 if core.has_edge(v, w):
                     core[v][w]["owners"].add(graph.owner[e])
                 else:
                     core.add_edge(v, w, owners={graph.owner[e]}, action=graph.action[e])
-    fair: set[int] = {v for v in range(index.n) if not qbits[v] and index.out_start[v] == index.out_start[v + 1]}
+    stops = ~qbits & (index.out_start[1:] == index.out_start[:-1])
     components: list[set[int]] = []
     for comp in nx.strongly_connected_components(core):
         if _is_fair(comp, core, index):
-            fair |= comp
+            stops[list(comp)] = True
             components.append(comp)
-    if not fair:
+    if not stops.any():
         return None
-    # not-q states from which a fair component or stop is reachable inside not-q, with the next edge to take
-    toward: dict[int, int] = {v: -1 for v in fair}
-    queue = deque(sorted(fair))
-    while queue:
-        v = queue.popleft()
-        for e in index.into(v):
-            u = graph.src[e]
-            if u not in toward and not qbits[u]:
-                toward[u] = e
-                queue.append(u)
-    starts = [v for v in toward if (v in graph.initial_ids if prop.from_init else pbits[v])]
-    if not starts:
+    # not-q states from which a fair component or stop is reachable inside not-q, with the next edge to take:
+    # a backward breadth-first search, a wave at a time (-2: not reached)
+    toward = np.full(index.n, -2, dtype=np.int64)
+    wave = np.flatnonzero(stops)
+    toward[wave] = -1
+    while wave.size:
+        edges = edges_of(wave, index.in_start, index.in_edges)
+        sources = index.src[edges]
+        fresh = (toward[sources] == -2) & ~qbits[sources]
+        edges, sources = edges[fresh], sources[fresh]
+        _, first = np.unique(sources, return_index=True)
+        first.sort()  # in order of discovery, as a queue would take them
+        wave = sources[first]
+        toward[wave] = edges[first]
+    reached = toward != -2
+    if prop.from_init:
+        initial = np.zeros(index.n, dtype=bool)
+        initial[graph.initial_ids] = True
+        candidates = np.flatnonzero(reached & initial)
+    else:
+        candidates = np.flatnonzero(reached & pbits)
+    if not candidates.size:
         return None
-    start = min(starts, key=lambda v: (graph.depth[v], v))
+    depth = np.array(graph.depth, dtype=np.int64)
+    start = int(candidates[np.lexsort((candidates, depth[candidates]))[0]])
     prefix = graph.path_to(start)
     actions = list(prefix.actions)
     trigger = len(actions)
     v = start
     while toward[v] >= 0:  # follow the breadth-first tree: a shortest walk to the fair part
-        e = toward[v]
+        e = int(toward[v])
         actions.append(graph.action[e])
         v = graph.dst[e]
     comp = next((c for c in components if v in c), None)
@@ -224,7 +224,7 @@ def check_response(prop: Response, k: int, index: GraphIndex) -> Lasso | None:
 
 def _enabled(v: int, index: GraphIndex) -> set[int]:
     """The processes with a step in state v (environment steps, owner -1, carry no fairness)."""
-    return {index.graph.owner[e] for e in index.out(v)} - {-1}
+    return {index.graph.owner[e] for e in index.out(v).tolist()} - {-1}
 
 
 def _is_fair(comp: set[int], g: Any, index: GraphIndex) -> bool:

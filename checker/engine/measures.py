@@ -8,7 +8,6 @@ attains it can be shown. With cycles, runs are unbounded and the count is report
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,7 +40,7 @@ class MessagesPer:
         def entered(s: Any, action: Any, t: Any) -> bool:
             g = action.owner
             return g in gids and system.control(t, g) == index and system.control(s, g) != index
-        return Hooks(edge_mark=entered, needs_graph=True)
+        return Hooks(edge_mark=entered, needs_graph=True, entry=(gids, index))
 
     def judge(self, run: Run) -> Judgement:
         result = run.exploration
@@ -80,61 +79,67 @@ class Measurement:
 
 
 def measure(prop: MessagesPer, graph: Graph) -> Measurement:
-    marks = graph.marks[prop.name]
+    """The dynamic programme of the module doc, in topological order a wave at a time (Kahn's algorithm:
+    a wave is the states whose predecessors are all done), with numpy. Ties between equally good edges go to
+    the first in the order a queue would have visited them, so witnesses are deterministic."""
+    import numpy as np
+
+    from checker.engine.arrays import edges_of, rows
+
     n = len(graph.depth)
-    m = len(graph.src)
-    out_edges: list[list[int]] = [[] for _ in range(n)]
-    indeg = [0] * n
-    for e in range(m):
-        out_edges[graph.src[e]].append(e)
-        indeg[graph.dst[e]] += 1
-    order = []
-    queue = deque(v for v in range(n) if indeg[v] == 0)
-    while queue:
-        v = queue.popleft()
-        order.append(v)
-        for e in out_edges[v]:
-            w = graph.dst[e]
-            indeg[w] -= 1
-            if indeg[w] == 0:
-                queue.append(w)
-    if len(order) < n:
+    src, dst = np.array(graph.src, dtype=np.int64), np.array(graph.dst, dtype=np.int64)
+    sent = np.array(graph.sent, dtype=np.int64)
+    marks = np.frombuffer(bytes(graph.marks[prop.name]), dtype=np.uint8).astype(np.int64)
+    out_start, out_edges = rows(src, n)
+    indeg = np.bincount(dst, minlength=n) if n else np.zeros(0, dtype=np.int64)
+    lo_msgs, hi_msgs = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    lo_ent, hi_ent = np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    lo_edge, hi_edge = np.full(n, -1, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+    initial = np.array(graph.initial_ids, dtype=np.int64)
+    lo_msgs[initial] = hi_msgs[initial] = lo_ent[initial] = hi_ent[initial] = 0
+    wave = np.flatnonzero(indeg == 0)
+    done = 0
+    while wave.size:
+        done += wave.size
+        es = edges_of(wave, out_start, out_edges)
+        v, w, position = src[es], dst[es], np.arange(len(es))
+        for values, best, via, smaller in ((lo_msgs[v] + sent[es], lo_msgs, lo_edge, True),
+                                          (hi_msgs[v] + sent[es], hi_msgs, hi_edge, False)):
+            order = np.lexsort((position, values if smaller else -values, w))
+            _, first = np.unique(w[order], return_index=True)
+            pick = order[first]
+            target, value = w[pick], values[pick]
+            better = value < best[target] if smaller else value > best[target]
+            best[target[better]] = value[better]
+            via[target[better]] = es[pick[better]]
+        np.minimum.at(lo_ent, w, lo_ent[v] + marks[es])
+        np.maximum.at(hi_ent, w, hi_ent[v] + marks[es])
+        indeg -= np.bincount(w, minlength=n)
+        zero = np.flatnonzero(indeg[w] == 0)  # their last predecessor was in this wave: the next wave, in the
+        nodes, last = np.unique(w[zero][::-1], return_index=True)  # order their last edge was taken
+        wave = nodes[np.argsort(zero[::-1][last])]
+    if done < n:
         return Measurement(prop, None, None, 0,
                            "not measurable: the state graph has cycles, so runs are unbounded "
                            "(bound the number of rounds with a constant)")
-    inf = float("inf")
-    lo_msgs, hi_msgs = [inf] * n, [-1] * n
-    lo_ent, hi_ent = [inf] * n, [-1] * n
-    lo_edge, hi_edge = [-1] * n, [-1] * n
-    for v in graph.initial_ids:
-        lo_msgs[v] = hi_msgs[v] = lo_ent[v] = hi_ent[v] = 0
-    for v in order:
-        for e in out_edges[v]:
-            w = graph.dst[e]
-            sent = graph.sent[e]
-            ent = marks[e]
-            if lo_msgs[v] + sent < lo_msgs[w]:
-                lo_msgs[w], lo_edge[w] = lo_msgs[v] + sent, e
-            if hi_msgs[v] + sent > hi_msgs[w]:
-                hi_msgs[w], hi_edge[w] = hi_msgs[v] + sent, e
-            lo_ent[w] = min(lo_ent[w], lo_ent[v] + ent)
-            hi_ent[w] = max(hi_ent[w], hi_ent[v] + ent)
-    finals = [v for v in range(n) if graph.valid_end[v] and hi_ent[v] > 0]
-    if not finals:
+    ends = np.frombuffer(bytes(graph.valid_end), dtype=np.uint8).astype(bool) if n else np.zeros(0, dtype=bool)
+    finals = np.flatnonzero(ends & (hi_ent > 0))
+    if not finals.size:
         return Measurement(prop, None, None, 0, f"no complete run enters {prop.family}.{prop.state}")
-    lows = {v: lo_msgs[v] / hi_ent[v] for v in finals}
-    highs = {v: hi_msgs[v] / max(lo_ent[v], 1) for v in finals}
-    low, high = min(lows.values()), max(highs.values())
-    exact = all(lo_ent[v] == hi_ent[v] for v in finals)
-    note = f"over {len(finals)} distinct final state(s)" + ("" if exact else
+    lows = lo_msgs[finals] / hi_ent[finals]
+    highs = hi_msgs[finals] / np.maximum(lo_ent[finals], 1)
+    low, high = float(lows.min()), float(highs.max())
+    exact = bool((lo_ent[finals] == hi_ent[finals]).all())
+    states = "state" if len(finals) == 1 else "states"
+    note = f"over {len(finals):,} distinct final {states}" + ("" if exact else
                                                             "; entries vary between runs, so these are bounds")
     witness = None
     if not prop.holds_for(high):
-        v = max(finals, key=lambda x: (highs[x], -x))
-        witness = _path(graph, v, hi_edge)
+        v_end = int(finals[np.lexsort((finals, -highs))[0]])
+        witness = _path(graph, v_end, hi_edge.tolist())
     elif not prop.holds_for(low):
-        v = min(finals, key=lambda x: (lows[x], x))
-        witness = _path(graph, v, lo_edge)
+        v_end = int(finals[np.lexsort((finals, lows))[0]])
+        witness = _path(graph, v_end, lo_edge.tolist())
     return Measurement(prop, low, high, len(finals), note, witness)
 
 

@@ -31,7 +31,13 @@ class Hooks:
     successors)` likewise for a state whose successors were computed (always the full set). `labels` are
     predicates stored per state and `edge_mark` a predicate stored per edge, both only in graph mode, which
     `needs_graph` asks for. `needs_search` is False for a property decided without this search (it never keeps
-    the search going)."""
+    the search going). `reads` says what `on_state` looks at, in the system's terms (process models: (family,
+    local slot) pairs); None means unknown, which rules out partial-order reduction.
+
+    Three declarations let an explorer that works on whole batches of states (checker/engine/batch.py) evaluate a
+    property natively: `cases`, when `on_state` is "the label of the first case whose predicate is false";
+    `deadlock`, when `on_expand` is "stuck: no process step and not a valid end state"; `entry` (instances,
+    control state), when `edge_mark` is "one of these instances steps into that control state"."""
 
     on_state: Callable[[Any], str | None] | None = None
     on_expand: Callable[[Any, Sequence[tuple[Any, Any]]], str | None] | None = None
@@ -39,6 +45,10 @@ class Hooks:
     edge_mark: Callable[[Any, Any, Any], bool] | None = None
     needs_graph: bool = False
     needs_search: bool = True
+    reads: frozenset[Any] | None = None
+    cases: tuple[tuple[str, StatePredicate], ...] = ()
+    deadlock: bool = False
+    entry: tuple[frozenset[int], int] | None = None
 
 
 @dataclass(frozen=True)

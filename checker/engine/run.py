@@ -86,6 +86,16 @@ class Exploration:
     settled: bool = False  # stopped early: every property that needed the search had already failed
 
 
+class StateError(Exception):
+    """A model failed (a `ModelFault`) while computing the successors of a reachable state, or while a
+    property was evaluated on it; `path` leads to that state."""
+
+    def __init__(self, cause: Any, path: Path):
+        super().__init__(str(cause))
+        self.cause = cause
+        self.path = path
+
+
 def replay(system: Any, path: Path) -> list[tuple[Any, Any, int | None]]:
     """The states of a path with the action that led to each: [(state, action, index), ...]."""
     s = system.initial_states()[path.initial]

@@ -54,12 +54,12 @@ class TransitionSystem(Protocol):
 class Reducible(Protocol):
     """Optional: a system that can offer a partial-order-reduced subset of a state's successors.
 
-    `ample(state)` returns a non-empty proper subset of `successors(state)` that satisfies the ample-set
-    conditions C0-C2 (non-empty, persistent, invisible to the properties), each with its index in the full
-    list, or None when the state must be fully expanded. The explorer adds the cycle proviso C3 (see
-    checker/engine/explorer.py), which needs the store."""
+    `ample(state, visible)` returns a non-empty proper subset of `successors(state)` that satisfies the
+    ample-set conditions C0-C2 (non-empty, persistent, and no step changes anything in `visible`, what the
+    properties read), each with its index in the full list, or None when the state must be fully expanded. The
+    explorer adds the cycle proviso C3 (see checker/engine/explorer.py), which needs the store."""
 
-    def ample(self, state: State) -> Sequence[tuple[int, Action, State]] | None: ...
+    def ample(self, state: State, visible: frozenset[Any]) -> Sequence[tuple[int, Action, State]] | None: ...
 
 
 class ModelFault(Exception):
@@ -89,6 +89,51 @@ class StepInfo:
     derivation: str | None = None
     intercepted: tuple[int, int, Any] | None = None
     note: str | None = None
+    # Systems with role instances (RunSource): the index, in `run_info`, of the run that took the step.
+    run: int | None = None
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """One role instance, a "run" in Scyther's words, as the charts head its lane: which agent plays which
+    role in which run, and whom it believes it talks to (`partners`: (role, agent) pairs, the agent None
+    while the run does not know it yet). `chosen` names the partner roles the run picked itself when it
+    started (an initiator "talking to eve"); the others it learnt from messages ("believes alice"). A
+    `server` run plays a role its agent is dedicated to (a key server), drawn after the other agents."""
+
+    agent: str
+    role: str
+    number: int
+    partners: tuple[tuple[str, str | None], ...] = ()
+    chosen: tuple[str, ...] = ()
+    server: bool = False
+
+
+@dataclass(frozen=True)
+class ClaimInfo:
+    """The claim a violated goal makes, for the red box of a chart: its words (`secret(Na)`, `B agrees with A
+    on Na, Nb`) and the run that makes it (None: the run of the trace's last step, a failing commit)."""
+
+    text: str
+    run: int | None = None
+
+
+@runtime_checkable
+class RunSource(Protocol):
+    """Optional, for systems made of role instances (security protocols): what the charts need to give each
+    run its own lane. Traces of systems without it have one lane per process (`TraceSource.lanes`)."""
+
+    def run_info(self, state: State) -> tuple[RunInfo, ...]:
+        """Every run as it stands in `state`, indexed as `StepInfo.run`."""
+        ...
+
+    def attacker_names(self) -> tuple[str, ...]:
+        """The compromised agents: the attacker acts under their names, so their lanes are the attacker's."""
+        ...
+
+    def claim(self, prop: str, state: State) -> ClaimInfo | None:
+        """The claim of goal `prop` that fails in `state`, or None when `prop` is not a goal of this system."""
+        ...
 
 
 class TraceSource(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Mapping
 
-from checker.output.trace import ATTACKER_KINDS, FAULT_KINDS, Change, Message, Step, Trace
+from checker.output.trace import ATTACKER_KINDS, ATTACKER_LANE, FAULT_KINDS, Change, Message, Run, Step, Trace
 
 #: How a step relates to a message it lists in `receives`, by step kind (honest receipt is the default).
 _RECEIVE_VERBS: Mapping[str, str] = MappingProxyType({
@@ -28,9 +28,14 @@ _INDENT = "       "  # under the step's text, past the step number
 
 
 def render_text(trace: Trace, show_state: bool = True) -> str:
-    """The whole counterexample as text; `show_state` adds the initial values and the changed variables."""
+    """The whole counterexample as text; `show_state` adds the initial values and the changed variables.
+    A trace of runs (a security protocol) lists its runs and whom each believes it talks to instead."""
     lines = [_title(trace)]
-    if show_state and trace.initial:
+    if trace.runs:
+        lines += ["", "runs:"] + [f"  {_flat(r.lane)}: {_beliefs(r)}" for r in trace.runs]
+        if trace.attackers:
+            lines.append(f"  the attacker also acts as {', '.join(trace.attackers)} (compromised)")
+    elif show_state and trace.initial:
         lines += ["", "initial state:"]
         lines += [f"  {lane}: {_assignments(changes)}" for lane, changes in trace.initial]
     lines.append("")
@@ -48,9 +53,18 @@ def render_text(trace: Trace, show_state: bool = True) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _beliefs(run: Run) -> str:
+    """`talking to B = eve`, `believes A = alice`: the partners a run chose, and those it learnt."""
+    chosen = [f"{role} = {who or '?'}" for role, who in run.partners if role in run.chosen]
+    learnt = [f"{role} = {who or '?'}" for role, who in run.partners if role not in run.chosen]
+    parts = ([f"talking to {', '.join(chosen)}"] if chosen else []) + ([f"believes {', '.join(learnt)}"] if learnt else [])
+    return "; ".join(parts) + ("; a server" if run.server else "") or "no partner"
+
+
 def _title(trace: Trace) -> str:
     """The first line: which property of which model, and whether the run is finite or a lasso."""
-    shape = "lasso (a cycle repeats forever)" if trace.loop_start is not None else (f"{len(trace.steps)} step" + ("" if len(trace.steps) == 1 else "s"))
+    steps = f"{len(trace.steps):,} step" + ("" if len(trace.steps) == 1 else "s")
+    shape = "lasso (a cycle repeats forever)" if trace.loop_start is not None else steps
     return f"counterexample to `{_flat(trace.property)}` in {_flat(trace.model)}: {shape}"
 
 
@@ -114,25 +128,34 @@ def _send_lines(trace: Trace, msg_id: int) -> list[str]:
         tags.append(f"claims to be from {_flat(msg.sender)}")
     if msg.fate != "delivered":
         tags.append(_fate(msg))
-    lines = [f"{_INDENT}-> {_indented(msg.text)} to {_flat(msg.receiver)}  ({', '.join(tags)})"]
+    lines = [f"{_INDENT}-> {_indented(msg.text)} to {_addressee(msg)}  ({', '.join(tags)})"]
     if msg.derivation:
         lines.append(f"{_INDENT}   derivation: {_indented(msg.derivation)}")
     return lines
 
 
 def _ending(trace: Trace) -> list[str]:
-    """The verdict, then what the network still holds and what the engine established on the way."""
-    lines = [f"violated: {_flat(trace.property)}", f"  reason: {_indented(trace.reason)}"]
-    if trace.loop_start is not None:
-        lines.append(f"  the steps from {trace.loop_start} on repeat forever")
+    """The verdict (the failing claim and who makes it), then what the network still holds and what the
+    engine established on the way. A lasso's reason says what repeats: the cycle's markers show where."""
+    lines = [f"violated: {_flat(trace.property)}"]
+    if trace.claim is not None:
+        lines.append(f"  claim: {_flat(trace.claim.text)}, made by {_flat(trace.claim.lane)}")
+    lines.append(f"  reason: {_indented(trace.reason)}")
     pending = [m for m in trace.messages if m.fate == "pending"]
     if pending:
         lines.append("in flight at the end:")
-        lines += [f"  #{m.id} {_flat(m.text)} from {_flat(_origin(trace, m))} to {_flat(m.receiver)}" for m in pending]
+        lines += [f"  #{m.id} {_flat(m.text)} from {_flat(_origin(trace, m))} to {_addressee(m)}" for m in pending]
     if trace.facts:
         lines.append("facts:")
         lines += [f"  {_indented(f)}" for f in trace.facts]
     return lines
+
+
+def _addressee(msg: Message) -> str:
+    """Whom a message goes to: its receiver's lane, naming the compromised agent the attacker read it as."""
+    if msg.addressee and msg.receiver == ATTACKER_LANE:
+        return f"{_flat(msg.addressee)} (the attacker)"
+    return _flat(msg.receiver)
 
 
 def _fate(msg: Message) -> str:

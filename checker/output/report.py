@@ -18,6 +18,7 @@ import html
 import os
 import re
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
@@ -125,9 +126,9 @@ class Features:
     keys: str             # public | shared | public + shared | none
     distributes_key: bool  # a fresh key is sent, or one is agreed by exponentiation
     authenticates: bool   # some role claims an agreement (or aliveness) goal
-    timeliness: bool      # a role receives a timestamp (a value of sort `time`)
+    timeliness: bool      # a receiver checks a timestamp against its clock (a guard reading `now`)
     challenges: bool      # a role sends a fresh nonce and later receives it back
-    clocks: bool          # a timestamp made by one role reaches another (judged by a different clock)
+    clocks: bool          # such a guard judges a timestamp another role's clock made: clocks must agree
     messages: int
     mutual: bool          # two roles each claim a goal about the other
 
@@ -144,6 +145,7 @@ class ProtocolResult:
     features: Features
     thesis: int | None     # column of Taulukko 3.4 the model's header names, if any
     failing: tuple[str, ...]  # properties that fail in the default variant (attacks, or `executable`)
+    charts: tuple[str | None, ...] = ()  # the chart of each failing property (href), in the same order
 
 
 @dataclass(frozen=True)
@@ -172,35 +174,63 @@ def find_models(root: Path) -> list[Path]:
 
 
 def run_report(root: Path, out: Path, library: Library, base: Options,
-               progress: Callable[[str], None] | None = None) -> Report:
+               progress: Callable[[str], None] | None = None, jobs: int = 1) -> Report:
     """Check every variant of every model under root with `base`'s bounds, writing each violation's
-    chart under out as it goes."""
+    chart under out as it goes; `jobs` models at a time (each in its own process when more than one), with
+    a line per finished model for `progress`."""
     paths = find_models(root)
     chart_dirs = _chart_dirs(paths)
-    runs: list[VariantResult] = []
-    protocols: list[ProtocolResult] = []
-    for path in paths:
-        shown = path.name if root.is_file() else path.relative_to(root).as_posix()
-        try:
-            variants = library.variants(path, base)
-        except ModelFailure as err:
-            runs.append(VariantResult(path, shown, path.stem, "header", error=str(err)))
-            continue
-        default: VariantResult | None = None
-        for variant in variants:
-            folder = chart_dirs[path] + ("" if variant.label == "default" else f"/{_slug(variant.label)}")
-            result = _run_variant(path, shown, variant, library, out, folder)
-            runs.append(result)
-            if variant.label == "default":
-                default = result
-            if progress is not None:
-                progress(f"{shown} [{variant.label}]: {result.outcome}, {result.states:,} states, "
-                         f"{result.seconds:.1f} s")
-        protocol = _protocol(path, shown, library, default)
-        if protocol is not None:
-            protocols.append(protocol)
-    timeout = base.bounds.timeout
-    return Report(root.as_posix(), tuple(runs), tuple(protocols), timeout)
+    shown = {p: p.name if root.is_file() else p.relative_to(root).as_posix() for p in paths}
+    done: dict[Path, tuple[list[VariantResult], ProtocolResult | None]] = {}
+    start = time.perf_counter()
+
+    def finished(path: Path, result: tuple[list[VariantResult], ProtocolResult | None]) -> None:
+        done[path] = result
+        if progress is not None:
+            runs = result[0]
+            outcome = "; ".join(f"[{r.variant}] {r.outcome}, {r.states:,} states, {r.seconds:,.1f} s" for r in runs)
+            progress(f"{len(done)}/{len(paths)} {shown[path]}: {outcome} ({time.perf_counter() - start:,.0f} s so far)")
+
+    if jobs > 1 and len(paths) > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
+            futures = {pool.submit(check_model, path, shown[path], library, base, out, chart_dirs[path]): path
+                       for path in paths}
+            pending = set(futures)
+            while pending:
+                ready, pending = wait(pending, timeout=_QUIET_SECONDS, return_when=FIRST_COMPLETED)
+                for future in ready:
+                    finished(futures[future], future.result())
+                if not ready and progress is not None:
+                    running = [shown[futures[f]] for f in pending if f.running()]
+                    progress(f"... still checking {', '.join(running)} ({time.perf_counter() - start:,.0f} s so far)")
+    else:
+        for path in paths:
+            finished(path, check_model(path, shown[path], library, base, out, chart_dirs[path]))
+    runs = [r for p in paths for r in done[p][0]]
+    protocols = [row for p in paths if (row := done[p][1]) is not None]
+    return Report(root.as_posix(), tuple(runs), tuple(protocols), base.bounds.timeout)
+
+
+_QUIET_SECONDS = 15.0  # how long the progress may stay silent while slow models are being checked
+
+
+def check_model(path: Path, shown: str, library: Library, base: Options, out: Path,
+                chart_dir: str) -> tuple[list[VariantResult], ProtocolResult | None]:
+    """One model: every variant of its header, and its row of table 3.4 (a protocol). A pure function of its
+    arguments, so that models can be checked in parallel processes."""
+    try:
+        variants = library.variants(path, base)
+    except ModelFailure as err:
+        return [VariantResult(path, shown, path.stem, "header", error=str(err))], None
+    runs = []
+    default: VariantResult | None = None
+    for variant in variants:
+        folder = chart_dir + ("" if variant.label == "default" else f"/{_slug(variant.label)}")
+        result = _run_variant(path, shown, variant, library, out, folder)
+        runs.append(result)
+        if variant.label == "default":
+            default = result
+    return runs, _protocol(path, shown, library, default)
 
 
 def _run_variant(path: Path, shown: str, variant: Variant, library: Library, out: Path,
@@ -236,8 +266,9 @@ def _protocol(path: Path, shown: str, library: Library, default: VariantResult |
         return None
     if not isinstance(system, SecuritySystem):
         return None
-    failing = tuple(p.name for p in default.properties if p.status == FAILS) if default is not None else ()
-    return ProtocolResult(shown, system.name, protocol_features(system.roles), thesis_column(path), failing)
+    failed = [p for p in default.properties if p.status == FAILS] if default is not None else []
+    return ProtocolResult(shown, system.name, protocol_features(system.roles), thesis_column(path),
+                          tuple(p.name for p in failed), tuple(p.chart for p in failed))
 
 
 def _chart_dirs(paths: Sequence[Path]) -> dict[Path, str]:
@@ -270,10 +301,12 @@ def protocol_features(roles: Sequence[RoleSpec]) -> Features:
     Keys: `k(A, B)` is a long-term shared key; `pk`, `sk`, `aenc`, `sign` and `exp` are public-key
     cryptography (Diffie-Hellman counts as public, as in the thesis). Key distribution: a role creates a
     fresh value of sort `key` and sends it, or encrypts under an exponentiated (agreed) key. Challenges: a
-    role creates a nonce and a later message it receives must carry it as data (`_data_names`). Timestamps
-    are values of sort `time`; one that reaches a role other than its maker can only be judged with
-    synchronised clocks. Mutual authentication: two roles each claim a goal (agreement or aliveness) about
-    the other.
+    role creates a nonce and a later message it receives must carry it as data (`_data_names`). Timeliness
+    and clocks come from what the roles do with time, not from sorts or comments: a receiver that checks a
+    timestamp against its own clock (a guard reading `now` and a value of sort `time`) checks timeliness,
+    and when that timestamp was read off another role's clock, the check is only meaningful if the clocks
+    agree (synchronised clocks). A timestamp that is only carried along, or a counter, is neither. Mutual
+    authentication: two roles each claim a goal (agreement or aliveness) about the other.
     """
     ops: set[str] = set()
     distributes = False
@@ -296,18 +329,31 @@ def protocol_features(roles: Sequence[RoleSpec]) -> Features:
                 distributes |= bool(fresh_keys & names) or _agreed_key(send.recipe)
             claims |= {(role.name, role.slots[s.peer]) for s in step.signals if s.kind == "commit"}
     times = {n for n, (_r, sort) in created.items() if sort == "time"}
+    judged = _clock_checked(roles, times)
     keys = " + ".join(kind for kind, used in (("public", bool(ops & _PUBLIC_OPS)), ("shared", "k" in ops)) if used)
     return Features(
         keys=keys or "none",
         distributes_key=distributes,
         authenticates=bool(claims),
-        timeliness=any(names & times for names in received.values()),
+        timeliness=bool(judged),
         challenges=any(creator in received and n in received[creator]
                        for n, (creator, sort) in created.items() if sort == "nonce"),
-        clocks=any(n in times and created[n][0] != r for r, names in received.items() for n in names),
+        clocks=any(created[n][0] != r for r, n in judged),
         messages=messages,
         mutual=any((b, a) in claims for a, b in claims),
     )
+
+
+def _clock_checked(roles: Sequence[RoleSpec], times: set[str]) -> set[tuple[str, str]]:
+    """(role, timestamp) for every guard in which a role compares a timestamp with its own clock `now`."""
+    out: set[tuple[str, str]] = set()
+    for role in roles:
+        for step in role.steps:
+            for check in step.timing.checks if step.timing is not None else ():
+                operands = {name for name, _coeff in check.terms}
+                if "now" in operands:
+                    out |= {(role.name, n) for n in operands & times}
+    return out
 
 
 def _ops(t: Pattern) -> set[str]:
@@ -340,12 +386,13 @@ THESIS_PROTOCOLS = ("Diffie-Hellman", "Needham-Schroeder", "Denning-Sacco (Kerbe
 THESIS_KEYS = ("public", "shared", "shared", "shared", "shared", "shared", "shared", "shared", "shared")
 THESIS_PURPOSE = ("a", "at", "at", "at", "at", "t", "at", "at", "at")
 THESIS_MESSAGES = (2, 5, 3, 5, 4, 3, 5, 4, 7)
-#: Rows with fewer marks than protocols: which column each mark belongs to was lost with the layout.
+#: Rows with fewer marks than protocols: which column each mark belongs to was lost with the layout, so only
+#: the number of marks can be compared. (Features field, the row's label, its marks as the seed prints them.)
 THESIS_UNALIGNED = (
-    ("checks timeliness (tarkastaa oikea-aikaisuuden)", "X X X"),
-    ("checks a challenge (tarkastaa haasteen)", "X X X X X"),
-    ("needs synchronised clocks (tarvitsee saman ajan)", "X X"),
-    ("mutual authentication (molemminpuolinen tunnistus)", "X +i X X X X X X"),
+    ("timeliness", "checks timeliness (tarkastaa oikea-aikaisuuden)", "X X X"),
+    ("challenges", "checks a challenge (tarkastaa haasteen)", "X X X X X"),
+    ("clocks", "needs synchronised clocks (tarvitsee saman ajan)", "X X"),
+    ("mutual", "mutual authentication (molemminpuolinen tunnistus)", "X +i X X X X X X"),
 )
 _THESIS_TAG = re.compile(r"thesis table 3\.4,?\s+protocol\s+(\d)", re.IGNORECASE)
 
@@ -386,8 +433,10 @@ def render_html(report: Report, out: Path, command: str) -> str:
         f'<p class="summary">{_count(models, "model")}, one run per <code># expect</code> variant. '
         f"{e(summary(report))}. Time bound: {e(bound)}.</p>",
     ]
+    parts += _contents(report)
     parts += _alarm(runs)
     parts += _results_table(runs, out)
+    parts += _charts(runs)
     parts += _protocol_table(report.protocols)
     parts.append(f'<p class="footer">Generated by <code>{e(command)}</code>. Verdicts: <b>holds</b> in every '
                  f"reachable state (security goals: within the scenario's sessions), <b>fails</b> with a "
@@ -396,9 +445,51 @@ def render_html(report: Report, out: Path, command: str) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _alarm(runs: Sequence[VariantResult]) -> list[str]:
-    """A red box at the top listing every disagreement and error, each linked to its row: they must not
-    hide in a long table."""
+def _contents(report: Report) -> list[str]:
+    """The table of contents: the problems, the verdicts folder by folder, the charts, the protocol table."""
+    e = html.escape
+    items = []
+    problems = len(_problems(report.runs))
+    if problems:
+        items.append(f'<li><a href="#problems">{_count(problems, "problem")} with the headers\' claims</a></li>')
+    folders = [f'<a href="#run{k}">{e(folder)}</a>' for k, folder in _folders(report.runs)]
+    items.append(f'<li><a href="#verdicts">Verdicts</a>' + (f": {', '.join(folders)}" if len(folders) > 1 else "")
+                 + "</li>")
+    charts = sum(1 for r in report.runs for p in r.properties if p.chart)
+    if charts:
+        items.append(f'<li><a href="#charts">Counterexample charts</a> ({charts})</li>')
+    if report.protocols:
+        items.append('<li><a href="#protocols">Authentication protocols compared (Taulukko 3.4)</a></li>')
+    return ['<nav class="toc"><b>Contents</b><ul>', *items, "</ul></nav>"]
+
+
+def _folders(runs: Sequence[VariantResult]) -> list[tuple[int, str]]:
+    """The first row of each folder of the library (`mutex/`, `security/`), for the contents."""
+    out: list[tuple[int, str]] = []
+    for k, r in enumerate(runs):
+        folder = r.shown.rsplit("/", 1)[0] + "/" if "/" in r.shown else "./"
+        if not out or out[-1][1] != folder:
+            out.append((k, folder))
+    return out
+
+
+def _charts(runs: Sequence[VariantResult]) -> list[str]:
+    """Every chart of the report in one list, by model and variant."""
+    e = html.escape
+    items = []
+    for k, r in enumerate(runs):
+        links = [f'<a href="{e(_href(p.chart))}">{e(p.name)}</a>' for p in r.properties if p.chart]
+        if links:
+            variant = "" if r.variant == "default" else f" [{e(r.variant)}]"
+            items.append(f'<li><a href="#run{k}">{e(r.shown)}</a>{variant}: {", ".join(links)}</li>')
+    if not items:
+        return []
+    return ['<h2 id="charts">Counterexample charts</h2>', '<ul class="charts">', *items, "</ul>"]
+
+
+def _problems(runs: Sequence[VariantResult]) -> list[str]:
+    """Every disagreement with a header, every missing property and every model that could not be checked,
+    as list items linked to their rows."""
     e = html.escape
     items = []
     for k, r in enumerate(runs):
@@ -412,10 +503,17 @@ def _alarm(runs: Sequence[VariantResult]) -> list[str]:
         for m in r.missing:
             items.append(f"<li>{where}: the header expects a property <b>{e(m.prop)}</b> the model does not "
                          f"have</li>")
+    return items
+
+
+def _alarm(runs: Sequence[VariantResult]) -> list[str]:
+    """A red box at the top listing every disagreement and error, each linked to its row: they must not
+    hide in a long table."""
+    items = _problems(runs)
     if not items:
         return []
-    return ['<div class="alarm">', f"<h2>{len(items)} problem{'s' if len(items) != 1 else ''} with the "
-            f"headers' claims</h2><ul>", *items, "</ul></div>"]
+    return ['<div class="alarm" id="problems">', f"<h2>{len(items)} problem{'s' if len(items) != 1 else ''} "
+            f"with the headers' claims</h2><ul>", *items, "</ul></div>"]
 
 
 def _results_table(runs: Sequence[VariantResult], out: Path) -> list[str]:
@@ -449,7 +547,7 @@ def _properties(r: VariantResult) -> str:
             if p.agreement in ("DISAGREES", "bound hit") else ""
         lines.append(
             f'<tr class="prop {_css_class(p.agreement)}"><td class="name">{e(p.name)}</td>'
-            f'<td><span class="badge {p.status}">{e(p.status)}</span>{flag}</td>'
+            f'<td>{_badge(p.status, p.chart)}{flag}</td>'
             f'<td class="reason">{e(p.reason)}{figure}<div class="expected">expected: {expected}</div></td>'
             f"<td>{chart}</td></tr>")
     for m in r.missing:
@@ -460,55 +558,131 @@ def _properties(r: VariantResult) -> str:
     return "".join(lines)
 
 
-def _protocol_table(protocols: Sequence[ProtocolResult]) -> list[str]:
-    """Taulukko 3.4 recomputed: one row per protocol model; where the model's header names the thesis's
-    protocol, the thesis's printed value sits under ours, marked where they differ."""
-    if not protocols:
-        return []
-    e = html.escape
-    rows = [
-        '<h2 id="protocols">Authentication protocols compared (thesis, Taulukko 3.4)</h2>',
-        '<p class="note">Every value below is computed from the compiled narration (which primitives its '
-        "messages use, which fresh values it sends and gets back, its goals), not copied. Where a model's "
-        "header names its column of the thesis's table (<code>thesis table 3.4, protocol N</code>), the "
-        "thesis's printed value follows as <i>thesis:</i>, in red where it differs.</p>",
-        '<table class="protocols"><thead><tr><th>protocol model</th><th>keys</th><th>purpose<br>'
-        '<span class="sub">a key distribution, t authentication</span></th><th>timeliness<br><span class="sub">'
-        'timestamps</span></th><th>challenges<br><span class="sub">nonces</span></th><th>synchronised clocks'
-        '</th><th>messages</th><th>mutual authentication</th><th>fails<br><span class="sub">default '
-        "variant</span></th></tr></thead><tbody>",
-    ]
-    for p in protocols:
-        f, col = p.features, (p.thesis - 1 if p.thesis is not None else None)
-        thesis = f'<div class="sub">thesis: {p.thesis}. {e(THESIS_PROTOCOLS[col])}</div>' if col is not None else ""
-        cells = [
-            _cell(f.keys, THESIS_KEYS[col] if col is not None else None),
-            _cell(f.purpose, THESIS_PURPOSE[col] if col is not None else None),
-            _cell(_yes(f.timeliness)), _cell(_yes(f.challenges)), _cell(_yes(f.clocks)),
-            _cell(str(f.messages), str(THESIS_MESSAGES[col]) if col is not None else None),
-            _cell(_yes(f.mutual)),
-            f'<td class="failing">{e(", ".join(p.failing)) or "nothing"}</td>',
-        ]
-        rows.append(f'<tr class="protocol"><td class="model">{e(p.shown)}<div class="sub">{e(p.model)}</div>'
-                    f"{thesis}</td>{''.join(cells)}</tr>")
-    rows.append("</tbody></table>")
-    covered = {p.thesis for p in protocols}
-    absent = [f"{k + 1}. {e(name)} ({THESIS_KEYS[k]}, {THESIS_PURPOSE[k]}, {THESIS_MESSAGES[k]} messages)"
-              for k, name in enumerate(THESIS_PROTOCOLS) if k + 1 not in covered]
-    if absent:
-        rows.append(f'<p class="note">In the thesis but not in this library: {"; ".join(absent)}.</p>')
-    unaligned = "".join(f"<li>{e(label)}: <code>{e(marks)}</code></li>" for label, marks in THESIS_UNALIGNED)
-    rows.append('<p class="note">The thesis\'s other rows cannot be compared column by column: in the seed\'s '
-                f"text they have fewer marks than protocols, and which protocol each mark belongs to was lost "
-                f"with the layout:</p><ul class=\"note\">{unaligned}</ul>")
+def thesis_rows(protocols: Sequence[ProtocolResult]) -> list[tuple[int, ProtocolResult | None]]:
+    """Taulukko 3.4's protocols in the thesis's order, each with every model whose header names its column
+    (a column no model names appears once, with None)."""
+    rows: list[tuple[int, ProtocolResult | None]] = []
+    for column in range(1, len(THESIS_PROTOCOLS) + 1):
+        models = [p for p in protocols if p.thesis == column]
+        rows += [(column, p) for p in models] or [(column, None)]
     return rows
 
 
-def _cell(ours: str, thesis: str | None = None) -> str:
+def mark_counts(protocols: Sequence[ProtocolResult]) -> dict[str, tuple[int, int]]:
+    """For each of the thesis's unaligned rows, (marks derived from the models of the nine columns, marks the
+    thesis prints): with the layout lost, the count is what can still be compared."""
+    first = {c: p for c, p in reversed(thesis_rows(protocols)) if p is not None}
+    return {field: (sum(bool(getattr(p.features, field)) for p in first.values()), len(marks.split()))
+            for field, _label, marks in THESIS_UNALIGNED}
+
+
+_PROTOCOL_HEAD = (
+    '<th>keys</th><th>purpose<br><span class="sub">a key distribution, t authentication</span></th>'
+    '<th>timeliness<br><span class="sub">timestamps checked</span></th><th>challenges<br><span class="sub">'
+    'nonces</span></th><th>synchronised clocks</th><th>messages</th><th>mutual authentication</th>'
+    '<th>fails<br><span class="sub">default variant</span></th></tr></thead><tbody>')
+
+
+def _protocol_table(protocols: Sequence[ProtocolResult]) -> list[str]:
+    """Taulukko 3.4 recomputed, in the thesis's order, then the library's other protocol models."""
+    if not protocols:
+        return []
+    rows = ['<h2 id="protocols">Authentication protocols compared (thesis, Taulukko 3.4)</h2>']
+    if any(p.thesis is not None for p in protocols):
+        rows += _thesis_table(protocols)
+    others = [p for p in protocols if p.thesis is None]
+    if others:
+        rows.append('<h3>The library\'s other protocol models</h3><table class="protocols"><thead><tr>'
+                    f"<th>protocol model</th>{_PROTOCOL_HEAD}")
+        rows += [_protocol_row(p, None) for p in others]
+        rows.append("</tbody></table>")
+    return rows
+
+
+def _thesis_table(protocols: Sequence[ProtocolResult]) -> list[str]:
+    """The thesis's nine protocols, one row per model that names its column; the thesis's printed value sits
+    under ours where its column survived (keys, purpose, messages), and the last row compares the number of
+    marks of the rows whose columns did not."""
+    e = html.escape
+    rows = [
+        '<p class="note">Every value below is computed from the compiled narration (which primitives its '
+        "messages use, which fresh values it sends and gets back, which timestamps a receiver checks against "
+        "its clock, its goals), not copied. A model's header names its column of the thesis's table "
+        "(<code>thesis table 3.4, protocol N</code>); the thesis's printed value follows as <i>thesis:</i>, in "
+        "red where it differs, and each model's header says why.</p>",
+        f'<table class="protocols"><thead><tr><th>thesis protocol, model</th>{_PROTOCOL_HEAD}',
+    ]
+    for column, p in thesis_rows(protocols):
+        rows.append(_absent_row(column) if p is None else _protocol_row(p, column))
+    counts = mark_counts(protocols)
+    models = {c for c, p in thesis_rows(protocols) if p is not None}
+    cells = {field: _cell(f"{ours} of {len(models)}", f"{thesis} of {len(THESIS_PROTOCOLS)}",
+                          same=ours == thesis) for field, (ours, thesis) in counts.items()}
+    rows.append('<tr class="marks"><td class="model">marks per row<div class="sub">the thesis\'s rows whose '
+                "columns were lost: only the number of marks compares</div></td><td></td><td></td>"
+                f"{cells['timeliness']}{cells['challenges']}{cells['clocks']}<td></td>{cells['mutual']}"
+                "<td></td></tr>")
+    rows.append("</tbody></table>")
+    unaligned = "".join(f"<li>{e(label)}: <code>{e(marks)}</code></li>" for _f, label, marks in THESIS_UNALIGNED)
+    rows.append('<p class="note">In the seed\'s text the thesis\'s rows for timeliness, challenges, '
+                "synchronised clocks and mutual authentication have fewer marks than protocols, and which protocol "
+                "each mark belongs to was lost with the layout, so their cells are compared by count (last row):"
+                f"</p><ul class=\"note\">{unaligned}</ul>")
+    return rows
+
+
+def _protocol_row(p: ProtocolResult, column: int | None) -> str:
+    """One protocol model's derived row; under a thesis column, the thesis's printed values beside ours."""
+    e = html.escape
+    k = column - 1 if column is not None else None
+    f = p.features
+    cells = [
+        _cell(f.keys, THESIS_KEYS[k] if k is not None else None),
+        _cell(f.purpose, THESIS_PURPOSE[k] if k is not None else None),
+        _cell(_yes(f.timeliness)), _cell(_yes(f.challenges)), _cell(_yes(f.clocks)),
+        _cell(str(f.messages), str(THESIS_MESSAGES[k]) if k is not None else None),
+        _cell(_yes(f.mutual)),
+        f'<td class="failing">{_failing(p)}</td>',
+    ]
+    if k is None:
+        return (f'<tr class="protocol"><td class="model">{e(p.shown)}<div class="sub">{e(p.model)}</div></td>'
+                f'{"".join(cells)}</tr>')
+    return (f'<tr class="thesis-row"><td class="model">{column}. {e(THESIS_PROTOCOLS[k])}<div class="sub">'
+            f'{e(p.shown)}</div></td>{"".join(cells)}</tr>')
+
+
+def _absent_row(column: int) -> str:
+    """A thesis column no model of the library names: the thesis's printed values alone."""
+    e = html.escape
+    k = column - 1
+    keys, purpose, messages = (f'<td><div class="thesis">thesis: {e(v)}</div></td>'
+                               for v in (THESIS_KEYS[k], THESIS_PURPOSE[k], str(THESIS_MESSAGES[k])))
+    return (f'<tr class="thesis-row absent"><td class="model">{column}. {e(THESIS_PROTOCOLS[k])}<div class="sub">'
+            f"no model in this library names this column</div></td>{keys}{purpose}<td></td><td></td><td></td>"
+            f"{messages}<td></td><td></td></tr>")
+
+
+def _badge(status: str, chart: str | None) -> str:
+    """A verdict; a failing one links to its chart."""
+    if chart:
+        return f'<a class="badge {status}" href="{html.escape(_href(chart))}" title="open the chart">{status}</a>'
+    return f'<span class="badge {status}">{html.escape(status)}</span>'
+
+
+def _failing(row: ProtocolResult) -> str:
+    """The failing properties of a protocol's row of table 3.4, each linked to its chart."""
+    charts = row.charts or (None,) * len(row.failing)
+    names = [f'<a href="{html.escape(_href(c))}">{html.escape(n)}</a>' if c else html.escape(n)
+             for n, c in zip(row.failing, charts)]
+    return ", ".join(names) or "nothing"
+
+
+def _cell(ours: str, thesis: str | None = None, same: bool | None = None) -> str:
+    """Our value, and the thesis's under it (green when they agree; `same` overrides the comparison)."""
     e = html.escape
     if thesis is None:
         return f"<td>{e(ours)}</td>"
-    cls = "same" if thesis == ours else "differs"
+    cls = "same" if (thesis == ours if same is None else same) else "differs"
     return f'<td>{e(ours)}<div class="thesis {cls}">thesis: {e(thesis)}</div></td>'
 
 
@@ -546,7 +720,7 @@ code{background:#f3f3f3;padding:0 3px}
 .alarm h2{color:#c81e1e;margin:4px 0}
 table.results,table.protocols{border-collapse:collapse;width:100%;font-size:13px}
 table.results>thead th,table.protocols th{background:#eee;text-align:left;padding:6px;border-bottom:2px solid #999}
-tr.run>td,tr.protocol>td{border-bottom:1px solid #ccc;padding:6px;vertical-align:top}
+tr.run>td,tr.protocol>td,tr.thesis-row>td,tr.marks>td{border-bottom:1px solid #ccc;padding:6px;vertical-align:top}
 tr.run.disagrees>td,tr.run.error>td{background:#fde8e8}
 tr.run.bound>td{background:#fff6dc}
 td.model a{font-weight:bold}
@@ -564,5 +738,7 @@ tr.prop.disagrees td{background:#f9c9c9}
 .figure{color:#35608a}.stopped{color:#9a6b00;font-size:11px}.flag.bound{color:#9a6b00}
 pre.error{white-space:pre-wrap;color:#8a1010;margin:0}
 .thesis{font-size:11px}.thesis.same{color:#2e7d32}.thesis.differs{color:#c81e1e;font-weight:bold}
-a.chart{white-space:nowrap}
+a.chart{white-space:nowrap}a.badge{text-decoration:none}a.badge.fails:hover{background:#8a1010}
+nav.toc{background:#f6f6f6;border:1px solid #ddd;padding:6px 14px;margin:12px 0;font-size:14px;display:inline-block}
+nav.toc ul{margin:4px 0;padding-left:20px}ul.charts{font-size:13px;columns:2}
 """

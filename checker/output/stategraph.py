@@ -15,15 +15,17 @@ function of the `StateGraph`; SVG goes through `render_msc.render_svg`, the one 
 from __future__ import annotations
 
 import html
+import re
 import textwrap
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 from checker.engine.budget import Bounds
 from checker.engine.explorer import Explorer
-from checker.engine.run import Exploration, Found, Graph, Path
+from checker.engine.run import Exploration, Found, Graph, Path, replay
 from checker.security.goals import Executable
-from checker.output.render_msc import wrap_items
+from checker.output.textblock import wrap_items
 from checker.output.trace import ATTACKER_KINDS, Trace
 from checker.output.tracebuild import build_trace
 
@@ -44,7 +46,8 @@ class GraphTooLarge(Exception):
 @dataclass(frozen=True)
 class Node:
     """One reachable state: `lanes` holds (lane, control state or "", changed variables) for every lane
-    that has something to say; `violates` names the property whose highlighted run ends here."""
+    that has something to say; `violates` names every property that is false in it (`ends_path`: the
+    highlighted run ends here)."""
 
     id: int
     lanes: tuple[tuple[str, str, tuple[str, ...]], ...]
@@ -53,7 +56,8 @@ class Node:
     deadlock: bool
     final: bool
     on_path: bool
-    violates: str | None = None
+    violates: tuple[str, ...] = ()
+    ends_path: bool = False
 
 
 @dataclass(frozen=True)
@@ -92,8 +96,9 @@ def explore_graph(system: Any, props: Sequence[Any], max_nodes: int = DEFAULT_MA
     return result
 
 
-def build_state_graph(system: Any, result: Exploration) -> StateGraph:
-    """Nodes and edges of a complete exploration, with the shortest violation's run marked."""
+def build_state_graph(system: Any, result: Exploration, props: Sequence[Any] = ()) -> StateGraph:
+    """Nodes and edges of a complete exploration, with the shortest violation's run marked and every state
+    that violates one of `props` (a property checked state by state: invariants, security goals) marked."""
     graph = result.graph
     assert graph is not None and result.complete
     shortest = _shortest(result.found)
@@ -103,13 +108,21 @@ def build_state_graph(system: Any, result: Exploration) -> StateGraph:
     out_degree = [0] * count
     for s in graph.src:
         out_degree[s] += 1
+    checks = [(p.name, hook) for p in props if not isinstance(p, Executable)
+              if (hook := p.hooks(system).on_state) is not None]
     nodes = []
     for sid in range(count):
-        lanes, in_flight = _summary(build_trace(system, graph.path_to(sid), system.name, "", ""))
+        path = graph.path_to(sid)
+        lanes, in_flight = _summary(build_trace(system, path, system.name, "", ""))
+        state = replay(system, path)[-1][0]
+        ends = found is not None and sid == path_nodes[-1]
+        violates = tuple(name for name, hook in checks if hook(state) is not None)
+        if ends and prop not in violates:
+            violates = (prop,) + violates  # the highlighted violation (a deadlock) first
         nodes.append(Node(sid, lanes, in_flight, initial=graph.parent[sid] < 0,
                           deadlock=out_degree[sid] == 0 and not graph.valid_end[sid],
-                          final=bool(graph.valid_end[sid]), on_path=sid in path_nodes,
-                          violates=prop if found is not None and sid == path_nodes[-1] else None))
+                          final=bool(graph.valid_end[sid]), on_path=sid in path_nodes, violates=violates,
+                          ends_path=ends))
     edges = tuple(_edge(system, graph, k, k in path_edges) for k in range(len(graph.src)))
     steps = len(found.path.actions) if found is not None else 0
     return StateGraph(system.name, tuple(nodes), edges, prop, steps)
@@ -180,8 +193,8 @@ def state_graph_dot(g: StateGraph) -> str:
                                "labeljust": "l", "nodesep": "0.3", "ranksep": "0.45", "bgcolor": "white",
                                "pad": "0.2", "label": _Html(_title(g))}),
         "  " + _stmt("node", {"shape": "box", "style": "rounded,filled", "fillcolor": "white",
-                              "color": "#555555", "fontname": _FONT, "fontsize": "9", "margin": "0.08,0.04"}),
-        "  " + _stmt("edge", {"fontname": _FONT, "fontsize": "8", "color": "#555555", "arrowsize": "0.6"}),
+                              "color": "#555555", "fontname": _FONT, "fontsize": "10", "margin": "0.08,0.04"}),
+        "  " + _stmt("edge", {"fontname": _FONT, "fontsize": "9", "color": "#555555", "arrowsize": "0.6"}),
         "  " + _stmt("start", {"shape": "point", "width": "0.08", "style": "filled", "fillcolor": "black",
                                "color": "black", "label": ""}),
     ]
@@ -194,24 +207,29 @@ def state_graph_dot(g: StateGraph) -> str:
 
 def _title(g: StateGraph) -> str:
     """Heading and key: what the colours and borders mean, only for what this graph contains."""
-    count = f"{len(g.nodes)} states, {len(g.edges)} transitions"
+    count = f"{len(g.nodes):,} states, {len(g.edges):,} transitions"
     rows = [f'<b>{_html(g.model)}</b>: reachable state graph, {count}']
     if g.violation is not None:
         plural = "s" if g.violation_steps != 1 else ""
         rows.append(f'<font color="{_RED}">red: the shortest run that violates {_html(g.violation)} '
                     f'({g.violation_steps} step{plural})</font>')  # one run: no gap to lose between runs
     key = ["thick border: initial state"]
+    violating = sum(1 for n in g.nodes if n.violates)
+    if violating:
+        key.append(f"pink: violates a property ({violating:,} state{'s' if violating != 1 else ''})")
     if any(n.final for n in g.nodes):
         key.append("double border: every process finished")
     if any(n.deadlock for n in g.nodes):
         key.append("orange: deadlock (stuck, not finished)")
     rows.append(f'<font color="{_GREY}" point-size="9">{"; ".join(key)}</font>')
+    rows.append(f'<font color="{_GREY}" point-size="9">in a browser: the wheel zooms, dragging pans, 0 shows '
+                f'the whole graph, r the red run, a double click switches between them</font>')
     return '<table border="0" cellpadding="1" cellspacing="0">' + "".join(
         f'<tr><td align="left">{r}</td></tr>' for r in rows) + "</table>"
 
 
 def _node_attrs(n: Node) -> dict[str, str]:
-    lines = [f'<font color="{_GREY}" point-size="8">s{n.id}</font>']
+    lines = [f'<font color="{_GREY}" point-size="9">s{n.id}</font>']
     for lane, control, changed in n.lanes:
         text = f"<b>{_html(lane)}</b>"
         if control:
@@ -227,8 +245,8 @@ def _node_attrs(n: Node) -> dict[str, str]:
         lines += [f'<font color="{_GREY}">    {_html(more)}</font>' for more in wrapped[1:]]
     if n.deadlock:
         lines.append("<b>deadlock</b>")
-    if n.violates is not None:
-        lines.append(f'<font color="{_RED}"><b>violates {_html(n.violates)}</b></font>')
+    if n.violates:
+        lines.append(f'<font color="{_RED}"><b>violates {_html(", ".join(n.violates))}</b></font>')
     left = '<br align="left"/>'
     attrs = {"id": f"s{n.id}", "class": "state", "label": _Html(left.join(lines) + left)}
     if n.initial:
@@ -240,8 +258,9 @@ def _node_attrs(n: Node) -> dict[str, str]:
     if n.on_path:
         attrs["color"] = _RED
         attrs["penwidth"] = "2.2"
-    if n.violates is not None:
+    if n.violates:
         attrs["fillcolor"] = _VIOLATION_FILL
+        attrs["class"] = "state violates"
     return attrs
 
 
@@ -285,3 +304,92 @@ def _stmt(name: str, attrs: dict[str, str]) -> str:
 def _wrap(text: str, width: int) -> list[str]:
     """Wrap at spaces only: a term must not be cut in the middle."""
     return textwrap.wrap(text, width, break_long_words=False, break_on_hyphens=False) or [""]
+
+
+# ------------------------------------------------------------------------------------- in a browser
+
+
+def red_run(g: StateGraph) -> list[str]:
+    """The SVG ids of the highlighted run's states and transitions (what the view centres on)."""
+    return [f"s{n.id}" for n in g.nodes if n.on_path] + [f"e{k}" for k, e in enumerate(g.edges) if e.on_path]
+
+
+def interactive_svg(svg: str, focus: Sequence[str] = ()) -> str:
+    """The drawn graph made to open well in a browser: fitted to the window (width and height 100%), centred
+    on the elements with the ids in `focus` (the red run) while still showing the whole graph, and with a
+    small script for zooming (wheel), panning (drag) and going back (`0` or a double click). The script is
+    wolf's own text; the model's text in the SVG stays escaped as Graphviz wrote it."""
+    root = ET.fromstring(svg)
+    box = _focus_box(root, set(focus))
+    view = [float(v) for v in (root.get("viewBox") or "0 0 100 100").split()]
+    x, y, w, h = view
+    if box is not None:
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        half_w, half_h = max(cx - x, x + w - cx), max(cy - y, y + h - cy)
+        x, y, w, h = cx - half_w, cy - half_h, 2 * half_w, 2 * half_h
+    head = svg[:svg.index(">", svg.index("<svg")) + 1]
+    new_head = re.sub(r'\swidth="[^"]*"', ' width="100%"', head, count=1)
+    new_head = re.sub(r'\sheight="[^"]*"', ' height="100%"', new_head, count=1)
+    new_head = re.sub(r'\sviewBox="[^"]*"', f' viewBox="{x:.2f} {y:.2f} {w:.2f} {h:.2f}"', new_head, count=1)
+    focus_attr = f' data-focus="{box[0]:.2f} {box[1]:.2f} {box[2] - box[0]:.2f} {box[3] - box[1]:.2f}"' if box else ""
+    new_head = new_head[:-1] + f' preserveAspectRatio="xMidYMid meet" style="cursor:grab"{focus_attr}>'
+    body = svg[len(head):]
+    end = body.rindex("</svg>")
+    return new_head + body[:end] + _PAN_ZOOM + body[end:]
+
+
+def _focus_box(root: ET.Element, ids: set[str]) -> tuple[float, float, float, float] | None:
+    """The bounding box, in viewBox units, of the shapes of the elements with these ids."""
+    graph = next((g for g in root.iter(f"{_SVG}g") if g.get("class") == "graph"), None)
+    if graph is None or not ids:
+        return None
+    move = re.search(r"translate\(([-\d.]+)[ ,]([-\d.]+)\)", graph.get("transform") or "")
+    dx, dy = (float(move.group(1)), float(move.group(2))) if move else (0.0, 0.0)
+    xs: list[float] = []
+    ys: list[float] = []
+    for g in graph.iter(f"{_SVG}g"):
+        if g.get("id") not in ids:
+            continue
+        for shape in g.iter():
+            numbers = re.findall(r"-?\d+(?:\.\d+)?", shape.get("points") or shape.get("d") or "")
+            xs += [float(n) + dx for n in numbers[0::2]]
+            ys += [float(n) + dy for n in numbers[1::2]]
+    return (min(xs), min(ys), max(xs), max(ys)) if xs else None
+
+
+_SVG = "{http://www.w3.org/2000/svg}"
+_PAN_ZOOM = """<script type="text/javascript"><![CDATA[
+(function () {
+  var svg = document.documentElement, vb = svg.viewBox.baseVal;
+  var whole = [vb.x, vb.y, vb.width, vb.height], drag = null, home = whole;
+  function set(a) { vb.x = a[0]; vb.y = a[1]; vb.width = a[2]; vb.height = a[3]; }
+  var focus = (svg.getAttribute("data-focus") || "").split(" ").map(Number);
+  var fitted = Math.min(svg.clientWidth / vb.width, svg.clientHeight / vb.height);
+  if (focus.length === 4 && fitted < 0.75) {  /* too small to read whole: open on the red run, readable */
+    var w = Math.max(focus[2] * 1.2, svg.clientWidth / 0.9), h = Math.max(focus[3] * 1.1, svg.clientHeight / 0.9);
+    var k = Math.max(w / svg.clientWidth, h / svg.clientHeight);
+    w = svg.clientWidth * k; h = svg.clientHeight * k;
+    home = [focus[0] + focus[2] / 2 - w / 2, focus[1] + focus[3] / 2 - h / 2, w, h];
+    set(home);
+  }
+  function at(e) { var p = svg.createSVGPoint(); p.x = e.clientX; p.y = e.clientY;
+                   return p.matrixTransform(svg.getScreenCTM().inverse()); }
+  svg.addEventListener("wheel", function (e) {
+    e.preventDefault();
+    var p = at(e), k = e.deltaY < 0 ? 0.8 : 1.25;
+    set([p.x - (p.x - vb.x) * k, p.y - (p.y - vb.y) * k, vb.width * k, vb.height * k]);
+  }, {passive: false});
+  svg.addEventListener("mousedown", function (e) { drag = at(e); svg.style.cursor = "grabbing"; });
+  window.addEventListener("mousemove", function (e) {
+    if (!drag) return;
+    var p = at(e); set([vb.x - (p.x - drag.x), vb.y - (p.y - drag.y), vb.width, vb.height]);
+  });
+  window.addEventListener("mouseup", function () { drag = null; svg.style.cursor = "grab"; });
+  svg.addEventListener("dblclick", function () { set(vb.width === home[2] ? whole : home); });
+  window.addEventListener("keydown", function (e) {
+    if (e.key === "0") set(whole);
+    if (e.key === "r") set(home);
+  });
+})();
+]]></script>
+"""

@@ -44,6 +44,7 @@ class Message:
     fate: str = "delivered"  # delivered | pending | lost | dropped
     capability: str | None = None
     derivation: str | None = None
+    addressee: str | None = None  # the agent it is addressed to, where lanes are runs (`bob`, `eve`)
 
 
 @dataclass(frozen=True)
@@ -68,11 +69,37 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Run:
+    """A role instance with a lane of its own (security protocols): `lane` is its name in steps and
+    messages (`alice as A#1`); `partners` are (role, agent) as the run believes them at the end of the trace
+    (agent None: never learnt), `chosen` the partner roles it picked itself when it started, and a `server`
+    run plays a role its agent is dedicated to."""
+
+    lane: str
+    agent: str
+    role: str
+    number: int
+    partners: tuple[tuple[str, str | None], ...] = ()
+    chosen: tuple[str, ...] = ()
+    server: bool = False
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The claim a violated security goal makes, in words (`secret(Na)`), and the lane of the run making it."""
+
+    lane: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Trace:
     """A counterexample: the steps from an initial state to the violation.
 
     For a liveness failure the run is a lasso: the steps from `loop_start` to the end repeat forever.
-    `initial` lists every lane's initial variable values as changes from nothing.
+    `initial` lists every lane's initial variable values as changes from nothing. `formula` is the violated
+    property as the model wrote it. Security traces have a lane per run (`runs`), the compromised agents
+    the attacker acts as (`attackers`) and the failing `claim`.
     """
 
     model: str
@@ -84,6 +111,10 @@ class Trace:
     loop_start: int | None = None
     initial: tuple[tuple[str, tuple[Change, ...]], ...] = ()
     facts: tuple[str, ...] = field(default=())
+    formula: str = ""
+    runs: tuple[Run, ...] = ()
+    attackers: tuple[str, ...] = ()
+    claim: Claim | None = None
 
     def message(self, msg_id: int) -> Message:
         """The message with this id (ids are unique within a trace)."""
@@ -91,6 +122,15 @@ class Trace:
             if m.id == msg_id:
                 return m
         raise KeyError(msg_id)
+
+    def run(self, lane: str) -> Run | None:
+        """The run whose lane this is, or None (a process, an agent without a run, the attacker)."""
+        return next((r for r in self.runs if r.lane == lane), None)
+
+    def same_run(self, other: "Trace") -> bool:
+        """Whether two counterexamples are the same run (whatever property each of them violates)."""
+        return (self.steps, self.messages, self.loop_start, self.lanes) == \
+            (other.steps, other.messages, other.loop_start, other.lanes)
 
     def to_dict(self) -> dict[str, Any]:
         """The trace as JSON-ready data (the `trace` object of the JSON schema in docs/json.md)."""

@@ -3,6 +3,11 @@
 Replaying is also the check that the counterexample is real: every step is recomputed from the initial
 state, and message identities are tracked by following each channel's contents as the run unfolds (the
 explorer's states do not number messages).
+
+Systems made of role instances (`RunSource`, the security protocols) get a lane per run rather than per
+agent, as Scyther draws them: `alice as A#1`. A message goes to the run that received it; one addressed to a
+compromised agent goes to the attacker, who reads it at once; one never received goes to a run of its
+addressee (one that believes it talks to the sender, if any), or to the agent's own lane when it has none.
 """
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from dataclasses import replace
 from typing import Any, Sequence
 
 from checker.engine.run import Path, replay
-from checker.output.trace import ATTACKER_LANE, Change, Message, Step, Trace
+from checker.engine.system import RunInfo, RunSource
+from checker.output.trace import ATTACKER_LANE, Change, Claim, Message, Run, Step, Trace
 
 
 def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
@@ -19,6 +25,7 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
     """`schedule` gives, per action of the path, its time (`t=12`) and the engine's explanation of its time
     checks (checker/timed/timing.py); an attacker step inserted before a receive shares the receive's time."""
     run = replay(system, path)
+    runs = _RunLanes(system, run[-1][0]) if isinstance(system, RunSource) else None
     messages: dict[int, dict[str, Any]] = {}
     in_flight: dict[tuple[int, int], list[tuple[int, Any]]] = {}
     steps: list[Step] = []
@@ -30,7 +37,7 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
         before = run[k - 1][0]
         after, action, _idx = run[k]
         info = system.describe(before, action)
-        actor = system.lane(info.actor) if info.actor >= 0 else ATTACKER_LANE
+        actor = _actor(system, info, runs)
         used_lanes.add(actor)
         receives: list[int] = []
         forwarded = _forwarded(info, in_flight)
@@ -54,27 +61,38 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
         step_of_action[k] = index
         if info.received is not None:
             src, dst, msg = info.received
-            mid = _take(in_flight, src, dst, msg)
-            if mid is not None:
-                messages[mid]["received_at"] = index
-                receives.append(mid)
+            got = _take(in_flight, src, dst, msg)
+            if got is not None:
+                messages[got]["received_at"] = index
+                receives.append(got)
+        if runs is not None:
+            for got in receives:
+                messages[got]["receiver"] = actor
         if info.lost is not None:
             src, dst, msg = info.lost
-            mid = _take(in_flight, src, dst, msg)
-            if mid is not None:
-                messages[mid]["fate"] = "dropped" if info.kind == "drop" else "lost"
-                receives.append(mid)
+            gone = _take(in_flight, src, dst, msg)
+            if gone is not None:
+                messages[gone]["fate"] = "dropped" if info.kind == "drop" else "lost"
+                receives.append(gone)
         sends = []
         for src, dst, msg in info.sent:
             mid = next_id
             next_id += 1
-            messages[mid] = dict(id=mid, sender=system.lane(src), receiver=system.lane(dst),
-                                 text=system.render_message(msg), sent_at=index, received_at=None, fate="pending")
-            in_flight.setdefault((src, dst), []).append((mid, msg))
+            messages[mid] = dict(id=mid, sender=actor if runs is not None else system.lane(src),
+                                 receiver=system.lane(dst), text=system.render_message(msg), sent_at=index,
+                                 received_at=None, fate="pending")
             sends.append(mid)
-        changes = ()
+            if runs is not None:
+                messages[mid]["addressee"] = system.lane(dst)
+                if system.lane(dst) in runs.attackers:  # the attacker's own identity: it reads it at once
+                    messages[mid] |= dict(receiver=ATTACKER_LANE, received_at=index)
+                    used_lanes.add(ATTACKER_LANE)
+                    continue
+            in_flight.setdefault((src, dst), []).append((mid, msg))
+        changes: tuple[Change, ...] = ()
         if info.actor >= 0:
-            changes = tuple(Change(n, o, v) for n, o, v in system.changes(before, after, info.actor))
+            found = system.changes(before, after, info.actor)
+            changes = tuple(Change(n, o, v) for n, o, v in (runs.own(info.run, found) if runs else found))
         when, note = (schedule[k - 1] if schedule is not None else (None, None))
         if info.note:
             note = f"{note}; {info.note}" if note else info.note
@@ -83,16 +101,91 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
     for m in messages.values():
         if m["received_at"] is not None and m["fate"] == "pending":
             m["fate"] = "delivered"
-    lanes = tuple(system.lanes())
-    if ATTACKER_LANE in used_lanes and ATTACKER_LANE not in lanes:
-        lanes = lanes + (ATTACKER_LANE,)
     initial_state = run[0][0]
     initial = tuple((system.lane(g), tuple(Change(n, "", v) for n, v in system.initial_values(initial_state, g)))
                     for g in range(len(system.lanes())))
     loop = None if loop_start is None else step_of_action.get(loop_start + 1, loop_start + 1)
-    return Trace(model=model, property=prop, reason=reason, lanes=lanes, steps=tuple(steps),
-                 messages=tuple(Message(**m) for m in sorted(messages.values(), key=lambda m: m["id"])),
-                 loop_start=loop, initial=initial)
+    trace = Trace(model=model, property=prop, reason=reason, lanes=(), steps=tuple(steps),
+                  messages=tuple(Message(**m) for m in sorted(messages.values(), key=lambda m: m["id"])),
+                  loop_start=loop, initial=initial)
+    if runs is None:
+        lanes = tuple(system.lanes())
+        if ATTACKER_LANE in used_lanes and ATTACKER_LANE not in lanes:
+            lanes = lanes + (ATTACKER_LANE,)
+        return replace(trace, lanes=lanes)
+    return runs.finish(trace, system, prop, run[-1][0])
+
+
+def _actor(system: Any, info: Any, runs: "_RunLanes | None") -> str:
+    """The lane a step belongs to: its run's, its process's, or the attacker's."""
+    if runs is not None and info.run is not None:
+        return runs.runs[info.run].lane
+    return system.lane(info.actor) if info.actor >= 0 else ATTACKER_LANE
+
+
+class _RunLanes:
+    """The runs of a `RunSource` system as they stand at the end of the trace, and how lanes are made of them."""
+
+    def __init__(self, system: Any, final: Any):
+        self.runs = tuple(_run(info) for info in system.run_info(final))
+        self.attackers = tuple(system.attacker_names())
+
+    def own(self, run: int | None, changes: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+        """The acting run's changes, named without the run's label (its lane says it): `Na`, `status`."""
+        if run is None:
+            return changes
+        label = f"{self.runs[run].role}#{self.runs[run].number}"
+        out = []
+        for name, old, new in changes:
+            if name == label:
+                out.append(("status", old, new))
+            elif name.startswith(label + "."):
+                out.append((name[len(label) + 1:], old, new))
+        return out
+
+    def finish(self, trace: Trace, system: Any, prop: str, final: Any) -> Trace:
+        """Receivers for messages never received, the lanes in chart order (honest agents' runs, servers'
+        runs, agents without a run, the attacker), the runs that have lanes and the failing claim."""
+        lane_of = {r.lane: r for r in self.runs}
+        acting = {s.actor for s in trace.steps} | {m.receiver for m in trace.messages}
+        messages = []
+        for m in trace.messages:
+            if m.fate == "pending" and m.receiver not in lane_of and m.receiver != ATTACKER_LANE:
+                sender = lane_of[m.sender].agent if m.sender in lane_of else m.sender
+                m = replace(m, receiver=self._addressee_lane(m.receiver, sender, acting))
+            messages.append(m)
+        used = {s.actor for s in trace.steps} | {m.receiver for m in messages}
+        agents = [a for a in system.lanes() if a not in self.attackers]
+        runs = [r for r in self.runs if r.lane in used]
+        ordered = [r.lane for server in (False, True) for a in agents for r in runs
+                   if r.agent == a and r.server == server]
+        ordered += [r.lane for r in runs if r.lane not in ordered]
+        ordered += [a for a in agents if a in used]
+        if ATTACKER_LANE in used:
+            ordered.append(ATTACKER_LANE)
+        claim = None
+        found = system.claim(prop, final)
+        if found is not None:
+            lane = self.runs[found.run].lane if found.run is not None else (
+                trace.steps[-1].actor if trace.steps else None)
+            if lane in ordered:
+                claim = Claim(lane, found.text)
+        return replace(trace, lanes=tuple(ordered), messages=tuple(messages), claim=claim,
+                       runs=tuple(r for r in runs if r.lane in ordered), attackers=self.attackers)
+
+    def _addressee_lane(self, agent: str, sender: str, acting: set[str]) -> str:
+        """Where a message to `agent` that nobody received points: a run of the agent already in the chart,
+        preferably one that believes it talks to the sender; the agent itself when it has none."""
+        mine = [r for r in self.runs if r.agent == agent and r.lane in acting]
+        believing = [r for r in mine if any(who == sender for _role, who in r.partners)]
+        chosen = (believing or mine)[:1]
+        return chosen[0].lane if chosen else agent
+
+
+def _run(info: RunInfo) -> Run:
+    label = f"{info.role}#{info.number}"
+    return Run(f"{info.agent} as {label}" if info.agent else label, info.agent, info.role, info.number,
+               info.partners, info.chosen, info.server)
 
 
 def _take(in_flight: dict[tuple[int, int], list[tuple[int, Any]]], src: int, dst: int, msg: Any) -> int | None:

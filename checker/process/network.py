@@ -54,6 +54,10 @@ class Network:
         bisect.insort(items, msg, key=vkey)
         return tuple(items)
 
+    def canonical_channel(self, ch: Channel) -> Channel:
+        """The stored form of a channel's contents: as they are (FIFO), or sorted (a multiset)."""
+        return ch if self.fifo else tuple(sorted(ch, key=vkey))
+
     def heads(self, ch: Channel) -> list[tuple[int, Any]]:
         """The messages of `ch` that may be delivered next, as (position, message), each distinct one once."""
         if not ch:

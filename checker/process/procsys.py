@@ -8,8 +8,8 @@ messages it injected. Equal components get equal ids, so equal states are equal 
 state costs a few machine words however large its values are (the idea of SPIN's COLLAPSE compression).
 
 Fingerprints. The first entry is the state's 64-bit fingerprint: the sum, modulo 2^64, of one digest per
-(position, component value), each a BLAKE2b digest of the position and the value's canonical encoding
-(checker/engine/fingerprint.py). It depends on the values only, never on ids or on Python's `hash()`, so it is
+(position, component value), each a BLAKE2b digest of the position and the value's canonical encoding (sets
+sorted, written by `marshal`: `values.canonical`). It depends on the values only, never on ids or on Python's `hash()`, so it is
 the same in every process; a step changes the sum by the digests of the components it changed, so it costs a
 few additions (Zobrist hashing). Two different states collide with chance 2^-64, as for any 64-bit digest.
 
@@ -21,14 +21,15 @@ transitions, then deliveries; then crashes, losses and the attacker's steps.
 """
 from __future__ import annotations
 
+import marshal
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple
 
 from checker.engine.budget import BoundHit
-from checker.engine.fingerprint import MASK64, digest64, encode
+from checker.engine.fingerprint import MASK64, digest64
 from checker.engine.system import ModelFault, StepInfo
 from checker.process.network import Channel, Network, distinct, without
-from checker.process.values import FrozenMap, Renderer, vkey
+from checker.process.values import FrozenMap, Renderer, canonical, vkey
 
 State = tuple  # (fingerprint, component ids...), see the module doc
 
@@ -118,6 +119,7 @@ class FamilySpec:
     handlers: dict[int, tuple[HandlerSpec, ...]]
     frame_size: int
     crashable: frozenset[int] = field(default=frozenset())
+    sends: frozenset[tuple[int, str]] = field(default=frozenset())  # (message id, target family) it may send
 
     def lane(self, member: int) -> str:
         return f"{self.name}[{member}]" if self.indexed else self.name
@@ -143,6 +145,13 @@ class Table:
 
 #: Effect of a step on its own instance: (new locals id, sends as (channel slot, message id), message count).
 Effect = tuple[int, tuple[tuple[int, int], ...], int]
+#: A guarded transition ready to apply: (action, new locals id, fingerprint change of the locals, sends).
+Step = tuple["ProcAction", int, int, tuple[tuple[int, int], ...]]
+#: A delivery ready to apply: (action, new locals id, channel contents id afterwards, fingerprint change of locals
+#: and channel, sends).
+Receipt = tuple["ProcAction", int, int, int, tuple[tuple[int, int], ...]]
+
+_new_action = tuple.__new__
 
 
 class ProcessSystem:
@@ -174,16 +183,28 @@ class ProcessSystem:
         self.chan0 = 1 + n
         self.seen_pos = 1 + n + n * n if network.observes else -1
         self.count_pos = 1 + n + n * n + (1 if network.observes else 0) if network.limit is not None else -1
+        self.state_width = 1 + len(self._locals) + n * n + (network.observes + (network.limit is not None))
         self._tables: tuple[Table, ...] = (  # by position in the state vector, minus one (0 is the fingerprint)
             self._locals + (self._channels,) * (n * n)
             + ((self._seen,) if network.observes else ()) + ((self._counts,) if network.limit is not None else ()))
         self._digests: list[dict[int, int]] = [{} for _ in range(len(self._tables) + 1)]
-        # caches: pure functions of their keys
-        self._moves: list[dict[int, list[tuple[int, Effect]]]] = [{} for _ in range(n)]
-        self._deliveries: list[dict[tuple[int, int, int], tuple[int, Effect] | None]] = [{} for _ in range(n)]
-        self._heads: dict[int, list[tuple[int, int, int]]] = {}
-        self._appends: dict[tuple[int, int], int] = {}
-        self._preds: dict[Any, dict[tuple, bool]] = {}
+        self._encodings: dict[int, dict[int, bytes]] = {id(table): {} for table in self._tables}
+        self._field_codes: dict[int, list[dict[Any, bytes]]] = {id(table): [] for table in self._locals}
+        self._message_codes: dict[Any, bytes] = {}
+        self._incoming = tuple(tuple((src, self.chan0 + src * n + g) for src in range(n)) for g in range(n))
+        # Caches, pure functions of their keys. Effects per (instance, locals, action); ready-made steps per
+        # instance: guarded transitions per locals id, deliveries per (locals id, channel slot, channel id), each
+        # with its action, new ids and fingerprint change, so that a step costs a few lookups.
+        self._effects: list[dict[tuple[int, int, int], tuple[int, Effect] | None]] = [{} for _ in range(n)]
+        self._moves: list[dict[int, list[Step]]] = [{} for _ in range(n)]
+        self._receipts: list[dict[tuple[int, int, int], list[Receipt]]] = [{} for _ in range(n)]
+        self._appends: dict[tuple[int, int, int], tuple[int, int]] = {}
+        self._senders: dict[tuple[int, int], tuple[int, ...]] = {}
+        self._environment = bool(self.crashable or network.lossy or network.attacker)
+        self._vector: Any = None
+        # Set by the compiler: the symmetric family (checker/process/symmetry.py), or why there is none.
+        self.symmetry: Any = None
+        self.asymmetry = ""
 
     # ------------------------------------------------------------------ the TransitionSystem interface
     def initial_states(self) -> list[State]:
@@ -201,43 +222,58 @@ class ProcessSystem:
         return [(fp & MASK64, *ids)]
 
     def fingerprint(self, state: State) -> int:
-        return state[0]
+        return state[0]  # kept up to date by every step (see the module doc)
 
     def exact_key(self, state: State) -> State:
         return state
 
     def successors(self, state: State) -> list[tuple[ProcAction, State]]:
         out: list[tuple[ProcAction, State]] = []
-        n, chan0, network = self.n, self.chan0, self.network
-        empty = self.empty_channel
-        for g in range(n):
-            lid = state[1 + g]
-            if self._locals[g].values[lid][0] == CRASHED:
-                continue
+        empty, appends, observes = self.empty_channel, self._appends, self.seen_pos >= 0
+        fp = state[0]
+        for g in range(self.n):
+            pos = 1 + g
+            lid = state[pos]
             moves = self._moves[g].get(lid)
             if moves is None:
                 moves = self._compute_moves(g, lid)
-            for t_idx, effect in moves:
-                out.append((ProcAction(g, effect[2], "T", g, t_idx, 0), self._apply(state, g, effect, -1, 0)))
-            for src in range(n):
-                slot = chan0 + src * n + g
+                if moves is None:
+                    continue  # crashed
+            steps: list[tuple[ProcAction, int, int, int, int, tuple[tuple[int, int], ...]]] = [
+                (action, new, -1, 0, delta, sends) for action, new, delta, sends in moves]
+            receipts = self._receipts[g]
+            for src, slot in self._incoming[g]:
                 cid = state[slot]
-                if cid == empty:
-                    continue
-                heads = self._heads.get(cid)
-                if heads is None:
-                    heads = self._compute_heads(cid)
-                for pos, mid, rest in heads:
-                    found = self._delivery(g, lid, src, mid)
-                    if found is not None:
-                        h_idx, effect = found
-                        out.append((ProcAction(g, effect[2], "D", src * n + g, pos, h_idx),
-                                    self._apply(state, g, effect, slot, rest)))
+                if cid != empty:
+                    found = receipts.get((lid, slot, cid))
+                    if found is None:
+                        found = self._compute_receipts(g, lid, src, slot, cid)
+                    for action, new, rest, delta, sends in found:
+                        steps.append((action, new, slot, rest, delta, sends))
+            # Apply each step (the hot loop of the whole checker: kept inline).
+            for action, new, taken, rest, delta, sends in steps:
+                vec = list(state)
+                vec[pos] = new
+                if taken >= 0:
+                    vec[taken] = rest
+                h = fp + delta
+                for slot, mid in sends:
+                    old = vec[slot]
+                    appended = appends.get((slot, old, mid))
+                    if appended is None:
+                        appended = self._append(slot, old, mid)
+                    vec[slot] = appended[0]
+                    h += appended[1]
+                if observes and sends:
+                    h += self._observe(vec, g, sends)
+                vec[0] = h & MASK64
+                out.append((action, tuple(vec)))
+        network = self.network
         if self.crashable:
             self._crashes(state, out)
         if network.lossy:
             for slot, pos, rest in self._in_transit(state):
-                out.append((ProcAction(-1, 0, "L", slot - chan0, pos, 0), self._replace(state, {slot: rest})))
+                out.append((ProcAction(-1, 0, "L", slot - self.chan0, pos, 0), self._replace(state, {slot: rest})))
         if network.attacker:
             self._attacks(state, out)
         return out
@@ -272,65 +308,174 @@ class ProcessSystem:
             return []
         return sorted(self._seen.values[state[self.seen_pos]], key=vkey)
 
-    def lift(self, pred: Callable[[tuple[tuple, ...]], bool]) -> Callable[[State], bool]:
-        """A predicate over the instances' locals as a predicate over states, memoised on the locals' ids (the
-        properties of process models read only process variables, never channels)."""
-        memo: dict[tuple, bool] = {}
-        n = self.n
+    def lift(self, pred: Callable[[tuple[tuple, ...]], bool]) -> LiftedPredicate:
+        """A predicate over the instances' locals as a predicate over states (see `LiftedPredicate`)."""
+        return LiftedPredicate(self, pred)
 
-        def on_state(state: State) -> bool:
-            key = state[1:1 + n]
-            found = memo.get(key)
-            if found is None:
-                if len(memo) > 1_000_000:
-                    memo.clear()
-                found = memo[key] = pred(self.procs(state))
-            return found
-        return on_state
+    def batches(self) -> Any:
+        """Successors of many states at once (checker/process/vector.py), for models without environment
+        steps; None otherwise. Imported on demand: it needs numpy."""
+        from checker.process.vector import VectorProcesses
+        if not VectorProcesses.supports(self):
+            return None
+        if self._vector is None:
+            self._vector = VectorProcesses(self)
+        return self._vector
+
+    def symmetric(self) -> Any:
+        """This system up to permutations of its symmetric family (checker/process/symmetry.py), when the
+        compiler found one and the model has no environment steps; None otherwise."""
+        if self.symmetry is None or self._environment:
+            return None
+        from checker.process.symmetry import SymmetricSystem
+        return SymmetricSystem(self, self.symmetry)
+
+    # ------------------------------------------------------------------ partial-order reduction
+    def ample(self, state: State, visible: frozenset[Any]) -> list[tuple[int, ProcAction, State]] | None:
+        """The steps of one instance g, when they form an ample set (checker/engine/system.py, `Reducible`).
+
+        Steps of different instances are independent: they touch disjoint locals, and on a channel one only
+        appends while the other takes from the front. So g's enabled steps are persistent as long as nothing the
+        others do can give g a new step: no crash, loss or attacker in the model, and every instance that may
+        send g a message kind g listens to in its current control state has already a message waiting on its
+        FIFO channel to g (what it sends next queues behind it). Steps that change a local the properties read
+        (`visible`, (family, slot) pairs) are visible and rule g out. Among the instances that qualify, the one
+        with the fewest steps is taken; None when none qualifies or one instance owns every step."""
+        if self._environment:
+            return None
+        succ = self.successors(state)
+        ranges: dict[int, list[int]] = {}
+        for i, (action, _t) in enumerate(succ):
+            ranges.setdefault(action.owner, []).append(i)
+        if len(ranges) < 2:
+            return None
+        best: list[int] | None = None
+        for g, indices in ranges.items():
+            if best is not None and len(indices) >= len(best):
+                continue
+            if not self._quiet_senders(state, g) or self._visible_step(state, g, visible, succ, indices):
+                continue
+            best = indices
+        if best is None:
+            return None
+        return [(i, succ[i][0], succ[i][1]) for i in best]
+
+    def _quiet_senders(self, state: State, g: int) -> bool:
+        """No other instance can give g a new step: each that may send g something g accepts now has a message
+        waiting on its FIFO channel to g."""
+        ctrl = self.control(state, g)
+        key = (g, ctrl)
+        slots = self._senders.get(key)
+        if slots is None:
+            slots = self._senders[key] = self._senders_of(g, ctrl)
+        if slots and not self.network.fifo:
+            return False
+        empty = self.empty_channel
+        return all(state[slot] != empty for slot in slots)
+
+    def _senders_of(self, g: int, ctrl: int) -> tuple[int, ...]:
+        """The channel slots h -> g of every instance h != g whose family may send a message kind that one of g's
+        handlers takes in control state `ctrl` (its guard aside)."""
+        fam = self.instances[g][0]
+        kinds = {k for k, handlers in fam.handlers.items()
+                 if any(h.states is None or ctrl in h.states for h in handlers)}
+        slots = []
+        for h, (other, _m) in enumerate(self.instances):
+            if h != g and any(k in kinds and target == fam.name for k, target in other.sends):
+                slots.append(self.chan0 + h * self.n + g)
+        return tuple(slots)
+
+    def _visible_step(self, state: State, g: int, visible: frozenset[Any], succ: list[tuple[ProcAction, State]],
+                      indices: list[int]) -> bool:
+        """Some step of g (the successors at `indices`) changes a local of g that a property reads."""
+        fam = self.instances[g][0]
+        slots = [slot for family, slot in visible if family == fam.name]
+        if not slots:
+            return False
+        old = self._locals[g].values[state[1 + g]]
+        for i in indices:
+            new = self._locals[g].values[succ[i][1][1 + g]]
+            if any(old[k] != new[k] for k in slots):
+                return True
+        return False
 
     # ------------------------------------------------------------------ building states
     def _digest(self, pos: int, vid: int) -> int:
         """The digest of the component with id `vid` at position `pos` of the state vector."""
-        table = self._digests[pos]
-        d = table.get(vid)
+        digests = self._digests[pos]
+        d = digests.get(vid)
         if d is None:
-            d = table[vid] = digest64(pos.to_bytes(4, "little") + encode(self._tables[pos - 1].values[vid]))
+            table = self._tables[pos - 1]
+            encodings = self._encodings[id(table)]
+            data = encodings.get(vid)
+            if data is None:  # instances of one family share their table: encode each value once
+                data = encodings[vid] = self._encode(table, table.values[vid])
+            d = digests[vid] = digest64(pos.to_bytes(4, "little") + data)
         return d
 
-    def _apply(self, state: State, g: int, effect: Effect, taken: int, rest: int) -> State:
-        """`state` after instance g's step with `effect`; `taken`: the channel slot a delivered message left
-        (its contents now `rest`), or -1."""
+    def _encode(self, table: Table, value: Any) -> bytes:
+        """The canonical bytes of a component: the marshal bytes of its fields (of a local tuple) or messages (of
+        a channel), each self-delimiting and memoised. A field of a local tuple has one static type, and a
+        message kind fixes its fields' types, so memoising by value cannot mix up `1` and `True`."""
+        if table is self._channels:
+            parts = [self._field(self._message_codes, msg) for msg in value]
+        elif table in self._locals:
+            fields = self._field_codes[id(table)]
+            while len(fields) < len(value):
+                fields.append({})
+            parts = [self._field(fields[k], v) for k, v in enumerate(value)]
+        else:
+            return marshal.dumps(canonical(value), 2)
+        return len(parts).to_bytes(4, "little") + b"".join(parts)
+
+    @staticmethod
+    def _field(codes: dict[Any, bytes], value: Any) -> bytes:
+        code = codes.get(value)
+        if code is None:
+            code = codes[value] = marshal.dumps(canonical(value), 2)
+        return code
+
+    def _apply(self, state: State, pos: int, new_lid: int, delta: int, taken: int, rest: int,
+               sends: tuple[tuple[int, int], ...]) -> State:
+        """`state` after a step of the instance at position `pos` that leaves it with locals `new_lid`; `taken`
+        is the channel slot a delivered message left (its contents now `rest`), or -1; `delta` the fingerprint
+        change of those two; `sends` the (slot, message id) pairs appended."""
         new = list(state)
-        lid, sends, _count = effect
-        fp = state[0]
-        pos = 1 + g
-        if lid != state[pos]:
-            new[pos] = lid
-            fp += self._digest(pos, lid) - self._digest(pos, state[pos])
+        new[pos] = new_lid
         if taken >= 0:
             new[taken] = rest
-            fp += self._digest(taken, rest) - self._digest(taken, state[taken])
+        fp = state[0] + delta
         if sends:
             appends = self._appends
             for slot, mid in sends:
                 old = new[slot]
-                key = (old, mid)
-                cid = appends.get(key)
-                if cid is None:
-                    cid = appends[key] = self._channels.intern(
-                        self.network.append(self._channels.values[old], self._messages.values[mid]))
-                new[slot] = cid
-                fp += self._digest(slot, cid) - self._digest(slot, old)
+                found = appends.get((slot, old, mid))
+                if found is None:
+                    found = self._append(slot, old, mid)
+                new[slot], change = found
+                fp += change
             if self.seen_pos >= 0:
-                seen = self._seen.values[new[self.seen_pos]]
-                src = g
-                grown = seen | {(src, self._messages.values[mid]) for _slot, mid in sends}
-                if grown != seen:
-                    sid = self._seen.intern(grown)
-                    fp += self._digest(self.seen_pos, sid) - self._digest(self.seen_pos, new[self.seen_pos])
-                    new[self.seen_pos] = sid
+                fp += self._observe(new, pos - 1, sends)
         new[0] = fp & MASK64
         return tuple(new)
+
+    def _append(self, slot: int, old: int, mid: int) -> tuple[int, int]:
+        """(contents id, fingerprint change) of channel `slot` with contents `old` after message `mid` was sent."""
+        cid = self._channels.intern(self.network.append(self._channels.values[old], self._messages.values[mid]))
+        found = self._appends[(slot, old, mid)] = (cid, self._digest(slot, cid) - self._digest(slot, old))
+        return found
+
+    def _observe(self, new: list[int], g: int, sends: tuple[tuple[int, int], ...]) -> int:
+        """Add what instance g sent to the eavesdropper's set in `new`; the fingerprint change."""
+        pos = self.seen_pos
+        seen = self._seen.values[new[pos]]
+        grown = seen | {(g, self._messages.values[mid]) for _slot, mid in sends}
+        if grown == seen:
+            return 0
+        sid = self._seen.intern(grown)
+        change = self._digest(pos, sid) - self._digest(pos, new[pos])
+        new[pos] = sid
+        return change
 
     def _replace(self, state: State, changes: dict[int, int]) -> State:
         """`state` with the components at the given positions replaced by the given ids."""
@@ -343,27 +488,60 @@ class ProcessSystem:
         return tuple(new)
 
     # ------------------------------------------------------------------ execution (memoised)
-    def _compute_moves(self, g: int, lid: int) -> list[tuple[int, Effect]]:
-        """The guarded transitions instance g can take from locals `lid`, with their effects."""
+    def _compute_moves(self, g: int, lid: int, keep: bool = True) -> list[Step] | None:
+        """The guarded transitions instance g can take from locals `lid`, ready to apply; None once crashed.
+        `keep`: memoise them (the batch search keeps its own tables and does not)."""
+        ps = self._locals[g].values[lid]
+        if ps[0] == CRASHED:
+            return None
+        moves: list[Step] = []
+        for t_idx in self._leaving[g][ps[0]]:
+            effect = self._transition(g, lid, t_idx)
+            if effect is not None:
+                new, sends, count = effect
+                action = _new_action(ProcAction, (g, count, "T", g, t_idx, 0))
+                moves.append((action, new, self._digest(1 + g, new) - self._digest(1 + g, lid), sends))
+        if keep:
+            self._moves[g][lid] = moves
+        return moves
+
+    def _transition(self, g: int, lid: int, t_idx: int) -> Effect | None:
+        """The effect of guarded transition t_idx of instance g from locals `lid`, or None when its guard is
+        false."""
         ps = self._locals[g].values[lid]
         fam, member = self.instances[g]
-        moves: list[tuple[int, Effect]] = []
-        if ps[0] != CRASHED:
-            for t_idx in self._leaving[g][ps[0]]:
-                t = fam.transitions[t_idx]
-                frame = [None] * fam.frame_size
-                if t.guard is None or t.guard(Ctx(ps, frame, member, g, None)):
-                    locs = list(ps)
-                    locs[0] = t.target
-                    moves.append((t_idx, self._finish(g, Ctx(locs, frame, member, g, None), t.body)))
-        self._moves[g][lid] = moves
-        return moves
+        t = fam.transitions[t_idx]
+        frame: list[Any] = [None] * fam.frame_size
+        if t.guard is not None and not t.guard(Ctx(ps, frame, member, g, None)):
+            return None
+        locs = list(ps)
+        locs[0] = t.target
+        return self._finish(g, Ctx(locs, frame, member, g, None), t.body)
+
+    def _compute_receipts(self, g: int, lid: int, src: int, slot: int, cid: int, keep: bool = True) -> list[Receipt]:
+        """The messages of channel `slot` (contents `cid`) instance g takes now from locals `lid`, ready to
+        apply; `keep`: memoise them (the batch search keeps its own tables and does not)."""
+        ch = self._channels.values[cid]
+        receipts: list[Receipt] = []
+        for pos, msg in self.network.heads(ch):
+            found = self._delivery(g, lid, src, self._messages.intern(msg))
+            if found is None:
+                continue
+            h_idx, (new, sends, count) = found
+            rest = self._channels.intern(without(ch, pos))
+            delta = (self._digest(1 + g, new) - self._digest(1 + g, lid)
+                     + self._digest(slot, rest) - self._digest(slot, cid))
+            action = _new_action(ProcAction, (g, count, "D", slot - self.chan0, pos, h_idx))
+            receipts.append((action, new, rest, delta, sends))
+        if keep:
+            self._receipts[g][(lid, slot, cid)] = receipts
+        return receipts
 
     def _delivery(self, g: int, lid: int, src: int, mid: int) -> tuple[int, Effect] | None:
         """(handler index, effect) when instance g takes message `mid` from src now, else None (it waits). The
         first handler whose states and guard admit the message takes it."""
         key = (lid, src, mid)
-        memo = self._deliveries[g]
+        memo = self._effects[g]
         if key in memo:
             return memo[key]
         ps = self._locals[g].values[lid]
@@ -389,21 +567,20 @@ class ProcessSystem:
         if body is not None:
             body(ctx)
         ps = tuple(ctx.locs)
-        self._check_size(ps, g)
         n, chan0 = self.n, self.chan0
         sends = []
         for src, dst, msg in ctx.out:
-            self._check_size(msg, g)
-            sends.append((chan0 + src * n + dst, self._messages.intern(msg)))
-        return self._locals[g].intern(ps), tuple(sends), len(sends)
-
-    def _compute_heads(self, cid: int) -> list[tuple[int, int, int]]:
-        """The deliverable messages of channel `cid`: (position, message id, contents id afterwards)."""
-        ch = self._channels.values[cid]
-        heads = [(pos, self._messages.intern(msg), self._channels.intern(without(ch, pos)))
-                 for pos, msg in self.network.heads(ch)]
-        self._heads[cid] = heads
-        return heads
+            known = len(self._messages.values)
+            mid = self._messages.intern(msg)
+            if mid == known:  # a new value: within the size limits?
+                self._check_size(msg, g)
+            sends.append((chan0 + src * n + dst, mid))
+        table = self._locals[g]
+        known = len(table.values)
+        lid = table.intern(ps)
+        if lid == known:
+            self._check_size(ps, g)
+        return lid, tuple(sends), len(sends)
 
     def _check_size(self, value: Any, g: int) -> None:
         """Stop the run (as a bound) when a step made a value larger than the documented limits."""
@@ -450,7 +627,7 @@ class ProcessSystem:
             found = self._delivery(dst, lid, claimed, self._messages.intern(msg))
             if found is None:
                 return
-            _h, effect = found
+            _h, (new, sends, count) = found
             changes = {}
             if self.count_pos >= 0:
                 count = self._counts.values[state[self.count_pos]]
@@ -458,8 +635,9 @@ class ProcessSystem:
             if taken is not None:
                 slot, pos = taken
                 changes[slot] = self._channels.intern(without(self._channels.values[state[slot]], pos))
-            base = self._replace(state, changes) if changes else state
-            out.append((ProcAction(-1, effect[2], kind, a, b, c), self._apply(base, dst, effect, -1, 0)))
+            changes[1 + dst] = new
+            base = self._replace(state, changes)
+            out.append((ProcAction(-1, count, kind, a, b, c), self._apply(base, 1 + dst, new, 0, -1, 0, sends)))
 
         for dst in range(n):
             if self.control(state, dst) == CRASHED:
@@ -497,7 +675,8 @@ class ProcessSystem:
         n = self.n
         if kind == "T":
             t = self.instances[a][0].transitions[b]
-            effect = next(e for i, e in self._compute_moves(a, state[1 + a]) if i == b)
+            effect = self._transition(a, state[1 + a], b)
+            assert effect is not None
             return StepInfo(a, "internal", t.text, self._sent(a, effect), None, None)
         if kind == "D":
             src, dst = divmod(a, n)
@@ -562,19 +741,65 @@ class ProcessSystem:
         return "crashed" if ctrl == CRASHED else fam.states[ctrl]
 
 
+class LiftedPredicate:
+    """A predicate over the instances' locals as a predicate over states. Properties of process models read
+    only process variables, never channels; when the predicate says which (`reads`: (family, slot) pairs, slot 0
+    the control state), it is memoised on just those, so `always count(...) <= 1` over control states is
+    evaluated once per combination of control states, not once per state. `reads` also tells partial-order
+    reduction which steps are visible."""
+
+    def __init__(self, system: ProcessSystem, pred: Callable[[tuple[tuple, ...]], bool]):
+        self.system = system
+        self.pred = pred
+        self.reads: frozenset[tuple[str, int]] | None = getattr(pred, "reads", None)
+        self.slots = [tuple(range(len(fam.initial[m]))) if self.reads is None else
+                      tuple(sorted(slot for family, slot in self.reads if family == fam.name))
+                      for fam, m in system.instances]
+        self.projections: list[dict[int, tuple]] = [{} for _ in system.instances]  # locals id -> read values
+        self.memo: dict[tuple, bool] = {}
+
+    def __call__(self, state: State) -> bool:
+        n = self.system.n
+        try:
+            key = tuple(map(dict.__getitem__, self.projections, state[1:1 + n]))
+        except KeyError:
+            key = self._project(state)
+        found = self.memo.get(key)
+        if found is None:
+            if len(self.memo) > 1_000_000:
+                self.memo.clear()
+            found = self.memo[key] = self.pred(self.system.procs(state))
+        return found
+
+    def _project(self, state: State) -> tuple:
+        system = self.system
+        for g in range(system.n):
+            lid = state[1 + g]
+            if lid not in self.projections[g]:
+                ps = system._locals[g].values[lid]
+                self.projections[g][lid] = tuple(ps[k] for k in self.slots[g])
+        return tuple(map(dict.__getitem__, self.projections, state[1:1 + system.n]))
+
+
+_INT_LIMIT = 1 << MAX_INT_BITS
+
+
 def _oversized(value: Any) -> str | None:
     """What makes `value` exceed the size limits (an integer over MAX_INT_BITS bits, a collection over
-    MAX_COLLECTION elements), or None."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return None
-    if isinstance(value, int):
-        return f"an integer of {value.bit_length():,} bits" if value.bit_length() > MAX_INT_BITS else None
-    if isinstance(value, (tuple, frozenset, FrozenMap)):
+    MAX_COLLECTION elements), or None. Called once per new value, on the runtime's own value types."""
+    kind = type(value)
+    if kind is int:
+        return None if -_INT_LIMIT < value < _INT_LIMIT else f"an integer of {value.bit_length():,} bits"
+    if kind is tuple or kind is frozenset or kind is FrozenMap:
         if len(value) > MAX_COLLECTION:
             return f"a collection of {len(value):,} elements"
-        items = value.items() if isinstance(value, FrozenMap) else value
-        for item in items:
-            problem = _oversized(item)
-            if problem is not None:
-                return problem
+        for item in (tuple.__iter__(value) if kind is FrozenMap else value):
+            inner = type(item)
+            if inner is int:
+                if not -_INT_LIMIT < item < _INT_LIMIT:
+                    return f"an integer of {item.bit_length():,} bits"
+            elif inner is not bool and inner is not str:
+                problem = _oversized(item)
+                if problem is not None:
+                    return problem
     return None

@@ -82,6 +82,24 @@ def vkey(v: Any) -> tuple:
     return (7, repr(v))
 
 
+def canonical(v: Any) -> Any:
+    """`v` as nested tuples of ints, bools and strings that `marshal` writes byte-for-byte the same for equal
+    values (checker/process/procsys.py digests it). Sets and maps become tuples tagged with None (a value that
+    runtime values never contain), their members in `vkey` order."""
+    kind = type(v)
+    if kind is int or kind is bool or kind is str:
+        return v
+    if kind is frozenset:
+        kinds = {type(m) for m in v}
+        members = sorted(v) if kinds == {int} or kinds == {str} else sorted(v, key=vkey)
+        return (None, 0, *(canonical(m) for m in members))
+    if kind is FrozenMap:
+        return (None, 1, *(canonical(kv) for kv in tuple.__iter__(v)))
+    if kind is tuple:
+        return tuple(canonical(x) for x in v)
+    raise TypeError(f"not a runtime value: {v!r}")
+
+
 def sorted_values(values: Iterable[Any]) -> list[Any]:
     return sorted(values, key=vkey)
 

@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from checker.engine.fingerprint import fingerprint
-from checker.engine.system import StepInfo
+from checker.engine.system import ClaimInfo, RunInfo, StepInfo
 from checker.security.knowledge import Knowledge, derivable, explain
 from checker.security.roles import SecretGoal
-from checker.security.secsys import (Entry, Run, _add, _changes, _initial_values, _run_info, _take)
-from checker.security.terms import Atom, Term, instantiate, is_ground, match_all, pretty, substitute
+from checker.security.secsys import Entry, Run, _add, _changes, _initial_values, _run_infos, _take
+from checker.security.terms import Atom, Term, instantiate, is_ground, match_all, pretty, pretty_enclosed, substitute
 
 
 class ReplayError(Exception):
@@ -273,8 +273,8 @@ class ConcreteRun:
                 reason = f"{peer} never ran it with {me} on these values"
             else:
                 ok = ran >= counts[ckey]
-                reason = (f"{peer} ran it only {ran} time(s) with these values: an earlier commit already used "
-                          f"that run") if ran else f"{peer} never ran it with {me} on these values"
+                reason = (f"{peer} ran it only {ran} time{'' if ran == 1 else 's'} with these values: an earlier commit "
+                          f"already used that run") if ran else f"{peer} never ran it with {me} on these values"
             if not ok:
                 what = ", ".join(pretty(d) for d in data)
                 on = f" on {what}" if data else ""
@@ -284,6 +284,22 @@ class ConcreteRun:
 
     # ------------------------------------------------------------------ the goals on the final state
     def secret_leak(self, goal: SecretGoal, state: CState) -> str | None:
+        """Why `goal` fails in `state`: the run, its partners and the attacker's derivation; or None."""
+        i = self._leaking_run(goal, state)
+        if i is None:
+            return None
+        sys = self.system
+        run = state.runs[i]
+        role = sys.roles[sys.instances[i].role]
+        value = instantiate(goal.per_role[sys.instances[i].role],  # type: ignore[arg-type]
+                            {role.slots[k]: v for k, v in enumerate(run.values) if v is not None})
+        partners = ", ".join(f"{role.slots[s]}={run.values[s]}" for s in role.role_slots if run.values[s] is not None)
+        how = explain(state.knowledge, value, self.fresh)  # type: ignore[arg-type]
+        return (f"the attacker knows {pretty_enclosed(value)}, the value of {goal.text[7:-1]} in {sys.labels[i]} "
+                f"({partners}, all honest): {how}")
+
+    def _leaking_run(self, goal: SecretGoal, state: CState) -> int | None:
+        """The first finished run, all partners honest, whose value of `goal` the attacker derives."""
         sys = self.system
         for i, run in enumerate(state.runs):
             role = sys.roles[sys.instances[i].role]
@@ -299,11 +315,7 @@ class ConcreteRun:
             if not is_ground(value) or value in state.revealed:
                 continue
             if derivable(state.knowledge, value):
-                partners = ", ".join(f"{role.slots[s]}={run.values[s]}" for s in role.role_slots
-                                     if run.values[s] is not None)
-                how = explain(state.knowledge, value, self.fresh)
-                return (f"the attacker knows {pretty(value)}, the value of {goal.text[7:-1]} in {sys.labels[i]} "
-                        f"({partners}, all honest): {how}")
+                return i
         return None
 
     def agreement_broken(self, name: str, state: CState) -> str | None:
@@ -317,7 +329,7 @@ class ConcreteRun:
         return tuple(a.name for a in self.agents)
 
     def render_message(self, term: Term) -> str:
-        return pretty(term)
+        return pretty_enclosed(term)
 
     def describe(self, state: CState, action: CAction) -> StepInfo:
         sys = self.system
@@ -341,14 +353,15 @@ class ConcreteRun:
             parts.append("sends message " + ", ".join(str(x.number) for x in step.sends))
         if pc + 1 == len(role.steps):
             parts.append("finishes")
-        text = f"{self.labels[i]}: " + ", ".join(parts)
+        text = ", ".join(parts)
         sent = tuple((lane[a], lane[d], t) for a, d, t in action.sends)
         if s.term is None:
-            return StepInfo(lane[me], "send", text, sent, None, None, note=action.note)
+            return StepInfo(lane[me], "send", text, sent, None, None, note=action.note, run=i)
         if s.capability is None:
             assert s.taken is not None
             src, dst, term = s.taken
-            return StepInfo(lane[me], "receive", text, sent, (lane[src], lane[dst], term), None, note=action.note)
+            return StepInfo(lane[me], "receive", text, sent, (lane[src], lane[dst], term), None, note=action.note,
+                            run=i)
         claimed = s.claimed
         if claimed is None and step.sender_slot is not None:
             v = s.values[step.sender_slot]
@@ -364,7 +377,7 @@ class ConcreteRun:
             intercepted = (lane[src], lane[dst], term)
         return StepInfo(lane[me], "receive", text, sent, None, None, capability=s.capability,
                         injected=(lane[claimed], lane[me], s.term), derivation=derivation,
-                        intercepted=intercepted, note=action.note)
+                        intercepted=intercepted, note=action.note, run=i)
 
     def changes(self, before: CState, after: CState, g: int) -> list[tuple[str, str, str]]:
         return _changes(self, before.runs, after.runs, g)
@@ -372,8 +385,19 @@ class ConcreteRun:
     def initial_values(self, state: CState, g: int) -> list[tuple[str, str]]:
         return _initial_values(self, state.runs, g)
 
-    def run_info(self, state: CState, g: int) -> list[tuple[str, str, int, tuple[str, ...]]]:
-        return _run_info(self, state.runs, g)
+    def run_info(self, state: CState) -> tuple[RunInfo, ...]:
+        return _run_infos(self, state.runs)
+
+    def attacker_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.system.scenario.compromised)
+
+    def claim(self, prop: str, state: CState) -> ClaimInfo | None:
+        """The claim of goal `prop`: a secrecy claim by the run whose value leaked, an agreement's by the run of
+        the trace's last step (None here)."""
+        for goal in self.system.secrets:
+            if goal.name == prop:
+                return ClaimInfo(goal.text, self._leaking_run(goal, state))
+        return next((ClaimInfo(a.text) for a in self.system.agreements if a.name == prop), None)
 
     def timed_step(self, state: CState, action: CAction) -> tuple[Atom, Any, dict[str, Term], bool, Any] | None:
         """For `Timing.schedule`: who acted, its step's timing, its values after the step, whether its replay

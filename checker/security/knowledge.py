@@ -23,9 +23,9 @@ is harmless but grows the state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Iterable, Iterator, Sequence
 
-from checker.security.terms import PRIMITIVES, App, Atom, Pattern, Term, is_ground, pretty, sort_key
+from checker.security.terms import PRIMITIVES, App, Atom, Pattern, Term, is_ground, pretty, pretty_enclosed, sort_key
 
 Memo = dict[Term, bool]
 
@@ -179,8 +179,8 @@ def _untuple(terms: Iterable[Term]) -> Iterator[Term]:
 
 def _how(origin: Origin) -> str:
     source, verb, needs = origin
-    with_ = f" with {', '.join(pretty(n) for n in needs)}" if needs else ""
-    return f"{verb} from {pretty(source)}{with_}"
+    with_ = f" with {', '.join(pretty_enclosed(n) for n in needs)}" if needs else ""
+    return f"{verb} from {pretty_enclosed(source)}{with_}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,12 +209,12 @@ class _Explainer:
 
     def describe(self, term: Term) -> str:
         if term in self.fresh:
-            return f"{pretty(term)} (fresh)"
+            return f"{pretty_enclosed(term)} (fresh)"
         if term in self.origins:
-            return f"{pretty(term)} ({_how(self.origins[term])})"
+            return f"{pretty_enclosed(term)} ({_how(self.origins[term])})"
         if self.plain(term):
-            return pretty(term)
-        return f"{pretty(term)} (built from {', '.join(self.describe(p) for p in self.parts(term))})"
+            return pretty_enclosed(term)
+        return f"{pretty_enclosed(term)} (built from {', '.join(self.describe(p) for p in self.parts(term))})"
 
 
 def explain(knowledge: Knowledge, term: Term, fresh: Sequence[Atom] = ()) -> str:
@@ -225,7 +225,7 @@ def explain(knowledge: Knowledge, term: Term, fresh: Sequence[Atom] = ()) -> str
     closed = _saturate(frozenset(), knowledge.add_all(fresh).terms)
     ex = _Explainer(closed, _origins(closed), frozenset(fresh), {})
     if term in ex.fresh:
-        return f"{pretty(term)} fresh"
+        return f"{pretty_enclosed(term)} fresh"
     if term in closed:
-        return f"{pretty(term)} {_how(ex.origins[term]) if term in ex.origins else 'known'}"
-    return f"{pretty(term)} built from {', '.join(ex.describe(p) for p in ex.parts(term))}"
+        return f"{pretty_enclosed(term)} {_how(ex.origins[term]) if term in ex.origins else 'known'}"
+    return f"{pretty_enclosed(term)} built from {', '.join(ex.describe(p) for p in ex.parts(term))}"

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 from typing import Any, Iterator, NamedTuple, Sequence
 
 from checker.engine.fingerprint import MASK64, digest64, encode, fingerprint
-from checker.engine.system import StepInfo
+from checker.engine.system import ClaimInfo, RunInfo, StepInfo
 from checker.security.intruder import Intruder, Store, Work, canonical_levels
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
 from checker.security.terms import (App, Atom, Pattern, Term, Var, agent_names, agent_sort, instantiate, is_agent_sort,
-                                    pretty, rename_atoms, sort_key, term_vars)
+                                    pretty, pretty_enclosed, rename_atoms, sort_key, term_vars)
 from checker.security.unify import Subst, apply, unify, unify_all
 
 Entry = tuple[Atom, Atom, Pattern]  # (claimed sender, addressee, term)
@@ -883,7 +883,7 @@ class SecuritySystem:
                     peer, me = target[0], target[1]
                     if ran == 0:
                         return f"{peer} never ran it with {me}{'' if len(target) == 2 else ' on these values'}", extra
-                    return (f"{peer} ran it only {ran} time(s) with these values: an earlier commit already used "
+                    return (f"{peer} ran it only {ran} time{'' if ran == 1 else 's'} with these values: an earlier commit "
                             f"that run", extra)
         return None
 
@@ -991,7 +991,7 @@ class SecuritySystem:
         return tuple(a.name for a in self.agents)
 
     def render_message(self, term: Pattern) -> str:
-        return pretty(term)
+        return pretty_enclosed(term)
 
     def describe(self, state: SecState, action: SecAction) -> StepInfo:
         lane = {a: g for g, a in enumerate(self.agents)}
@@ -1013,13 +1013,14 @@ class SecuritySystem:
             parts.append("sends message " + ", ".join(str(s.number) for s in step.sends))
         if pc + 1 == len(role.steps):
             parts.append("finishes")
-        text = f"{self.labels[i]}: " + ", ".join(parts)
+        text = ", ".join(parts)
         sent = tuple((lane[s], lane[d], t) for s, d, t in action.sends if d in lane)
         if action.received is None:
-            return StepInfo(lane[me], "send", text, sent, None, None, note=action.note)
+            return StepInfo(lane[me], "send", text, sent, None, None, note=action.note, run=i)
         if action.capability is None and action.taken is not None:
             src, dst, term = action.taken
-            return StepInfo(lane[me], "receive", text, sent, (lane[src], lane[dst], term), None, note=action.note)
+            return StepInfo(lane[me], "receive", text, sent, (lane[src], lane[dst], term), None, note=action.note,
+                            run=i)
         claimed = action.claimed if action.claimed in lane else None
         if claimed is None and step.sender_slot is not None:
             v = action.values[step.sender_slot]
@@ -1033,7 +1034,7 @@ class SecuritySystem:
         return StepInfo(lane[me], "receive", text, sent, None, None, capability=action.capability or "masquerade",
                         injected=(lane[claimed], lane[me], action.received),
                         derivation="built by the attacker" if action.capability in ("modify", "masquerade") else None,
-                        intercepted=intercepted, note=action.note)
+                        intercepted=intercepted, note=action.note, run=i)
 
     def changes(self, before: SecState, after: SecState, g: int) -> list[tuple[str, str, str]]:
         return _changes(self, before.runs, after.runs, g)
@@ -1041,9 +1042,21 @@ class SecuritySystem:
     def initial_values(self, state: SecState, g: int) -> list[tuple[str, str]]:
         return _initial_values(self, state.runs, g)
 
-    def run_info(self, state: SecState, g: int) -> list[tuple[str, str, int, tuple[str, ...]]]:
-        """Per role instance played by lane g: (label, role, run number, partners as `R=agent`), for charts."""
-        return _run_info(self, state.runs, g)
+    def run_info(self, state: SecState) -> tuple[RunInfo, ...]:
+        """Each instance as a run for the charts (checker/engine/system.py `RunSource`)."""
+        return _run_infos(self, state.runs)
+
+    def attacker_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.scenario.compromised)
+
+    def claim(self, prop: str, state: SecState) -> ClaimInfo | None:
+        """The claim of goal `prop`: a secrecy claim by the run whose value can leak, an agreement's by the run of
+        the trace's last step (None here)."""
+        for goal in self.secrets:
+            if goal.name == prop:
+                found = self.secret_witness(goal, state)
+                return ClaimInfo(goal.text, found[0] if found is not None else None)
+        return next((ClaimInfo(a.text) for a in self.agreements if a.name == prop), None)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1077,18 +1090,26 @@ def _initial_values(system: Any, runs: Sequence[Run], g: int) -> list[tuple[str,
     return out
 
 
-def _run_info(system: Any, runs: Sequence[Run], g: int) -> list[tuple[str, str, int, tuple[str, ...]]]:
-    agent = system.agents[g]
+def _run_infos(system: Any, runs: Sequence[Run]) -> tuple[RunInfo, ...]:
+    """Every run as the charts head its lane: agent, role, number, partners as the run knows them (None while it
+    does not), the partners it chose itself (an opener's cast, a preset) and whether it plays a dedicated role."""
     out = []
-    for i, run in enumerate(runs):
-        if run.values[0] != agent:
-            continue
-        inst = system.instances[i]
+    for i, inst in enumerate(system.instances):
         role = system.roles[inst.role]
-        partners = tuple(f"{role.slots[s]}={pretty(run.values[s])}" for s in role.role_slots
-                         if s != 0 and run.values[s] is not None)
-        out.append((system.labels[i], role.name, inst.number, partners))
-    return out
+        vals = runs[i].values
+        own = role.slots[0]
+        partners = tuple((role.slots[s], _agent_text(vals[s])) for s in role.role_slots if role.slots[s] != own)
+        opener = inst.session is not None and role.steps and role.steps[0].receive is None
+        chosen = tuple(role.slots[s] for s in role.role_slots if role.slots[s] != own
+                       and (any(slot == s for slot, _a in inst.preset) or opener))
+        server = bool(system.scenario.dedicated) and system.scenario.dedicated[inst.role] is not None
+        out.append(RunInfo(_agent_text(vals[0]) or "", role.name, inst.number, partners, chosen, server))
+    return tuple(out)
+
+
+def _agent_text(v: Pattern | None) -> str | None:
+    """An agent as the charts name it; None while unknown (a variable the run has not fixed yet)."""
+    return pretty(v) if isinstance(v, Atom) else None
 
 
 def _mode(pattern: Pattern, role: RoleSpec, typed: bool) -> Pattern:
@@ -1177,7 +1198,7 @@ def _atoms(t: Pattern) -> Iterator[Atom]:
 
 
 def _show(v: Pattern | None) -> str:
-    return "" if v is None else pretty(v)
+    return "" if v is None else pretty_enclosed(v)
 
 
 def _ordered(entries: Any) -> list:

@@ -393,6 +393,12 @@ def pretty(term: Pattern) -> str:
     return _pretty(term, top=True)
 
 
+def pretty_enclosed(term: Pattern) -> str:
+    """A term as a value inside prose or a trace: a message that is a tuple keeps its parentheses,
+    `(M#1, alice, bob)`, so the commas around it cannot be mistaken for its own."""
+    return _pretty(term, top=False)
+
+
 def _pretty(term: Pattern, top: bool) -> str:
     if not isinstance(term, App):
         return term.name

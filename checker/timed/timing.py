@@ -387,7 +387,7 @@ class Timing:
         found = result.graph.path_to(stuck)
         path = (found.initial, found.actions)
         if not pieces:
-            return Robust(False, f"no session can complete even without an attacker (all {len(seen)} honest "
+            return Robust(False, f"no session can complete even without an attacker (all {len(seen):,} honest "
                                  f"states explored): a time check refuses every schedule, so every goal would "
                                  f"hold vacuously", path, offsets)
         offs = ", ".join(f"{a} {v:+d}" for a, v in offsets.items())
