@@ -80,6 +80,7 @@ class ConcreteRun:
         self.roles = s.roles
         self.instances = s.instances
         self.labels = s.labels
+        self.scenario = s.scenario
         self._knowledge0 = Knowledge.initial(list(s.initial_terms) + list(s.own) + list(self.fresh))
 
     # ------------------------------------------------------------------ TransitionSystem
