@@ -96,16 +96,16 @@ class Terms:
             self.diags.append(Diagnostic("E302", f"{t.func} takes {want} argument{'s' if want > 1 else ''}, "
                                                  f"got {len(t.args)}", t.span))
             return None
-        args = [self.convert(a) for a in t.args]
-        if any(a is None for a in args):
+        args = _all([self.convert(a) for a in t.args])
+        if args is None:
             return None
         if t.func == "h":
             return App("h", (mk_tuple(*args),))
         return App(t.func, tuple(args))
 
     def seq(self, items: tuple[A.TermExpr, ...]) -> Pattern | None:
-        parts = [self.convert(x) for x in items]
-        return None if any(p is None for p in parts) else mk_tuple(*parts)
+        parts = _all([self.convert(x) for x in items])
+        return None if parts is None else mk_tuple(*parts)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -178,8 +178,8 @@ class RoleView:
                 if rest is not None and re is not None:
                     return App("exp", (rest, re))
             return None
-        args = [self.build(a, known) for a in t.args]
-        return None if any(a is None for a in args) else App(t.op, tuple(args))
+        args = _all([self.build(a, known) for a in t.args])
+        return None if args is None else App(t.op, tuple(args))
 
     def missing(self, t: Pattern) -> Pattern:
         """The smallest part of t that stops the role from building it (for the error message)."""
@@ -213,7 +213,7 @@ class RoleView:
 
     def late_checks(self) -> list[tuple[Pattern, Pattern]]:
         """Checks of signatures received before their key: those whose key the role can now get."""
-        out = []
+        out: list[tuple[Pattern, Pattern]] = []
         for signer, subject in list(self.unverified):
             public = self.build(App("pk", (subject,)))
             if public is not None:
@@ -284,6 +284,12 @@ class RoleView:
             if self.build(u, {k: v for k, v in before.items() if k != u}) != alt:
                 out.append((alt, r))
         return out
+
+
+def _all(items: list[Pattern | None]) -> list[Pattern] | None:
+    """The items when none is missing (None when some part could not be converted or built)."""
+    out = [x for x in items if x is not None]
+    return out if len(out) == len(items) else None
 
 
 def _is_blob(v: Pattern) -> bool:
@@ -422,7 +428,7 @@ def _send(view: RoleView, to: RoleView, number: int, msg: A.NarrationMsg, term: 
             introduced.add(v.name)
             slot = view.slot(v.name, v.sort)
             view.known[v] = v
-            step.fresh.append((slot, v.sort))
+            step.fresh.append((slot, v.sort or "nonce"))
     recipe = view.build(term)
     if recipe is None:
         gap = view.missing(term)

@@ -111,8 +111,9 @@ def _goals(proto: A.ProtocolDecl, comp: Compiled, diags: list[Diagnostic]) -> tu
         if claimer == partner:
             diags.append(Diagnostic("E411", "a role cannot agree with itself", g.span))
             continue
-        data = [terms.convert(t) for t in g.terms]
-        if any(d is None for d in data):
+        converted = [terms.convert(t) for t in g.terms]
+        data = [d for d in converted if d is not None]
+        if len(data) != len(converted):
             continue
         word = {"agree": "agrees", "niagree": "niagrees", "wagree": "wagrees", "alive": "alive"}[g.kind]
         name = _goal_name(f"{claimer}_{word}_{partner}", used)
@@ -129,6 +130,7 @@ def _goals(proto: A.ProtocolDecl, comp: Compiled, diags: list[Diagnostic]) -> tu
 
 def _signals(comp: Compiled, g: A.GoalDecl, index: int, data: list[Pattern], diags: list[Diagnostic]) -> bool:
     """Attach the commit to the claimer's last step and the running signal to the partner's last send before it."""
+    assert g.claimer is not None and g.partner is not None
     claimer, partner = comp.views[g.claimer], comp.views[g.partner]
     if not claimer.steps:
         diags.append(Diagnostic("E411", f"{claimer.name} takes no part in the protocol", g.span))
@@ -146,7 +148,7 @@ def _signals(comp: Compiled, g: A.GoalDecl, index: int, data: list[Pattern], dia
                                     hint=_suggest(g, claimer.name, partner.name, knows, "a goal names values the "
                                                   "claimer knows when it finishes")))
             return False
-    commit = Signal(index, "commit", 0, claimer.slots.index(partner.name), tuple(recipes))
+    commit = Signal(index, "commit", 0, claimer.slots.index(partner.name), tuple(r for r in recipes if r is not None))
     if g.kind == "alive":
         claimer.steps[-1].signals.append(commit)
         return True
@@ -239,8 +241,8 @@ def _sessions(model: A.Model, scen: A.ScenarioDecl, defines: dict[str, Any], dia
     if isinstance(value, str):
         if value in defines:
             value = defines[value]
-        elif value in consts and isinstance(consts[value].value, A.IntLit):
-            value = consts[value].value.value
+        elif value in consts and isinstance(literal := consts[value].value, A.IntLit):
+            value = literal.value
         else:
             diags.append(Diagnostic("E201", f"unknown constant '{value}'", span,
                                     hint="declare it with `const NAME = 2` or write a number"))

@@ -24,7 +24,7 @@ from checker.engine.system import ClaimInfo, RunInfo, StepInfo
 from checker.security.knowledge import Knowledge, derivable, explain
 from checker.security.roles import SecretGoal
 from checker.security.secsys import Entry, Run, _add, _changes, _initial_values, _run_infos, _take
-from checker.security.terms import Atom, Term, instantiate, is_ground, match_all, pretty, pretty_enclosed, substitute
+from checker.security.terms import Atom, Pattern, Term, instantiate, is_ground, match_all, pretty, pretty_enclosed, substitute
 
 
 class ReplayError(Exception):
@@ -115,6 +115,7 @@ class ConcreteRun:
         if s.kind == "drop":
             if "drop" not in caps or s.taken not in dict(state.net):
                 raise ReplayError(f"step {state.pos + 1}: the dropped message is not in flight")
+            assert s.taken is not None
             return CAction(-1, 0, s, (), None), state._replace(pos=state.pos + 1, net=_take(state.net, s.taken))
         i = s.instance
         inst = sys.instances[i]
@@ -124,13 +125,14 @@ class ConcreteRun:
             raise ReplayError(f"step {state.pos + 1}: {sys.labels[i]} has finished")
         step = role.steps[run.pc]
         want = s.values
-        b: dict[str, Term] = {role.slots[k]: v for k, v in enumerate(run.values) if v is not None}
+        b: dict[str, Pattern] = {role.slots[k]: v for k, v in enumerate(run.values) if v is not None}
         if run.pc == 0 and run.values[0] is None:
             me0 = want[0]
             if not isinstance(me0, Atom) or me0 not in sys.honest or not sys.scenario.allowed(inst.role, me0):
                 raise ReplayError(f"step {state.pos + 1}: {sys.labels[i]} cannot be played by {me0}")
             b[role.slots[0]] = me0
         me = b[role.slots[0]]
+        assert isinstance(me, Atom)
         net, traffic, knowledge = state.net, state.traffic, state.knowledge
         if step.receive is not None:
             term = s.term
@@ -179,7 +181,7 @@ class ConcreteRun:
             to = b[role.slots[snd.to_slot]]
             assert isinstance(to, Atom)
             sends.append((me, to, substitute(snd.recipe, b)))
-        learn: list[Term] = []
+        learn: list[Pattern] = []
         if sends and sys.network_free:
             learn.extend(e[2] for e in sends)
         elif sends:
@@ -239,7 +241,7 @@ class ConcreteRun:
         if sys.network_free and s.capability is None:
             raise ReplayError(f"{where}: the attacker is the network, so nothing is delivered honestly")
 
-    def _signals(self, runs: list[Run], i: int, step: Any, b: dict[str, Term], events: frozenset,
+    def _signals(self, runs: list[Run], i: int, step: Any, b: dict[str, Pattern], events: frozenset,
                  violated: tuple) -> tuple[frozenset, tuple, str | None]:
         """Lowe's agreement on ground values, counting (injective agreement), for runs whose partners are all
         honest."""
@@ -292,10 +294,10 @@ class ConcreteRun:
         sys = self.system
         run = state.runs[i]
         role = sys.roles[sys.instances[i].role]
-        value = instantiate(goal.per_role[sys.instances[i].role],  # type: ignore[arg-type]
+        value = instantiate(goal.per_role[sys.instances[i].role],
                             {role.slots[k]: v for k, v in enumerate(run.values) if v is not None})
         partners = ", ".join(f"{role.slots[s]}={run.values[s]}" for s in role.role_slots if run.values[s] is not None)
-        how = explain(state.knowledge, value, self.fresh)  # type: ignore[arg-type]
+        how = explain(state.knowledge, value, self.fresh)
         return (f"the attacker knows {pretty_enclosed(value)}, the value of {goal.text[7:-1]} in {sys.labels[i]} "
                 f"({partners}, all honest): {how}")
 
@@ -400,7 +402,7 @@ class ConcreteRun:
                 return ClaimInfo(goal.text, self._leaking_run(goal, state))
         return next((ClaimInfo(a.text) for a in self.system.agreements if a.name == prop), None)
 
-    def timed_step(self, state: CState, action: CAction) -> tuple[Atom, Any, dict[str, Term], bool, Any] | None:
+    def timed_step(self, state: CState, action: CAction) -> tuple[Atom, Any, dict[str, Pattern], bool, Any] | None:
         """For `Timing.schedule`: who acted, its step's timing, its values after the step, whether its replay
         cache applies, and the clock before the step; None for drops."""
         s = action.step

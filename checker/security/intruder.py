@@ -155,7 +155,7 @@ def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: 
 class Store:
     """The analysed knowledge and the simple constraints of a symbolic state, levels canonical."""
 
-    known: frozenset[tuple[Term, int]]
+    known: frozenset[tuple[Pattern, int]]
     simple: frozenset[tuple[Var, int]]
     _cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
@@ -196,7 +196,7 @@ class Store:
     def is_ground(self) -> bool:
         return not self.simple and all(is_ground(t) for t, _lv in self.known)
 
-    def terms(self) -> list[Term]:
+    def sorted_terms(self) -> list[Pattern]:
         """The items, sorted (deterministic order for traces and tests)."""
         return sorted((t for t, _lv in self.known), key=sort_key)
 

@@ -27,24 +27,24 @@ from typing import Iterable, Iterator, Sequence
 
 from checker.security.terms import PRIMITIVES, App, Atom, Pattern, Term, is_ground, pretty, pretty_enclosed, sort_key
 
-Memo = dict[Term, bool]
+Memo = dict[Pattern, bool]
 
 
 @dataclass(frozen=True, slots=True)
 class Knowledge:
     """What the attacker knows: the analysed closure, tuples dropped (see module doc). Build with `initial`."""
 
-    terms: frozenset[Term]
+    terms: frozenset[Pattern]
 
     @classmethod
-    def initial(cls, terms: Iterable[Term] = ()) -> Knowledge:
+    def initial(cls, terms: Iterable[Pattern] = ()) -> Knowledge:
         return cls(frozenset()).add_all(terms)
 
-    def add(self, term: Term) -> Knowledge:
+    def add(self, term: Pattern) -> Knowledge:
         """Learn `term`; it may make a key derivable and so open ciphertexts learnt earlier."""
         return self.add_all((term,))
 
-    def add_all(self, terms: Iterable[Term]) -> Knowledge:
+    def add_all(self, terms: Iterable[Pattern]) -> Knowledge:
         new = tuple(terms)
         for t in new:
             if not is_ground(t):
@@ -53,10 +53,10 @@ class Knowledge:
             return self
         return Knowledge(frozenset(t for t in _saturate(self.terms, new) if not _is_tuple(t)))
 
-    def __canonical__(self) -> frozenset[Term]:  # for state fingerprints (checker/engine/fingerprint.py)
+    def __canonical__(self) -> frozenset[Pattern]:  # for state fingerprints (checker/engine/fingerprint.py)
         return self.terms
 
-    def sorted_terms(self) -> tuple[Term, ...]:
+    def sorted_terms(self) -> tuple[Pattern, ...]:
         return tuple(sorted(self.terms, key=sort_key))
 
     def __len__(self) -> int:
@@ -78,16 +78,16 @@ def derivable(knowledge: Knowledge, term: Pattern, fresh: Sequence[Atom] = ()) -
     return _derivable(know.terms, term, {})
 
 
-def _derivable(known: frozenset[Term] | set[Term], term: Pattern, memo: Memo) -> bool:
+def _derivable(known: frozenset[Pattern] | set[Pattern], term: Pattern, memo: Memo) -> bool:
     return term in known or _constructible(known, term, memo)
 
 
-def _constructible(known: frozenset[Term] | set[Term], term: Pattern, memo: Memo) -> bool:
+def _constructible(known: frozenset[Pattern] | set[Pattern], term: Pattern, memo: Memo) -> bool:
     """Derivable without holding `term` itself: built by its (public) constructor from derivable parts."""
     return _build_parts(known, term, memo) is not None
 
 
-def _build_parts(known: frozenset[Term] | set[Term], term: Pattern, memo: Memo) -> tuple[Term, ...] | None:
+def _build_parts(known: frozenset[Pattern] | set[Pattern], term: Pattern, memo: Memo) -> tuple[Pattern, ...] | None:
     """The derivable terms the attacker combines to build `term`, or None if it cannot build it."""
     if not isinstance(term, App) or not PRIMITIVES[term.op].public:
         return None
@@ -96,7 +96,7 @@ def _build_parts(known: frozenset[Term] | set[Term], term: Pattern, memo: Memo) 
         return None
     prim = PRIMITIVES[term.op]
 
-    def can(u: Term) -> bool:
+    def can(u: Pattern) -> bool:
         return _derivable(known, u, memo)
 
     parts = prim.compose(term.args, can) if prim.compose else (term.args if all(map(can, term.args)) else None)
@@ -104,7 +104,7 @@ def _build_parts(known: frozenset[Term] | set[Term], term: Pattern, memo: Memo) 
     return parts
 
 
-def _reveal(known: frozenset[Term] | set[Term], term: Term, memo: Memo) -> tuple[Term, ...] | None:
+def _reveal(known: frozenset[Pattern] | set[Pattern], term: Pattern, memo: Memo) -> tuple[Pattern, ...] | None:
     """What a destructor yields from `term` given `known`, or None if it has none or its key is not derivable."""
     if not isinstance(term, App):
         return None
@@ -117,12 +117,12 @@ def _reveal(known: frozenset[Term] | set[Term], term: Term, memo: Memo) -> tuple
     return destructor.parts(term.args)
 
 
-def _saturate(base: frozenset[Term], new: Iterable[Term]) -> set[Term]:
+def _saturate(base: frozenset[Pattern], new: Iterable[Pattern]) -> set[Pattern]:
     """Close `base` plus `new` under the destructors. Rescans earlier terms when anything is learnt, since a
     new term can make the key of an old ciphertext derivable. The result does not depend on set order."""
     known = set(base)
     pending = list(new)
-    opened: set[Term] = set()
+    opened: set[Pattern] = set()
     while pending:
         while pending:
             t = pending.pop()
@@ -142,7 +142,7 @@ def _saturate(base: frozenset[Term], new: Iterable[Term]) -> set[Term]:
     return known
 
 
-def _is_tuple(term: Term) -> bool:
+def _is_tuple(term: Pattern) -> bool:
     return isinstance(term, App) and term.op == "tuple"
 
 
@@ -150,28 +150,29 @@ def _is_tuple(term: Term) -> bool:
 # Explanations
 
 
-Origin = tuple[Term, str, tuple[Term, ...]]  # (opened term, verb, terms needed to open it)
+Origin = tuple[Pattern, str, tuple[Pattern, ...]]  # (opened term, verb, terms needed to open it)
 
 
-def _origins(closed: set[Term]) -> dict[Term, Origin]:
+def _origins(closed: set[Pattern]) -> dict[Pattern, Origin]:
     """For each term analysis reveals, the first (by `sort_key`) ciphertext or signature it comes out of;
     tuples in between are looked through, so `Na` comes "decrypted from {Na, A}pk(E)", not from `(Na, A)`."""
     memo: Memo = {}
-    origins: dict[Term, Origin] = {}
+    origins: dict[Pattern, Origin] = {}
     for c in sorted(closed, key=sort_key):
         if isinstance(c, App) and not _is_tuple(c):
             parts = _reveal(closed, c, memo)
             if parts is not None:
                 destructor = PRIMITIVES[c.op].destructor
-                origin = (c, destructor.verb, destructor.needs(c.args))
+                assert destructor is not None
+                origin = (c, destructor.verb, destructor.needs(c.args) or ())
                 for leaf in _untuple(parts):
                     origins.setdefault(leaf, origin)
     return origins
 
 
-def _untuple(terms: Iterable[Term]) -> Iterator[Term]:
+def _untuple(terms: Iterable[Pattern]) -> Iterator[Pattern]:
     for t in terms:
-        if _is_tuple(t):
+        if isinstance(t, App) and t.op == "tuple":
             yield from _untuple(t.args)
         else:
             yield t
@@ -185,29 +186,29 @@ def _how(origin: Origin) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Explainer:
-    closed: set[Term]
-    origins: dict[Term, Origin]
+    closed: set[Pattern]
+    origins: dict[Pattern, Origin]
     fresh: frozenset[Atom]
     memo: Memo
 
-    def parts(self, term: Term) -> list[Term]:
+    def parts(self, term: Pattern) -> list[Pattern]:
         """The pieces `term` is built from, tuples flattened, each once, in order."""
         parts = _build_parts(self.closed, term, self.memo) or ()
-        flat: list[Term] = []
+        flat: list[Pattern] = []
         for p in parts:
             for q in (self.parts(p) if _is_tuple(p) else [p]):
                 if q not in flat:
                     flat.append(q)
         return flat
 
-    def plain(self, term: Term) -> bool:
+    def plain(self, term: Pattern) -> bool:
         """Held outright, or built from atoms held outright (`pk(B)`): not worth explaining. A term built
         from compound or derived parts (a DH key from `exp(g, x)` and `e`) is."""
         if term in self.closed:
             return term not in self.origins and term not in self.fresh
         return all(isinstance(p, Atom) and self.plain(p) for p in self.parts(term))
 
-    def describe(self, term: Term) -> str:
+    def describe(self, term: Pattern) -> str:
         if term in self.fresh:
             return f"{pretty_enclosed(term)} (fresh)"
         if term in self.origins:
@@ -217,7 +218,7 @@ class _Explainer:
         return f"{pretty_enclosed(term)} (built from {', '.join(self.describe(p) for p in self.parts(term))})"
 
 
-def explain(knowledge: Knowledge, term: Term, fresh: Sequence[Atom] = ()) -> str:
+def explain(knowledge: Knowledge, term: Pattern, fresh: Sequence[Atom] = ()) -> str:
     """A short derivation of `term`, e.g. `{Na, E}pk(B) built from Na (decrypted from {Na, A}pk(E) with
     sk(E)), E, pk(B)`. `fresh` are atoms the attacker invents for this message. Deterministic."""
     if not derivable(knowledge, term, fresh):

@@ -37,6 +37,7 @@ from checker.engine.system import ClaimInfo, RunInfo, StepInfo
 from checker.security.intruder import Intruder, Store, Work, canonical_levels
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
 from checker.security.terms import (App, Atom, Pattern, Term, Var, agent_names, agent_sort, instantiate, is_agent_sort,
+                                    is_ground,
                                     pretty, pretty_enclosed, rename_atoms, sort_key, term_vars)
 from checker.security.unify import Subst, apply, unify, unify_all
 
@@ -161,7 +162,7 @@ class SecuritySystem:
                        | {s.args[0] for r in roles for st in r.steps for snd in st.sends
                           for s in _subterms(snd.recipe) if isinstance(s, App) and s.op == "exp"
                           and not isinstance(s.args[0], (Var, App))}, key=sort_key)
-        self.intruder = Intruder(tuple(bases))
+        self.intruder = Intruder(tuple(b for b in bases if not isinstance(b, Var)))
         self.initial_store = Store.initial(list(self.initial_terms) + list(own))
         self._secret_cache: dict = {}
         # The role that sends the narration's first message opens a session (casts it); if none starts by
@@ -319,8 +320,8 @@ class SecuritySystem:
             me = vals[0]
             assert isinstance(me, Atom)
             for delivery, work in self._deliveries(st, pattern, me):
-                for w in self._checked(work, role, step, vals):
-                    self._after_receive(st, i, step, vals, w, delivery, pattern, out)
+                for checked in self._checked(work, role, step, vals):
+                    self._after_receive(st, i, step, vals, checked, delivery, pattern, out)
 
     def _starts(self, state: SecState, i: int) -> Iterator[SecState]:
         """The state with instance i's own agent known: as it is, after casting i's session (when i is the first
@@ -338,9 +339,9 @@ class SecuritySystem:
                     yield state._replace(runs=runs)
             return
         for agent in self._agent_options(state, inst.role, True, ()):
-            runs = list(state.runs)
-            runs[i] = Run(0, (agent,) + tuple(run.values[1:]))
-            yield state._replace(runs=tuple(runs))
+            cast = list(state.runs)
+            cast[i] = Run(0, (agent,) + tuple(run.values[1:]))
+            yield state._replace(runs=tuple(cast))
 
     def _cast_done(self, state: SecState, session: int) -> bool:
         return all(state.runs[j].values[0] is not None for j in self.sessions[session])
@@ -392,7 +393,7 @@ class SecuritySystem:
         b: dict[str, Pattern] = {}
         for k, name in enumerate(role.slots):
             if vals[k] is not None:
-                b[name] = vals[k]  # type: ignore[assignment]
+                b[name] = vals[k]
         fresh: dict[str, Pattern] = {}
         sorts = self.slot_sorts[self.role_index[role.name]]
         for v in term_vars(pattern):
@@ -454,7 +455,7 @@ class SecuritySystem:
         pc = state.runs[i].pc
         finishing = pc + 1 == len(role.steps)
         needed = _needed_slots(role, step, finishing)
-        exact = frozenset()  # slots a clock or counter needs as agents: who a counter counts towards
+        exact: frozenset[int] = frozenset()  # slots a clock or counter needs as agents (whom it counts towards)
         if step.timing is not None:
             exact = frozenset(role.slots.index(n) for _v, n in step.timing.counters + step.timing.increasing)
         for w, values in self._cast(state, inst.role, role, vals, work, needed | exact, finishing, exact):
@@ -841,6 +842,16 @@ class SecuritySystem:
                    for _ in range(n)] if goal.kind == "agree" else []
         if any(key == target for key, _n in runnings) and goal.kind != "agree":
             return None  # a running equal as terms matches in every instantiation
+        if all(_ground_key(key) for key, _n in runnings) and all(_ground_key(c) for c in commits) and \
+                _ground_key((me, peer, data)):  # nothing to instantiate: count
+            ran = sum(n for key, n in runnings if key == target)
+            same = 1 + sum(1 for c in commits if c == (me, peer, data))
+            if ran >= same:
+                return None
+            if ran == 0:
+                return f"{peer} never ran it with {me}{'' if weak else ' on these values'}", {}
+            return (f"{peer} ran it only {ran} time{'' if ran == 1 else 's'} with these values: an earlier commit "
+                    f"already used that run", {})
         for size in range(len(commits) + 1):
             for subset in itertools.combinations(range(len(commits)), size):
                 pairs = [(x, y) for k in subset for x, y in zip(_flat_key((me, peer, data)), _flat_key(commits[k]))]
@@ -937,7 +948,7 @@ class SecuritySystem:
                 if len(self._secret_cache) > 100_000:
                     self._secret_cache.clear()
                 self._secret_cache[key] = found
-            if found is not False:
+            if isinstance(found, Work):
                 return i, value, found
         return None
 
@@ -965,7 +976,7 @@ class SecuritySystem:
             role = self.roles[inst.role]
             if run.pc < len(role.steps):
                 continue
-            agents = {role.slots[s]: run.values[s] for s in role.role_slots if run.values[s] is not None}
+            agents: dict[str, Pattern] = {role.slots[s]: v for s in role.role_slots if (v := run.values[s]) is not None}
             if all(a in self.honest for a in agents.values()):
                 finished[inst.role].append(agents)
         if not all(finished):
@@ -1153,6 +1164,10 @@ def _event_under(ev: Event, sigma: Any) -> Event:
 def _apply_all(items: tuple, sigma: Subst) -> tuple:
     """A tuple of terms and tuples of terms (an event's agents and data) under `sigma`."""
     return tuple(tuple(apply(d, sigma) for d in x) if isinstance(x, tuple) else apply(x, sigma) for x in items)
+
+
+def _ground_key(key: tuple) -> bool:
+    return all(is_ground(x) for x in _flat_key(key))
 
 
 def _flat_key(key: tuple) -> list[Pattern]:

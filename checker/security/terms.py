@@ -131,7 +131,7 @@ class App:
 
 Term = Union[Atom, App]
 Pattern = Union[Atom, App, Var]
-Bindings = Mapping[str, Term]
+Bindings = Mapping[str, Pattern]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -147,11 +147,11 @@ class Destructor:
     argument positions learnt (None: all of them); `verb` is used in derivation explanations.
     """
 
-    needs: Callable[[tuple[Term, ...]], tuple[Term, ...] | None]
+    needs: Callable[[tuple[Pattern, ...]], tuple[Pattern, ...] | None]
     reveals: tuple[int, ...] | None
     verb: str
 
-    def parts(self, args: tuple[Term, ...]) -> tuple[Term, ...]:
+    def parts(self, args: tuple[Pattern, ...]) -> tuple[Pattern, ...]:
         return args if self.reveals is None else tuple(args[i] for i in self.reveals)
 
 
@@ -173,7 +173,7 @@ class Primitive:
     sort: str | None = None
     commutative: bool = False
     normalise: Callable[[tuple], tuple] | None = None
-    compose: Callable[[tuple, Callable[[Term], bool]], tuple[Term, ...] | None] | None = None
+    compose: Callable[[tuple, Callable[[Pattern], bool]], tuple[Pattern, ...] | None] | None = None
     min_arity: int = 2
 
     def check_arity(self, n: int) -> None:
@@ -182,15 +182,15 @@ class Primitive:
             raise ValueError(f"{self.name} takes {want} arguments, got {n}")
 
 
-def _needs_nothing(args: tuple[Term, ...]) -> tuple[Term, ...]:
+def _needs_nothing(args: tuple[Pattern, ...]) -> tuple[Pattern, ...]:
     return ()
 
 
-def _needs_key(args: tuple[Term, ...]) -> tuple[Term, ...]:
+def _needs_key(args: tuple[Pattern, ...]) -> tuple[Pattern, ...]:
     return (args[1],)
 
 
-def _needs_private_key(args: tuple[Term, ...]) -> tuple[Term, ...] | None:
+def _needs_private_key(args: tuple[Pattern, ...]) -> tuple[Pattern, ...] | None:
     """`{m}pk(X)` opens with `sk(X)`; under any other key the matching private key is unnameable."""
     key = args[1]
     if isinstance(key, App) and key.op == "pk":
@@ -208,9 +208,11 @@ def _flatten_tuple(args: tuple) -> tuple:
 
 def _normalise_exp(args: tuple) -> tuple:
     """exp(exp(b, xs), ys) = exp(b, xs + ys); the exponents are a multiset, kept sorted."""
-    base, exps = args[0], args[1:]
+    base: Pattern = args[0]
+    exps: tuple = args[1:]
     if isinstance(base, App) and base.op == "exp":
-        base, exps = base.args[0], base.args[1:] + exps
+        exps = base.args[1:] + exps
+        base = base.args[0]
     return (base,) + tuple(sorted(exps, key=sort_key))
 
 
@@ -219,7 +221,7 @@ def exp_or_base(base: Pattern, exponents: Sequence[Pattern]) -> Pattern:
     return App("exp", (base, *exponents)) if exponents else base
 
 
-def _compose_exp(args: tuple, can: Callable[[Term], bool]) -> tuple[Term, ...] | None:
+def _compose_exp(args: tuple, can: Callable[[Pattern], bool]) -> tuple[Pattern, ...] | None:
     """Diffie-Hellman synthesis: exp(b, E) is built from exp(b, E - {e}) and e, peeling one exponent at a time
     (so from exp(g, x) and y the attacker gets exp(g, x, y), and from g, x, y likewise; never from
     exp(g, x) and exp(g, y) alone)."""
@@ -345,7 +347,7 @@ def variables(pattern: Pattern) -> tuple[Var, ...]:
     return tuple(t for t in subterms(pattern) if isinstance(t, Var))
 
 
-def has_sort(term: Term, sort: str) -> bool:
+def has_sort(term: Pattern, sort: str) -> bool:
     """Typed matching: an atom of that sort, or an application whose primitive declares that result sort
     (so a `key` variable accepts `Kab`, `k(A, B)`, `pk(B)`, `sk(B)` and DH keys `exp(g, x, y)`); for a shape
     (`SHAPES`), an application of that operator."""
@@ -426,8 +428,8 @@ def _braces_fit(term: App) -> bool:
 # Matching and substitution
 
 
-def match_all(pattern: Pattern, term: Term, bindings: Bindings = MappingProxyType({}),
-              typed: bool = True) -> list[dict[str, Term]]:
+def match_all(pattern: Pattern, term: Pattern, bindings: Bindings = MappingProxyType({}),
+              typed: bool = True) -> list[dict[str, Pattern]]:
     """Every way `pattern` matches the ground `term` extending `bindings`, without duplicates, in a fixed order.
 
     There can be several: `k(X, Y)` against `k(A, B)` (commutativity), `exp(G, Y)` against `exp(g, x, y)`
@@ -435,19 +437,19 @@ def match_all(pattern: Pattern, term: Term, bindings: Bindings = MappingProxyTyp
     (`has_sort`); untyped: any variable binds any term. A variable ending a tuple pattern may bind the
     remaining components as a tuple when its sort allows a tuple (untyped, or no sort).
     """
-    found: dict[frozenset, dict[str, Term]] = {}
+    found: dict[frozenset, dict[str, Pattern]] = {}
     for b in _match(pattern, term, dict(bindings), typed):
         found.setdefault(frozenset(b.items()), b)
     return list(found.values())
 
 
-def match(pattern: Pattern, term: Term, bindings: Bindings = MappingProxyType({}),
-          typed: bool = True) -> dict[str, Term] | None:
+def match(pattern: Pattern, term: Pattern, bindings: Bindings = MappingProxyType({}),
+          typed: bool = True) -> dict[str, Pattern] | None:
     """The first matcher of `match_all` (the same order every run), or None."""
     return next(_match(pattern, term, dict(bindings), typed), None)
 
 
-def _match(p: Pattern, t: Term, b: dict[str, Term], typed: bool) -> Iterator[dict[str, Term]]:
+def _match(p: Pattern, t: Pattern, b: dict[str, Pattern], typed: bool) -> Iterator[dict[str, Pattern]]:
     if isinstance(p, Var):
         bound = b.get(p.name)
         if bound is not None:
@@ -473,8 +475,8 @@ def _match(p: Pattern, t: Term, b: dict[str, Term], typed: bool) -> Iterator[dic
         yield from _match_seq(p.args, t.args, b, typed)
 
 
-def _match_seq(ps: Sequence[Pattern], ts: Sequence[Term], b: dict[str, Term],
-               typed: bool) -> Iterator[dict[str, Term]]:
+def _match_seq(ps: Sequence[Pattern], ts: Sequence[Pattern], b: dict[str, Pattern],
+               typed: bool) -> Iterator[dict[str, Pattern]]:
     if len(ps) != len(ts):
         return
     if not ps:
@@ -484,7 +486,7 @@ def _match_seq(ps: Sequence[Pattern], ts: Sequence[Term], b: dict[str, Term],
         yield from _match_seq(ps[1:], ts[1:], b1, typed)
 
 
-def _match_tuple(p: App, t: App, b: dict[str, Term], typed: bool) -> Iterator[dict[str, Term]]:
+def _match_tuple(p: App, t: App, b: dict[str, Pattern], typed: bool) -> Iterator[dict[str, Pattern]]:
     n, m = len(p.args), len(t.args)
     if m > n and isinstance(p.args[-1], Var):  # the last variable binds the tail pair
         yield from _match_seq(p.args, t.args[:n - 1] + (App("tuple", t.args[n - 1:]),), b, typed)
@@ -492,7 +494,7 @@ def _match_tuple(p: App, t: App, b: dict[str, Term], typed: bool) -> Iterator[di
         yield from _match_seq(p.args, t.args, b, typed)
 
 
-def _match_exp(p: App, t: App, b: dict[str, Term], typed: bool) -> Iterator[dict[str, Term]]:
+def _match_exp(p: App, t: App, b: dict[str, Pattern], typed: bool) -> Iterator[dict[str, Pattern]]:
     """Exponents match as a multiset; a variable base absorbs the exponents the pattern does not name."""
     pbase, pexps = p.args[0], p.args[1:]
     tbase, texps = t.args[0], t.args[1:]
@@ -535,4 +537,4 @@ def substitute(pattern: Pattern, bindings: Bindings) -> Term:
     if not is_ground(result):
         names = ", ".join(v.name for v in variables(result))
         raise ValueError(f"unbound variables in {pretty(pattern)}: {names}")
-    return result
+    return result  # type: ignore[return-value]  # ground, so an Atom or App

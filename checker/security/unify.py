@@ -63,7 +63,7 @@ def unify_all(pairs: list[tuple[Pattern, Pattern]], sigma: Mapping[str, Pattern]
 
 def compatible(v: Var, t: Pattern) -> bool:
     """Whether the sort of `v` admits the (non-variable) term `t`."""
-    return v.sort is None or has_sort(t, v.sort)  # type: ignore[arg-type]
+    return v.sort is None or has_sort(t, v.sort)
 
 
 def _unify(s: Pattern, t: Pattern, sigma: Subst) -> Iterator[Subst]:

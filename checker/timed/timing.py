@@ -160,12 +160,12 @@ class Timing:
                               f"{agent}'s message number {n} to {pretty(b[to])}", value_var(b[name])))
         for chk in spec.checks:
             lhs = Lin(tuple((NOW if o == "now" else value_var(b[o]), c) for o, c in chk.terms), chk.const)
-            out.append(Effect("check", (Constraint(lhs, chk.op),), chk.text))
+            out.append(Effect("check", (Constraint(lhs, "==" if chk.op == "==" else "<="),), chk.text))
         for name, partner in spec.increasing:
             peer = b[partner]
-            key = _last(agent, peer, name) if isinstance(peer, Atom) else None
-            if key is None:
+            if not isinstance(peer, Atom):
                 continue
+            key = _last(agent, peer, name)
             old = var(f"@last:{key}") if key in lasts else const(0)
             out.append(Effect("increasing", (ge(value_var(b[name]), old + 1), eq(f"@new:{key}", value_var(b[name]))),
                               f"{name} increases over the last one {agent} accepted from {pretty(peer)}"))
@@ -209,7 +209,7 @@ class Timing:
                         renames[n] = var("new:" + n[5:])
                         updated.append(n[5:])
                 added.append(_subst(c, renames))
-        snapped = []
+        snapped: list[Constraint] = []
         for c in added:  # a clock inside a non-difference guard is frozen into a snapshot (see _elapse)
             if not c.is_difference and me in c.variables():
                 snap = _fresh_name("snap", zone.variables() | {n for x in snapped for n in x.variables()})
@@ -323,8 +323,8 @@ class Timing:
                         elif n.startswith("@new:"):
                             renames[n] = var(f"{n[5:]}@{k}")
                     concrete.append(_subst(c, renames))
-                for n in e.constraints:
-                    for v in n.variables():
+                for con in e.constraints:
+                    for v in con.variables():
                         if v.startswith("@new:"):
                             version[v[5:]] = f"{v[5:]}@{k}"
                 cons += concrete
@@ -368,7 +368,8 @@ class Timing:
             seen.append((done, _differences(state.clock.zone, clocks)))
             return done
 
-        result = Explorer(honest_system, [_Label("executable", record)], bounds).run()
+        probes: list[Any] = [_Label("executable", record)]  # a labelling property, judged here, not by analysis
+        result = Explorer(honest_system, probes, bounds).run()
         if not result.complete:
             return Robust(None, f"no verdict: the honest system was not explored completely "
                                 f"({result.stop_reason or 'depth bound'})")
