@@ -178,6 +178,8 @@ class SecuritySystem:
             if inst.session is not None:
                 self.sessions[inst.session] = self.sessions.get(inst.session, ()) + (j,)
         self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
+        self._solved: dict = {}  # (store, pattern) -> solutions (see `_injections`)
+        self._shapes: dict = {}  # term -> its shape (see `_session_key`)
 
     def exact(self) -> SecuritySystem:
         """The same protocol with levels: what a value the attacker chose may later be bound to is limited to
@@ -186,6 +188,7 @@ class SecuritySystem:
         twin.timed_knowledge = True
         twin._secret_cache = {}
         twin._fps = {}
+        twin._solved = {}
         return twin
 
     def _role_sort(self, role_name: str) -> str:
@@ -417,15 +420,25 @@ class SecuritySystem:
                     yield from self._unified(state, pattern, entry[2], Delivery("replay", entry[0], None))
         if not self.injects or (not self.network_free and "masquerade" not in caps and not mine):
             return
-        store = state.store
-        solutions = list(self.intruder.solve(Work.start(store), [(pattern, store.now)]))
+        solutions = self._injections(state.store, pattern)
         if "modify" in caps and not self.network_free:
             for entry in mine:
                 for w in solutions:
                     yield Delivery("modify", entry[0], entry), w.copy()
         if "masquerade" in caps:
             for w in solutions:
-                yield Delivery("masquerade", None, None), w
+                yield Delivery("masquerade", None, None), w.copy()
+
+    def _injections(self, store: Store, pattern: Pattern) -> list[Work]:
+        """The solutions of "the attacker can derive `pattern` now" (memoised: a pure function of the store and
+        the pattern, which recur across states; callers copy before changing one)."""
+        key = (store, pattern)
+        found = self._solved.get(key)
+        if found is None:
+            if len(self._solved) > 50_000:
+                self._solved.clear()
+            found = self._solved[key] = list(self.intruder.solve(Work.start(store), [(pattern, store.now)]))
+        return found
 
     def _unified(self, state: SecState, pattern: Pattern, term: Pattern,
                  delivery: Delivery) -> Iterator[tuple[Delivery, Work]]:
@@ -684,8 +697,20 @@ class SecuritySystem:
 
     def _session_key(self, state: SecState, members: tuple[int, ...]) -> tuple:
         cast = state.runs[members[0]].values[0] is not None or state.runs[members[0]].pc != 0
-        return (not cast, tuple((state.runs[j].pc, tuple(_shape(v, self.fresh_names) for v in state.runs[j].values))
-                                for j in members))
+        shapes = self._shapes
+        if len(shapes) > 200_000:
+            shapes.clear()
+        out = []
+        for j in members:
+            run = state.runs[j]
+            key = []
+            for v in run.values:
+                found = shapes.get(v)
+                if found is None:
+                    found = shapes[v] = _shape(v, self.fresh_names)
+                key.append(found)
+            out.append((run.pc, tuple(key)))
+        return (not cast, tuple(out))
 
     def _split(self, work: Work, runs: list[Run]) -> Iterator[Work]:
         """Decide, for each agent variable in the key of something the attacker holds but cannot open, whether it
