@@ -34,6 +34,7 @@ Binding a variable re-activates its simple constraint as a goal, with the variab
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterator, Mapping, Sequence
@@ -206,17 +207,8 @@ def canonical_levels(known: Mapping[Pattern, int], simple: Mapping[str, tuple[Va
     below it; an item's level x the number of distinct constraint levels below x."""
     distinct = sorted({lv for _v, lv in simple.values()})
     rank = {lv: k for k, lv in enumerate(distinct)}
-
-    def below(x: int) -> int:
-        n = 0
-        for c in distinct:
-            if c < x:
-                n += 1
-            else:
-                break
-        return n
-
-    return Store(frozenset((t, below(x)) for t, x in known.items()),
+    below = {x: bisect_left(distinct, x) for x in set(known.values())}  # constraint levels below x
+    return Store(frozenset((t, below[x]) for t, x in known.items()),
                  frozenset((v, rank[lv]) for v, lv in simple.values()))
 
 

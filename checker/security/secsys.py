@@ -30,7 +30,7 @@ from __future__ import annotations
 import copy
 import itertools
 from dataclasses import dataclass
-from typing import Any, Iterator, NamedTuple, Sequence
+from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 from checker.engine.fingerprint import MASK64, digest64, encode, fingerprint
 from checker.engine.system import ClaimInfo, RunInfo, StepInfo
@@ -171,8 +171,15 @@ class SecuritySystem:
         self.fresh_bases = tuple(sorted({(r.slots[slot], sort) for r in roles for st in r.steps
                                          for slot, sort in st.fresh}))
         self.fresh_names = frozenset(b for b, _s in self.fresh_bases)
-        self.session_symmetry = timing is None and bool(scenario.instances) and \
-            all(inst.session is not None for inst in scenario.instances)
+        self.session_symmetry = bool(scenario.instances) and all(inst.session is not None
+                                                                 for inst in scenario.instances)
+        # Agents of one class are interchangeable: honest ones, compromised ones, and those dedicated to a role.
+        classes: dict[tuple, list[Atom]] = {}
+        for a in self.agents:
+            key = (a in self.honest, tuple(r for r in range(len(roles)) if scenario.allowed(r, a)))
+            classes.setdefault(key, []).append(a)
+        self.agent_classes = {k: tuple(v) for k, v in classes.items()}
+        self.agent_class = {a: k for k, v in classes.items() for a in v}
         self.sessions: dict[int, tuple[int, ...]] = {}
         for j, inst in enumerate(self.instances):
             if inst.session is not None:
@@ -652,26 +659,28 @@ class SecuritySystem:
         if witness is not None:
             witness = tuple((rename[n].name if n in rename else n, fwd(t)) for n, t in witness)
         received = fwd(apply(pattern, sigma)) if pattern is not None else None
-        taken = None if delivery.taken is None else (delivery.taken[0], delivery.taken[1],
+        taken = None if delivery.taken is None else (amap.get(delivery.taken[0], delivery.taken[0]),
+                                                      amap.get(delivery.taken[1], delivery.taken[1]),
                                                       fwd(apply(delivery.taken[2], sigma)))
-        action = SecAction(i, len(sends), "step", i, delivery.capability, received, delivery.claimed, taken,
-                           tuple((a, d, fwd(t)) for a, d, t in sends), note,
+        claimed = None if delivery.claimed is None else amap.get(delivery.claimed, delivery.claimed)
+        action = SecAction(i, len(sends), "step", i, delivery.capability, received, claimed, taken,
+                           tuple((amap.get(a, a), fwd(d), fwd(t)) for a, d, t in sends), note,  # type: ignore[misc]
                            nxt.runs[perm[i] if perm else i].values, forward, witness,
                            tuple(sorted(amap.items(), key=lambda kv: kv[0].name)) if amap else (), perm)
         if nxt not in out:
             out[nxt] = action
 
     def _symmetric(self, state: SecState) -> tuple[SecState, tuple[int, ...] | None, dict[Atom, Atom]]:
-        """Sessions are interchangeable: put them in a canonical order (by the shape of their runs, fresh values
-        and variables abstracted; ties keep their order), renaming the fresh values they created (`Na#2` of
-        the session that becomes the first is `Na#1`). Returns the state, the instance permutation and the
-        atom renaming (None and {} when nothing moves). Untimed protocols only: zones name timestamps."""
+        """Sessions are interchangeable: put them in a canonical order (by the shape of their runs, fresh values,
+        variables and, untimed, agents abstracted; ties keep their order), renaming the fresh values they
+        created (`Na#2` of the session that becomes the first is `Na#1`). Untimed, agents of one class (honest
+        ones, compromised ones, those dedicated to one role) are interchangeable too: they are renamed in order of
+        first appearance in the runs. Returns the state, the instance permutation and the atom renaming (None
+        and {} when nothing moves). Zones name timestamps: they are renamed too."""
         if not self.session_symmetry:
             return state, None, {}
         keys = {k: self._session_key(state, members) for k, members in self.sessions.items()}
         order = sorted(keys, key=lambda k: keys[k])
-        if all(a == b for a, b in zip(order, sorted(keys))):
-            return state, None, {}
         perm = list(range(len(self.instances)))
         amap: dict[Atom, Atom] = {}
         for new_k, old_k in zip(sorted(keys), order):
@@ -681,6 +690,15 @@ class SecuritySystem:
                 perm[j_old] = j_new
             for base, sort in self.fresh_bases:
                 amap[Atom(f"{base}#{old_k}", sort)] = Atom(f"{base}#{new_k}", sort)
+        if state.clock is None:
+            amap.update(self._agent_renaming(state, order))
+        if not amap and all(p == j for j, p in enumerate(perm)):
+            return state, None, {}
+        clock = state.clock
+        if clock is not None:
+            clock = self.timing.rename(clock, amap)
+            if clock is None:
+                return state, None, {}
         runs: list[Run] = list(state.runs)
         for j_old, r in enumerate(state.runs):
             runs[perm[j_old]] = Run(r.pc, tuple(rename_atoms(v, amap) if v is not None else None for v in r.values))
@@ -688,12 +706,34 @@ class SecuritySystem:
         def ren(t: Pattern) -> Pattern:
             return rename_atoms(t, amap)
 
+        def entry(e: Entry) -> Entry:
+            return (amap.get(e[0], e[0]), amap.get(e[1], e[1]), ren(e[2]))
+
         store = Store(frozenset((ren(t), lv) for t, lv in state.store.known), state.store.simple)
-        return SecState(tuple(runs), store, _map_counts(state.net, lambda e: (e[0], e[1], ren(e[2]))),
-                        frozenset((e[0], e[1], ren(e[2])) for e in state.traffic),
-                        _map_counts(state.events, lambda ev: (ev[0], ev[1], ev[2], ev[3],
+        return SecState(tuple(runs), store, _map_counts(state.net, entry), frozenset(entry(e) for e in state.traffic),
+                        _map_counts(state.events, lambda ev: (ev[0], ev[1], ren(ev[2]), ren(ev[3]),
                                                               tuple(ren(d) for d in ev[4]))),
-                        frozenset(ren(v) for v in state.revealed), state.violated, state.clock), tuple(perm), amap
+                        frozenset(ren(v) for v in state.revealed), state.violated, clock), tuple(perm), amap
+
+    def _agent_renaming(self, state: SecState, order: list[int]) -> dict[Atom, Atom]:
+        """Agents of each class renamed in order of first appearance in the runs (sessions in `order`)."""
+        seen: dict[tuple, list[Atom]] = {}
+        for k in order:
+            for j in self.sessions[k]:
+                for v in state.runs[j].values:
+                    if v is not None:
+                        for a in _atoms(v):
+                            cls = self.agent_class.get(a)
+                            if cls is not None and a not in seen.setdefault(cls, []):
+                                seen[cls].append(a)
+        out: dict[Atom, Atom] = {}
+        for cls, first in seen.items():
+            members = self.agent_classes[cls]
+            rest = [a for a in members if a not in first]
+            for old, new in zip(first + rest, members):
+                if old != new:
+                    out[old] = new
+        return out
 
     def _session_key(self, state: SecState, members: tuple[int, ...]) -> tuple:
         cast = state.runs[members[0]].values[0] is not None or state.runs[members[0]].pc != 0
@@ -707,7 +747,7 @@ class SecuritySystem:
             for v in run.values:
                 found = shapes.get(v)
                 if found is None:
-                    found = shapes[v] = _shape(v, self.fresh_names)
+                    found = shapes[v] = _shape(v, self.fresh_names, self.agent_class if state.clock is None else None)
                 key.append(found)
             out.append((run.pc, tuple(key)))
         return (not cast, tuple(out))
@@ -1199,17 +1239,19 @@ def _flat_key(key: tuple) -> list[Pattern]:
     return [y for x in key for y in (x if isinstance(x, tuple) else (x,))]
 
 
-def _shape(t: Pattern | None, fresh: frozenset[str]) -> tuple:
-    """A term with fresh values reduced to their names and variables to their sorts: what stays the same when
-    sessions are swapped (a sort key for `_symmetric`)."""
+def _shape(t: Pattern | None, fresh: frozenset[str], agents: Mapping[Atom, tuple] | None = None) -> tuple:
+    """A term with fresh values reduced to their names, variables to their sorts and (given `agents`) agents to
+    their classes: what stays the same when sessions or agents are swapped (a sort key for `_symmetric`)."""
     if t is None:
         return ("0",)
     if isinstance(t, Atom):
+        if agents is not None and t in agents:
+            return ("g", agents[t])
         base, hash_, _n = t.name.partition("#")
         return ("f", base) if hash_ and base in fresh else ("a", t.name)
     if isinstance(t, Var):
         return ("v", t.sort or "")
-    return ("o", t.op, tuple(_shape(a, fresh) for a in t.args))
+    return ("o", t.op, tuple(_shape(a, fresh, agents) for a in t.args))
 
 
 def _could_match(key: tuple, target: tuple, sigma: Subst) -> bool:

@@ -519,7 +519,10 @@ def instantiate(pattern: Pattern, bindings: Bindings) -> Pattern:
         return bindings.get(pattern.name, pattern)
     if isinstance(pattern, Atom) or pattern._ground:
         return pattern
-    return App(pattern.op, tuple(instantiate(a, bindings) for a in pattern.args))
+    args = tuple(instantiate(a, bindings) for a in pattern.args)
+    if all(a is b for a, b in zip(args, pattern.args)):
+        return pattern  # nothing bound inside: the same term, no rebuilding
+    return App(pattern.op, args)
 
 
 def rename_atoms(term: Pattern, mapping: Mapping[Atom, Atom]) -> Pattern:

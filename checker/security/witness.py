@@ -117,7 +117,9 @@ def _move(record: dict[str, Any], forward: dict[str, Pattern], atoms: dict[Atom,
         out["term"] = move(record["term"])
     if record["taken"] is not None:
         s, d, t = record["taken"]
-        out["taken"] = (s, d, move(t))
+        out["taken"] = (atoms.get(s, s), atoms.get(d, d), move(t))
+    if record["claimed"] is not None:
+        out["claimed"] = atoms.get(record["claimed"], record["claimed"])
     out["values"] = tuple(move(v) if v is not None else None for v in record["values"])
     if perm and record["instance"] >= 0:
         out["instance"] = perm[record["instance"]]

@@ -235,6 +235,17 @@ class Timing:
             self.unknown.append(f"Z3 answered unknown on {zone}")
         return verdict is not Verdict.UNSAT
 
+    def rename(self, clock: Clock, atoms: Mapping[Atom, Atom]) -> Clock | None:
+        """The clock with values renamed (a symmetry of the scenario swapped the sessions that created them),
+        or None when a zone variable names a compound term that mentions one of them (then nothing is swapped)."""
+        names = {value_var(a): value_var(b) for a, b in atoms.items()}
+        for n in clock.zone.variables():
+            if n not in names and ":" not in n and any(old in n for old in names):
+                return None
+        zone = ConstraintSet(_subst(c, {o: var(n) for o, n in names.items()}) for c in clock.zone)
+        caches = frozenset((agent, _renamed(t, atoms)) for agent, t in clock.caches)
+        return replace(clock, zone=zone, caches=caches)
+
     def settle(self, clock: Clock, state_terms: Iterable[Any]) -> Clock:
         """Let time pass and forget values the state no longer mentions (exact projection)."""
         values = {n for n in clock.zone.variables() if ":" not in n}
@@ -423,6 +434,12 @@ class Robust:
 
 # ---------------------------------------------------------------------------------------------------------------
 # helpers
+
+
+def _renamed(t: Term, atoms: Mapping[Atom, Atom]) -> Term:
+    if isinstance(t, Atom):
+        return atoms.get(t, t)
+    return App(t.op, tuple(_renamed(a, atoms) for a in t.args))  # type: ignore[arg-type]
 
 
 def _subst(c: Constraint, mapping: Mapping[str, Lin]) -> Constraint:
