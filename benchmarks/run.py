@@ -140,6 +140,8 @@ THREE_ROLE = ("ns_symmetric", "otway_rees", "yahalom", "ns_mullender", "carlsen"
               "woo_lam_pi", "iso9798_2_ttp", "keyserver")
 #: Two-role protocols checked with `sessions 3`, target 10 s each.
 TWO_ROLE = ("nspk", "nsl", "iso9798_1", "mutual_auth", "andrew_rpc", "x509_three_way")
+#: The "before" figures: the concrete search of commit 77ce510 (the last before issue 9) on the same model files,
+#: measured with `--security-before` on the 2-core development machine, under load (another suite running).
 BEFORE = ROOT / "benchmarks" / "security_before.json"
 
 
