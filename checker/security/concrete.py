@@ -23,7 +23,7 @@ from checker.engine.fingerprint import fingerprint
 from checker.engine.system import ClaimInfo, RunInfo, StepInfo
 from checker.security.knowledge import Knowledge, derivable, explain
 from checker.security.roles import SecretGoal
-from checker.security.secsys import Entry, Run, _add, _changes, _initial_values, _run_infos, _take
+from checker.security.secsys import Entry, Run, _add, _changes, _initial_values, _run_infos, _step_text, _take
 from checker.security.terms import Atom, Pattern, Term, instantiate, is_ground, match_all, pretty, pretty_enclosed, substitute
 
 
@@ -344,19 +344,10 @@ class ConcreteRun:
             return StepInfo(-1, "drop", f"drops {pretty(term)}", (), None, (lane[src], lane[dst], term),
                             capability="drop")
         i = s.instance
-        role = sys.roles[sys.instances[i].role]
-        pc = state.runs[i].pc
-        step = role.steps[pc]
+        step = sys.roles[sys.instances[i].role].steps[state.runs[i].pc]
         me = s.values[0]
         assert isinstance(me, Atom)
-        parts = []
-        if step.receive is not None:
-            parts.append(f"receives message {step.receive_number}")
-        if action.sends:
-            parts.append("sends message " + ", ".join(str(x.number) for x in step.sends))
-        if pc + 1 == len(role.steps):
-            parts.append("finishes")
-        text = ", ".join(parts)
+        text = _step_text(self, state.runs, i, bool(action.sends))
         sent = tuple((lane[a], lane[d], t) for a, d, t in action.sends)
         if s.term is None:
             return StepInfo(lane[me], "send", text, sent, None, None, note=action.note, run=i)

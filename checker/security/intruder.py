@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterator, Mapping, Sequence
 
-from checker.security.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, exp_or_base, is_agent_sort,
+from checker.security.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, exp_peels, is_agent_sort,
                                     is_ground, sort_key, term_vars)
 from checker.security.unify import Subst, apply, unify
 
@@ -82,11 +82,7 @@ def level_of(t: Pattern, known: Mapping[Pattern, int], simple: Mapping[str, int]
         prim = PRIMITIVES[t.op]
         if prim.public:
             if t.op == "exp":
-                base, exps = t.args[0], t.args[1:]
-                for i, e in enumerate(exps):
-                    if i and exps[i - 1] == e:
-                        continue
-                    rest = exp_or_base(base, exps[:i] + exps[i + 1:])
+                for rest, e in exp_peels(t.args):
                     best = min(best, max(level_of(e, known, simple, memo), level_of(rest, known, simple, memo)))
             else:
                 best = min(best, max(level_of(a, known, simple, memo) for a in t.args))
@@ -403,11 +399,7 @@ class Intruder:
         # compose
         if isinstance(t, App) and PRIMITIVES[t.op].public:
             if t.op == "exp":
-                base, exps = t.args[0], t.args[1:]
-                for i, e in enumerate(exps):
-                    if i and exps[i - 1] == e:
-                        continue
-                    rest = exp_or_base(base, exps[:i] + exps[i + 1:])
+                for rest, e in exp_peels(t.args):
                     yield work.copy(), [(rest, lv), (e, lv)]
             else:
                 yield work.copy(), [(a, lv) for a in reversed(t.args)]

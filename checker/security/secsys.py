@@ -530,7 +530,9 @@ class SecuritySystem:
         """The agents worth trying for a role: those in use, and the first unused honest and compromised one
         (the others are interchangeable). A run's own agent is honest; dedicated roles take only their agents;
         a variable's sort may restrict them further."""
-        used = self._used(state, values)
+        return self._options(self._used(state, values), role, own, sort)
+
+    def _options(self, used: set[Atom], role: int | None, own: bool, sort: str | None) -> list[Atom]:
         names = agent_names(sort)
         out: list[Atom] = []
         pools = (self.scenario.honest,) if own else (self.scenario.honest, self.scenario.compromised)
@@ -970,19 +972,7 @@ class SecuritySystem:
             for v in run.values:
                 if v is not None:
                     used |= {a for a in _atoms(v) if a.sort == "agent"}
-        names = agent_names(sort)
-        out: list[Atom] = []
-        for pool in (self.scenario.honest, self.scenario.compromised):
-            fresh_tried = False
-            for a in pool:
-                if names is not None and a.name not in names:
-                    continue
-                if a in used:
-                    out.append(a)
-                elif not fresh_tried:
-                    fresh_tried = True
-                    out.append(a)
-        return out
+        return self._options(used, None, False, sort)
 
     # ------------------------------------------------------------------ goals as state predicates
     def secret_leak(self, goal: SecretGoal, state: SecState) -> str | None:
@@ -1077,19 +1067,10 @@ class SecuritySystem:
             return StepInfo(-1, "drop", f"drops {pretty(term)}", (), None, (lane[src], lane[dst], term),
                             capability="drop")
         i = action.instance
-        role = self.roles[self.instances[i].role]
-        pc = state.runs[i].pc
-        step = role.steps[pc]
+        step = self.roles[self.instances[i].role].steps[state.runs[i].pc]
         me = action.values[0]
         assert isinstance(me, Atom)
-        parts = []
-        if step.receive is not None:
-            parts.append(f"receives message {step.receive_number}")
-        if action.sends:
-            parts.append("sends message " + ", ".join(str(s.number) for s in step.sends))
-        if pc + 1 == len(role.steps):
-            parts.append("finishes")
-        text = ", ".join(parts)
+        text = _step_text(self, state.runs, i, bool(action.sends))
         sent = tuple((lane[s], lane[d], t) for s, d, t in action.sends if d in lane)
         if action.received is None:
             return StepInfo(lane[me], "send", text, sent, None, None, note=action.note, run=i)
@@ -1137,6 +1118,21 @@ class SecuritySystem:
 
 # ---------------------------------------------------------------------------------------------------------------
 # helpers shared with the concrete replay (checker/security/concrete.py)
+
+
+def _step_text(system: Any, runs: Sequence[Run], i: int, sends: bool) -> str:
+    """What run i's next step does, in words: `receives message 2, sends message 3, finishes`."""
+    role = system.roles[system.instances[i].role]
+    pc = runs[i].pc
+    step = role.steps[pc]
+    parts = []
+    if step.receive is not None:
+        parts.append(f"receives message {step.receive_number}")
+    if sends:
+        parts.append("sends message " + ", ".join(str(s.number) for s in step.sends))
+    if pc + 1 == len(role.steps):
+        parts.append("finishes")
+    return ", ".join(parts)
 
 
 def _changes(system: Any, before: Sequence[Run], after: Sequence[Run], g: int) -> list[tuple[str, str, str]]:

@@ -221,15 +221,21 @@ def exp_or_base(base: Pattern, exponents: Sequence[Pattern]) -> Pattern:
     return App("exp", (base, *exponents)) if exponents else base
 
 
-def _compose_exp(args: tuple, can: Callable[[Pattern], bool]) -> tuple[Pattern, ...] | None:
-    """Diffie-Hellman synthesis: exp(b, E) is built from exp(b, E - {e}) and e, peeling one exponent at a time
-    (so from exp(g, x) and y the attacker gets exp(g, x, y), and from g, x, y likewise; never from
-    exp(g, x) and exp(g, y) alone)."""
+def exp_peels(args: tuple) -> Iterator[tuple[Pattern, Pattern]]:
+    """The ways to build `exp(args)` by one exponentiation: (the rest, the exponent peeled), each distinct
+    exponent once."""
     base, exps = args[0], args[1:]
     for i, e in enumerate(exps):
         if i and exps[i - 1] == e:
             continue
-        rest = exp_or_base(base, exps[:i] + exps[i + 1:])
+        yield exp_or_base(base, exps[:i] + exps[i + 1:]), e
+
+
+def _compose_exp(args: tuple, can: Callable[[Pattern], bool]) -> tuple[Pattern, ...] | None:
+    """Diffie-Hellman synthesis: exp(b, E) is built from exp(b, E - {e}) and e, peeling one exponent at a time
+    (so from exp(g, x) and y the attacker gets exp(g, x, y), and from g, x, y likewise; never from
+    exp(g, x) and exp(g, y) alone)."""
+    for rest, e in exp_peels(args):
         if can(e) and can(rest):
             return (rest, e)
     return None
