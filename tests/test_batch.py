@@ -40,7 +40,7 @@ def summary(result) -> tuple:
 @pytest.mark.parametrize("model, defines", [("mutex/lamport.wolf", {"N": 2}), ("mutex/ricart_agrawala.wolf", {}),
                                             ("mutex/lamport_unordered.wolf", {"N": 2}),
                                             ("mutex/ricart_agrawala_no_priority.wolf", {"N": 2}),
-                                            ("mutex/central.wolf", {})])
+                                            ("mutex/central.wolf", {}), ("mutex/central.wolf", {"CRASH": True})])
 @pytest.mark.parametrize("reduce", [False, True])
 def test_library_models_search_the_same_either_way(model, defines, reduce):
     path = str(ROOT / "models" / model)
@@ -53,7 +53,8 @@ def test_library_models_search_the_same_either_way(model, defines, reduce):
 
 
 @pytest.mark.parametrize("model, defines", [("mutex/lamport.wolf", {"N": 2}), ("mutex/ricart_agrawala.wolf", {"N": 2}),
-                                            ("mutex/central.wolf", {}), ("mutex/lamport_unordered.wolf", {"N": 2})])
+                                            ("mutex/central.wolf", {}), ("mutex/lamport_unordered.wolf", {"N": 2}),
+                                            ("mutex/central.wolf", {"CRASH": True})])
 def test_the_recorded_graph_is_the_same_either_way(model, defines):
     # liveness and message statistics read the graph: labels, edge marks and valid end states included
     path = str(ROOT / "models" / model)

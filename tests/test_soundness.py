@@ -192,6 +192,8 @@ def random_model(draw) -> str:
     for h in draw(st.lists(st.sampled_from(HANDLERS), max_size=2, unique=True)):
         lines.append("  " + h.format(k=draw(st.integers(0, 2))))
     lines.append("}")
+    if draw(st.booleans()):
+        lines.append("crash P")
     bound = draw(st.integers(-4, 2))
     prop = draw(st.sampled_from([f"P[0].x > {bound} or len(P[0].s) > 1", "not (P[0].b and P[N-1].b)",
                                  f"P[N-1].steps < 3 or P[N-1].x != {bound}", "count(p in P where p.b) < N"]))

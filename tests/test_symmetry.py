@@ -104,3 +104,16 @@ def test_loops_over_process_numbers_and_outside_senders_rule_symmetry_out(tmp_pa
     sender = BROKEN.replace("on grant() in waiting", "on grant() from j in waiting")
     system, _ = load_model(write(tmp_path, sender))
     assert system.symmetry is None and "from" in system.asymmetry
+
+
+def test_the_failing_member_named_is_the_one_in_the_trace(tmp_path):
+    # `always Client[i].idle or ...` fails for some i: the reason names a member, and it must be the member that
+    # the trace (a real run, not a canonical one) shows failing
+    path = write(tmp_path, BROKEN.replace("check mutex: always count(c in Client where c.critical) <= 1",
+                                          "check calm: always not Client[i].critical"))
+    reduced = analyze(path)
+    assert "symmetry" in reduced.reduction
+    (v,) = reduced.verdicts
+    member = v.reason.split("(for i=")[1].rstrip(")")
+    last_critical = [s.actor for s in v.trace.steps if s.text.startswith("on grant()")][-1]
+    assert last_critical == f"Client[{member}]"

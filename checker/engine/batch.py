@@ -1,11 +1,12 @@
 """Breadth-first search a batch of states at a time, for systems that compute successors with numpy.
 
-Same search as checker/engine/explorer.py (same order, same parent links, same counterexamples, same bounds),
-for systems that offer a `BatchSource` (process models without environment steps:
-checker/process/vector.py) and properties that declare their hooks as `cases` or `deadlock`
-(checker/engine/properties.py). States never become Python objects: a level of the search is an array of
-fingerprints, a matrix of component ids and an array of state ids, and every step of the loop, from successors
-to the store to the invariants, works on whole chunks of it.
+Same search as checker/engine/explorer.py (same order, same parent links, same counterexamples, same bounds,
+the same partial-order reduction and cycle proviso, the same recorded graph), for systems that offer a
+`BatchSource` (process models without environment steps: checker/process/vector.py) and properties whose hooks
+are declared in forms it evaluates natively (`cases`, `deadlock`, `labels`, `entry`:
+checker/engine/properties.py). States never become Python objects: a level of the search is a list of parts,
+each an array of fingerprints, a matrix of component ids and an array of state ids, and every step of the loop,
+from successors to the store to the invariants and the graph, works on whole chunks of them.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from checker.engine.arrays import Grow
 from checker.engine.budget import Bounds, BoundHit, Budget
 from checker.engine.fingerprint import collision_probability
 from checker.engine.properties import Hooks
-from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats
+from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats, stop_reason
 from checker.engine.store import FingerprintStore
 from checker.engine.system import ModelFault
 
@@ -126,7 +127,7 @@ class BatchExplorer:
                                                np.zeros(len(fps), dtype=np.int64))]
             while any(len(p[0]) for p in frontier) and not self.stop_reason:
                 if self.bounds.max_depth is not None and depth >= self.bounds.max_depth:
-                    cut = any(bool(self.source.expand(p[0], p[1]).steps.any()) for p in frontier)
+                    cut = any(bool(self.source.expand(p[0], p[1]).total.any()) for p in frontier)
                     if cut:
                         self.stop_reason = f"depth bound {self.bounds.max_depth} reached"
                     break
@@ -158,9 +159,7 @@ class BatchExplorer:
                     depth += 1
                     self.depth = depth
         except (BoundHit, KeyboardInterrupt, MemoryError) as err:
-            self.stop_reason = (err.reason if isinstance(err, BoundHit) else
-                                "interrupted by the user" if isinstance(err, KeyboardInterrupt) else
-                                "out of memory")
+            self.stop_reason = stop_reason(err)
         stats.depth = depth
         stats.seconds = time.perf_counter() - start
         stats.collision_probability = collision_probability(stats.states, stats.transitions + stats.states)
@@ -271,7 +270,7 @@ class BatchExplorer:
         states may stop (no successor, a valid end)."""
         self.stats.transitions += len(succ.rows)
         admitted, got = self._store(succ.fps, succ.comps, ids[succ.rows], succ.via)
-        stops = np.flatnonzero(succ.steps == 0)
+        stops = np.flatnonzero(succ.total == 0)
         if stops.size:
             ends = stops[self.source.valid_end(comps[stops])]
             self.g_valid_end.data[ids[ends]] = 1

@@ -26,7 +26,7 @@ from typing import Any, Callable, Hashable, Sequence
 from checker.engine.budget import Bounds, BoundHit, Budget
 from checker.engine.fingerprint import collision_probability
 from checker.engine.properties import Property
-from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats
+from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats, stop_reason
 from checker.engine.store import ExactStore, FingerprintStore, Frontier, PackedFrontier
 from checker.engine.system import ModelFault, Reducible
 
@@ -59,9 +59,9 @@ class Explorer:
         self.on_expand = [(n, h.on_expand) for n, h in hooks if h.on_expand is not None]
         self.labels = [(n, h.labels) for n, h in hooks if h.labels]
         self.marks = [(n, h.edge_mark) for n, h in hooks if h.edge_mark is not None]
-        # The search may stop early once these have all failed, unless some property needs the whole graph.
+        # The search may stop early once these have all failed, unless the whole graph is wanted.
         self.searched = {n for n, h in hooks if h.needs_search}
-        self.stoppable = not any(h.needs_graph for _n, h in hooks)
+        self.stoppable = not self.graph_mode
         reads = [h.reads for _n, h in hooks if h.on_state is not None]
         self.visible: frozenset[Any] = frozenset().union(*(r for r in reads if r is not None))
         known = all(r is not None for r in reads)
@@ -127,9 +127,7 @@ class Explorer:
                     depth += 1
                 frontier = nxt
         except (BoundHit, KeyboardInterrupt, MemoryError) as err:
-            self.stop_reason = (err.reason if isinstance(err, BoundHit) else
-                                "interrupted by the user" if isinstance(err, KeyboardInterrupt) else
-                                "out of memory")
+            self.stop_reason = stop_reason(err)
         stats.depth = depth
         stats.seconds = time.perf_counter() - start
         if not self.options.exact:

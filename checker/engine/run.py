@@ -86,6 +86,14 @@ class Exploration:
     settled: bool = False  # stopped early: every property that needed the search had already failed
 
 
+def stop_reason(err: BaseException) -> str:
+    """How a search that ended on a bound, Ctrl-C or exhausted memory reports it."""
+    reason = getattr(err, "reason", None)
+    if isinstance(reason, str):
+        return reason
+    return "interrupted by the user" if isinstance(err, KeyboardInterrupt) else "out of memory"
+
+
 class StateError(Exception):
     """A model failed (a `ModelFault`) while computing the successors of a reachable state, or while a
     property was evaluated on it; `path` leads to that state."""

@@ -28,6 +28,17 @@ MAX_LOAD = 0.6
 MAX_IDS = 2 ** 31 - 1  # state ids are kept in 32 bits
 
 
+def _add_to_dict(ids: dict[Any, int], keys: Sequence[Any]) -> list[int]:
+    """The ids of `keys` in `ids`, numbering new keys in order of first occurrence."""
+    out = []
+    for k in keys:
+        found = ids.get(k)
+        if found is None:
+            found = ids[k] = len(ids)
+        out.append(found)
+    return out
+
+
 class ExactStore:
     """Whole states as keys (`--exact`)."""
 
@@ -38,18 +49,7 @@ class ExactStore:
         return len(self.ids)
 
     def add(self, keys: Sequence[Hashable], want_ids: bool = True) -> list[int]:
-        ids = self.ids
-        out = []
-        for k in keys:
-            found = ids.get(k)
-            if found is None:
-                found = ids[k] = len(ids)
-            out.append(found)
-        return out
-
-    @property
-    def bytes_used(self) -> int:
-        return 0  # not tracked: whole states are Python objects
+        return _add_to_dict(self.ids, keys)
 
 
 class FingerprintStore:
@@ -69,24 +69,12 @@ class FingerprintStore:
         """Ids for `keys` (64-bit fingerprints); unknown keys get new ids. With `want_ids` False, known keys may come back as -1 (the
         caller only needs to recognise new ones): the compact table then keeps no ids at all."""
         if self.small is not None:
-            small = self.small
-            out = []
-            for k in keys:
-                found = small.get(k)
-                if found is None:
-                    found = small[k] = len(small)
-                out.append(found)
-            self.count = len(small)
+            out = _add_to_dict(self.small, keys)
+            self.count = len(self.small)
             if self.count >= self.compact_at:
                 self._compact(want_ids)
             return out
         return self._add_compact(keys, want_ids)
-
-    @property
-    def bytes_used(self) -> int:
-        if self.table is None:
-            return 0
-        return int(self.table.nbytes + (self.slot_ids.nbytes if self.slot_ids is not None else 0))
 
     # ------------------------------------------------------------------ the numpy table
     def _compact(self, want_ids: bool) -> None:

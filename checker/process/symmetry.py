@@ -150,14 +150,18 @@ class SymmetricSystem:
     # ------------------------------------------------------------------ canonical members of orbits
     def canonical(self, state: tuple) -> tuple:
         """The canonical member of `state`'s orbit."""
+        return self._canonical(state)[0]
+
+    def _canonical(self, state: tuple) -> tuple[tuple, tuple[int, ...]]:
+        """The canonical member of `state`'s orbit and the permutation that maps `state` to it."""
         best = None
         for perm in self._candidates(state):
             image = self._permute(state, perm)
             key = self._key(image)
             if best is None or key < best[0]:
-                best = (key, image)
+                best = (key, image, perm)
         assert best is not None
-        return best[1]
+        return best[1], best[2]
 
     def _candidates(self, state: tuple) -> Any:
         """Permutations that sort the members by signature, every order of tied members (or the current one
@@ -265,19 +269,26 @@ class SymmetricSystem:
 
     # ------------------------------------------------------------------ counterexamples in the real system
     def real_path(self, path: Path) -> Path:
-        """The path of the original system that the canonical path stands for: at each step, the successor of
-        the real state whose canonical form is the next canonical state."""
+        """The path of the original system that the canonical path stands for, ending in the very state the
+        search judged (so that what a property said of it, such as which member fails, is true of the trace).
+
+        First a real run: at each step, the successor of the real state whose canonical form is the next
+        canonical state. It ends in some member π⁻¹(c) of the last state's orbit; when the initial state is
+        symmetric (every renaming leaves it alone), renaming the whole run by π gives a run that ends in c."""
         base = self.base
         real = base.initial_states()[path.initial]
         canonical = self.initial_states()[path.initial]
-        steps = []
+        run = [real]
         for idx in path.actions:
             target = self.successors(canonical)[idx][1]
-            for j, (_a, t) in enumerate(base.successors(real)):
-                if self.canonical(t) == target:
-                    steps.append(j)
-                    real, canonical = t, target
-                    break
-            else:
+            following = [t for _a, t in base.successors(real) if self.canonical(t) == target]
+            if not following:
                 raise AssertionError("a canonical step with no real counterpart")
-        return Path(path.initial, tuple(steps))
+            real = following[0]
+            run.append(real)
+            canonical = target
+        image, perm = self._canonical(run[-1])
+        if image == canonical and self._permute(run[0], perm) == run[0]:
+            run = [self._permute(s, perm) for s in run]
+        return Path(path.initial, tuple(next(j for j, (_a, t) in enumerate(base.successors(s)) if t == u)
+                                        for s, u in zip(run, run[1:])))

@@ -5,7 +5,8 @@ component ids, and what an instance can do depends only on its locals id and the
 memoised with the step's new ids and fingerprint change. Here those memos become flat arrays and hash maps
 (checker/engine/intmap.py), so that the successors of a whole chunk of states are computed by array operations:
 per instance, the guarded transitions of every state's locals, then the deliveries from each incoming channel,
-then the messages they send, appended through a map of (channel, contents, message) to new contents. Only what
+then the messages they send, appended through a map of (channel, contents, message) to new contents; then
+crashes and losses. Only what
 no state has needed before is computed by the scalar runtime, once; the arrays grow with it.
 
 Successors come out in exactly the scalar order (state by state; per state instance by instance, transitions
@@ -13,8 +14,8 @@ before deliveries, channels in sender order), with their index in the scalar suc
 replay on the scalar system and counterexamples are the same as the scalar explorer's.
 
 A batch of states is `(fps, comps)`: their fingerprints (uint64) and a matrix of component ids (uint32), one
-row per state, the columns being the scalar state vector without its fingerprint. Models with environment steps
-(crashes, losses, an attacker) or more than 15 instances use the scalar explorer.
+row per state, the columns being the scalar state vector without its fingerprint. Models with an attacker or
+more than 15 instances use the scalar explorer.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from checker.engine.fingerprint import MASK64
 from checker.engine.arrays import Grow
 from checker.engine.batch import BatchLimit
 from checker.engine.intmap import IntMap
-from checker.process.procsys import LiftedPredicate, ProcessSystem
+from checker.process.network import distinct, without
+from checker.process.procsys import CRASHED, LiftedPredicate, ProcessSystem
 
 MAX_INSTANCES = 15  # column numbers must fit 8 bits in the packed keys of the append map
 ID_LIMIT = 1 << 28  # channel and message ids in packed keys
@@ -36,8 +38,8 @@ ID_LIMIT = 1 << 28  # channel and message ids in packed keys
 @dataclass
 class Successors:
     """The successors of a batch, state-major in scalar order: the parent's row in the batch, the successor's
-    index in its parent's scalar successor list, the instance that moved, how many messages it sent, and the
-    successor states."""
+    index in its parent's scalar successor list, the instance that moved (-1: a crash or a loss), how many
+    messages it sent, and the successor states."""
 
     rows: Any
     via: Any
@@ -45,7 +47,8 @@ class Successors:
     sent: Any
     fps: Any
     comps: Any
-    steps: Any  # per parent row: how many successors it has (all are process steps)
+    steps: Any  # per parent row: how many of its successors are steps of processes (deadlock freedom)
+    total: Any  # per parent row: how many successors it has
 
 
 class _Steps:
@@ -77,7 +80,7 @@ class _Steps:
 
 
 class VectorProcesses:
-    """Batch successors of a ProcessSystem without environment steps (see the module doc)."""
+    """Batch successors of a ProcessSystem without an attacker (see the module doc)."""
 
     def __init__(self, system: ProcessSystem):
         self.sys = system
@@ -103,11 +106,17 @@ class VectorProcesses:
         self.final = [Grow(np.int8, -1) for _ in range(n)]  # per instance, dense by locals id: 1 final, 0 not
         self._projections: dict[tuple[int, tuple[int, ...]], Callable[[Any], Any]] = {}
         self._controls = [Grow(np.int64, -2) for _ in range(n)]  # per instance, dense by locals id (-2: unknown)
+        # environment steps: per crashable instance, dense by locals id, the crashed locals (-1: crashed already,
+        # -2: not computed) and the fingerprint change; per channel slot, contents id -> group of loss records
+        self.crash_new = {g: Grow(np.int64, -2) for g in system.crashable}
+        self.crash_delta = {g: Grow(np.uint64) for g in system.crashable}
+        self.loss_groups = [IntMap() for _ in range(n * n)] if system.network.lossy else []
+        self.loss_first, self.loss_count = Grow(np.int64), Grow(np.int64)
+        self.loss_rest, self.loss_delta = Grow(np.uint32), Grow(np.uint64)
 
     @staticmethod
     def supports(system: Any) -> bool:
-        return (isinstance(system, ProcessSystem) and not system.crashable and not system.network.lossy
-                and not system.network.attacker and system.n <= MAX_INSTANCES)
+        return isinstance(system, ProcessSystem) and not system.network.attacker and system.n <= MAX_INSTANCES
 
     # ------------------------------------------------------------------ batches
     def initial(self) -> tuple[Any, Any]:
@@ -156,22 +165,105 @@ class VectorProcesses:
                 counts[nz, g * (1 + n) + 1 + src] = cnt
                 self._emit(parts, g, g * (1 + n) + 1 + src, nz, self.group_first.view[grp], cnt, self.receipts,
                            fps, comps, col)
-        offsets = np.cumsum(counts, axis=1) - counts
         steps = counts.sum(axis=1)
+        counts = np.hstack([counts, self._environment(parts, groups, fps, comps)])
+        offsets = np.cumsum(counts, axis=1) - counts
+        total = counts.sum(axis=1)
         if not parts:
             empty = np.zeros(0, dtype=np.int64)
             return Successors(empty, empty, empty, empty, np.zeros(0, dtype=np.uint64),
-                              np.zeros((0, self.cols), dtype=np.uint32), steps)
+                              np.zeros((0, self.cols), dtype=np.uint32), steps, total)
         # Each successor's place in scalar order: its parent's first place plus its index in the parent's list.
         rows = np.concatenate([p[0] for p in parts])
         via = np.concatenate([offsets[p[0], p[1]] + p[2] for p in parts])
-        place = (np.cumsum(steps) - steps)[rows] + via
+        place = (np.cumsum(total) - total)[rows] + via
         order = np.empty(len(rows), dtype=np.int64)
         order[place] = np.arange(len(rows))
         return Successors(rows[order], via[order], np.concatenate([p[3] for p in parts])[order],
                           np.concatenate([p[4] for p in parts])[order],
                           np.concatenate([p[5] for p in parts])[order],
-                          np.concatenate([p[6] for p in parts])[order], steps)
+                          np.concatenate([p[6] for p in parts])[order], steps, total)
+
+    def _environment(self, parts: list, first_group: int, fps: Any, comps: Any) -> Any:
+        """Crashes, then losses, as the scalar runtime orders them (after every process step); their counts per
+        row, one column per crashable instance and, on a lossy network, per channel."""
+        m, n = len(fps), self.n
+        crashable = self.sys.crashable
+        counts = np.zeros((m, len(crashable) + len(self.loss_groups)), dtype=np.int64)
+        for k, g in enumerate(crashable):
+            lids = comps[:, g].astype(np.int64)
+            new, delta = self._crashes(g, lids)
+            rows = np.flatnonzero(new >= 0)
+            counts[rows, k] = 1
+            if rows.size:
+                succ = comps[rows]
+                succ[:, g] = new[rows]
+                parts.append((rows, first_group + k, np.zeros(len(rows), dtype=np.int64),
+                              np.full(len(rows), -1, dtype=np.int64), np.zeros(len(rows), dtype=np.int64),
+                              fps[rows] + delta[rows], succ))
+        for s, groups in enumerate(self.loss_groups):
+            col = n + s
+            cids = comps[:, col]
+            nz = np.flatnonzero(cids != self.empty)
+            if not nz.size:
+                continue
+            keys = cids[nz].astype(np.uint64)
+            grp = groups.get(keys)
+            if (grp < 0).any():
+                self._ensure_losses(s, groups, np.unique(keys[grp < 0]))
+                grp = groups.get(keys)
+            cnt = self.loss_count.view[grp]
+            counts[nz, len(crashable) + s] = cnt
+            total = int(cnt.sum())
+            rows = np.repeat(nz, cnt)
+            k = np.arange(total) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            rec = np.repeat(self.loss_first.view[grp], cnt) + k
+            succ = comps[rows]
+            succ[:, col] = self.loss_rest.view[rec]
+            parts.append((rows, first_group + len(crashable) + s, k, np.full(total, -1, dtype=np.int64),
+                          np.zeros(total, dtype=np.int64), fps[rows] + self.loss_delta.view[rec], succ))
+        return counts
+
+    def _crashes(self, g: int, lids: Any) -> tuple[Any, Any]:
+        """Per locals id of instance g: the locals after a crash (-1 when crashed already) and the fingerprint
+        change."""
+        new, delta = self.crash_new[g], self.crash_delta[g]
+        top = int(lids.max()) + 1 if len(lids) else 0
+        new.reserve(top)
+        delta.reserve(top)
+        base = self.sys
+        for lid in np.unique(lids[new.view[lids] == -2]).tolist():
+            ps = base._locals[g].values[lid]
+            if ps[0] == CRASHED:
+                new.data[lid] = -1
+                continue
+            crashed = base._locals[g].intern((CRASHED,) + ps[1:])
+            new.data[lid] = crashed
+            delta.data[lid] = (base._digest(1 + g, crashed) - base._digest(1 + g, lid)) & MASK64
+        return new.view[lids], delta.view[lids]
+
+    def _ensure_losses(self, s: int, groups: IntMap, cids: Any) -> None:
+        """Loss records of channel slot s for contents `cids`: one per distinct message, as the scalar runtime."""
+        base = self.sys
+        slot = base.chan0 + s
+        firsts: list[int] = []
+        counts: list[int] = []
+        rests: list[int] = []
+        deltas: list[int] = []
+        for cid in cids.tolist():
+            ch = base._channels.values[cid]
+            firsts.append(self.loss_rest.n + len(rests))
+            lost = distinct(ch)
+            counts.append(len(lost))
+            for pos, _msg in lost:
+                rest = base._channels.intern(without(ch, pos))
+                rests.append(rest)
+                deltas.append((base._digest(slot, rest) - base._digest(slot, cid)) & MASK64)
+        self.loss_rest.extend(rests)
+        self.loss_delta.extend(deltas)
+        start = self.loss_first.extend(firsts)
+        self.loss_count.extend(counts)
+        groups.put(cids.astype(np.uint64), np.arange(start, start + len(firsts), dtype=np.int64))
 
     def _emit(self, parts: list, g: int, group: int, rows_of: Any, first: Any, cnt: Any, table: _Steps,
               fps: Any, comps: Any, col: int | None) -> None:
@@ -224,8 +316,11 @@ class VectorProcesses:
     def ample(self, comps: Any, succ: Successors, visible: frozenset[Any]) -> tuple[Any, Any]:
         """`ProcessSystem.ample` for every row at once: (which successors to keep, which rows were reduced).
         Per row, the instance with the fewest steps among those whose steps are all invisible and whose possible
-        senders are quiet; rows where none qualifies, or one instance owns every step, keep everything."""
+        senders are quiet; rows where none qualifies, or one instance owns every step, keep everything. Models
+        with crashes or losses are not reduced."""
         m, n = len(comps), self.n
+        if self.sys.crashable or self.sys.network.lossy:
+            return np.ones(len(succ.rows), dtype=bool), np.zeros(m, dtype=bool)
         cell = succ.rows * n + succ.owner
         per = np.bincount(cell, minlength=m * n).reshape(m, n)
         seen = np.bincount(cell, weights=self._visible(comps, succ, visible), minlength=m * n).reshape(m, n) > 0
@@ -358,7 +453,7 @@ class VectorProcesses:
 
     # ------------------------------------------------------------------ properties on batches
     def valid_end(self, comps: Any) -> Any:
-        """Per row: every instance is in a final state (there are no crashes here)."""
+        """Per row: every instance is crashed or in a final state."""
         ok = np.ones(len(comps), dtype=bool)
         for g, (fam, _m) in enumerate(self.sys.instances):
             lids = comps[:, g].astype(np.int64)
@@ -366,7 +461,8 @@ class VectorProcesses:
             top = int(lids.max()) + 1 if len(lids) else 0
             flags.reserve(top)
             for lid in np.unique(lids[flags.view[lids] < 0]).tolist():
-                flags.data[lid] = 1 if self.sys._locals[g].values[lid][0] in fam.finals else 0
+                ctrl = self.sys._locals[g].values[lid][0]
+                flags.data[lid] = 1 if ctrl == CRASHED or ctrl in fam.finals else 0
             ok &= flags.view[lids] == 1
         return ok
 
