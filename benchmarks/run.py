@@ -8,8 +8,10 @@ checked here, never by timed assertions in tests (issue 8):
   * Lamport N=4 one round and Ricart-Agrawala N=4 two rounds: verdicts;
   * at least 150,000 states/s before reductions on Lamport N=3, at most 40 bytes of memory per stored state
     (peak resident memory above that of a trivial run, divided by the states stored);
-  * the security and time libraries: each model's verdict in under 1 s (whole process).
-Usage: python benchmarks/run.py [--quick] [--no-spin] [--out benchmarks/results.json]
+  * the security and time libraries: each model's verdict in under 1 s (whole process); NSPK under 0.25 s;
+    three-role protocols with servers at `sessions 2` under 5 s, two-role ones at `sessions 3` under 10 s, with
+    the states explored before and after the symbolic search (`--security`, see `security_section`).
+Usage: python benchmarks/run.py [--quick] [--no-spin] [--security] [--out benchmarks/results.json]
 """
 from __future__ import annotations
 
@@ -130,17 +132,108 @@ def library_configs(folder: str) -> list[tuple[str, list[str], float]]:
             for p in sorted((ROOT / "models" / folder).glob("*.wolf"))]
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# The security section (issue 9): every protocol of the libraries, the session targets, states before and after
+
+#: Three-role protocols with a server, checked with `sessions 2` (their scenarios replaced), target 5 s each.
+THREE_ROLE = ("ns_symmetric", "otway_rees", "yahalom", "ns_mullender", "carlsen", "kao_chow", "neuman_stubblebine",
+              "woo_lam_pi", "iso9798_2_ttp", "keyserver")
+#: Two-role protocols checked with `sessions 3`, target 10 s each.
+TWO_ROLE = ("nspk", "nsl", "iso9798_1", "mutual_auth", "andrew_rpc", "x509_three_way")
+#: The "before" figures: the concrete search of commit 77ce510 (the last before issue 9) on the same model files,
+#: measured with `--security-before` on the 2-core development machine, under load (another suite running).
+BEFORE = ROOT / "benchmarks" / "security_before.json"
+
+
+def security_configs(tmp: Path) -> list[tuple[str, list[str], float]]:
+    """(name, wolf arguments, target seconds of the whole process): the libraries' default variants (1 s; NSPK
+    0.25 s), then the session targets, on copies of the models whose scenario says `sessions N` instead."""
+    out: list[tuple[str, list[str], float]] = []
+    for folder in ("security", "time"):
+        for p in sorted((ROOT / "models" / folder).glob("*.wolf")):
+            if "process" in p.stem:
+                continue
+            out.append((f"{folder}/{p.stem}", [str(p)], 0.25 if p.stem == "nspk" else 1.0))
+    for names, n, target in ((THREE_ROLE, 2, 5.0), (TWO_ROLE, 3, 10.0)):
+        for stem in names:
+            src = ROOT / "models" / "security" / f"{stem}.wolf"
+            if not src.exists():
+                continue
+            copy = tmp / f"{stem}_sessions{n}.wolf"
+            copy.write_text(_with_sessions(src.read_text(), n))
+            out.append((f"{stem} sessions {n}", [str(copy)], target))
+    return out
+
+
+def _with_sessions(text: str, n: int) -> str:
+    """The model with its scenario's runs (or session count) replaced by `sessions n`."""
+    lines, done = [], False
+    for line in text.splitlines():
+        word = line.split("#")[0].strip()
+        if word.startswith("run ") or word.startswith("sessions ") or word.startswith("const SESSIONS"):
+            if not done and not word.startswith("const"):
+                lines.append(f"  sessions {n}")
+                done = True
+            continue
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def security_section(baseline_mb: float, old_checkout: str | None = None) -> list[Row]:
+    """Run the security configurations and print states and whole-process seconds before (the search of the
+    commit before issue 9, recorded in benchmarks/security_before.json) and after. With `old_checkout` (a
+    checkout of that commit) the "before" figures are measured instead and the JSON rewritten."""
+    rows: list[Row] = []
+    before = json.loads(BEFORE.read_text()) if BEFORE.exists() and old_checkout is None else {}
+    measured: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, argv, target in security_configs(Path(tmp)):
+            if old_checkout is not None:
+                old = [sys.executable, "-m", "checker.cli", "check", "--format", "json"]
+                code, out, wall, _peak = measure(old + argv, 120.0, Path(old_checkout))
+                try:
+                    states: int | None = json.loads(out)["stats"]["states"]
+                except (json.JSONDecodeError, KeyError, TypeError):
+                    states = None
+                measured[name] = {"states": states, "wall": round(wall, 3), "exit": code}
+                print(f"{name:<34} before: {'-' if states is None else f'{states:,}':>9} states {wall:7.2f} s")
+                continue
+            row = run_wolf(name, argv, 120.0, baseline_mb)
+            rows.append(row)
+            print(_security_line(row, before.get(name), target), flush=True)
+    if old_checkout is not None:
+        BEFORE.write_text(json.dumps(measured, indent=2, sort_keys=True) + "\n")
+        print(f"wrote {BEFORE}")
+    return rows
+
+
+def _security_line(r: Row, before: dict | None, target: float) -> str:
+    def num(x: object) -> str:
+        return "-" if x is None else f"{x:,}"
+    was = f"{num(before['states']):>9} st {before['wall']:6.2f} s" if before else f"{'-':>9} st {'-':>6} s "
+    met = "ok" if r.wall <= target and r.exit_code in (0, 1) else f"over {target:g} s" if r.exit_code in (0, 1) \
+        else "no verdict"
+    return (f"{r.name:<34} before {was}   after {num(r.states):>8} st {r.wall:6.2f} s  [{met}]  {r.verdicts}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a few representative configurations only")
     parser.add_argument("--no-spin", action="store_true", help="do not run SPIN beside wolf")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results.json"))
+    parser.add_argument("--security", action="store_true", help="only the security section (states before/after)")
+    parser.add_argument("--security-before", metavar="CHECKOUT",
+                        help="measure the security section's 'before' figures with the wolf at CHECKOUT")
     args = parser.parse_args()
     rows: list[Row] = []
     base = run_wolf("baseline (trivial model)", ["models/mutex/central.wolf", "-D", "N=2", "-p", "mutex"],
                     60.0, 0.0)
     baseline_mb = base.peak_mb
     print(f"baseline: {baseline_mb:.1f} MB peak for a trivial run (subtracted for bytes per state)")
+    if args.security or args.security_before:
+        rows = security_section(baseline_mb, args.security_before)
+        Path(args.out).write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
+        return 0
     for model, path, n, rounds, timeout in mutex_configs(args.quick):
         common = [path, "-D", f"N={n}", "-D", f"ROUNDS={rounds}", "-p", "mutex", "-p", "deadlock_free",
                   "--timeout", str(timeout)]

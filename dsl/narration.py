@@ -9,8 +9,12 @@ name first sent by a role is fresh there (one new atom per instance). Reading th
   message it cannot build is an error (E410) naming the missing piece;
 * a receiver's *pattern* is the message with every part it can build fixed (checked on receipt), every name
   it cannot build a new variable, and every part it cannot open (a ciphertext without the key, a hash) an
-  opaque variable it will forward unchanged (Otway-Rees). A message is analysed until nothing new opens, so a
-  key may come after the ciphertext it opens;
+  opaque variable it will forward unchanged (Otway-Rees): typed, such a slot stands for any term of the same
+  shape (any symmetric ciphertext, any hash; a key for a key construction), untyped for any term. A message is
+  analysed until nothing new opens, so a key may come after the ciphertext it opens;
+* a signature `{m}sk(A)` is checked with `pk(A)`. A receiver that cannot yet get `pk(A)` (a key server hands it
+  out later) keeps the signature, with its signer as a variable, and checks it in the step where it learns the
+  key. A public-key ciphertext never passes for a signature: the pattern of a signature is always `{m}sk(X)`;
 * after a receive, a term the role knew that it can now also compose from new parts becomes an equality
   check (S/KEY: the server knows h(h(s)) and receives X; it checks h(X) against what it stored).
 
@@ -23,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from checker.security.roles import SendSpec, Signal, StepSpec, StepTiming
-from checker.security.terms import PRIMITIVES, App, Atom, Pattern, Var, exp_or_base, mk_tuple, pretty, variables
+from checker.security.terms import PRIMITIVES, SHAPES, App, Atom, Pattern, Var, exp_or_base, mk_tuple, pretty, variables
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError
@@ -92,16 +96,16 @@ class Terms:
             self.diags.append(Diagnostic("E302", f"{t.func} takes {want} argument{'s' if want > 1 else ''}, "
                                                  f"got {len(t.args)}", t.span))
             return None
-        args = [self.convert(a) for a in t.args]
-        if any(a is None for a in args):
+        args = _all([self.convert(a) for a in t.args])
+        if args is None:
             return None
         if t.func == "h":
             return App("h", (mk_tuple(*args),))
         return App(t.func, tuple(args))
 
     def seq(self, items: tuple[A.TermExpr, ...]) -> Pattern | None:
-        parts = [self.convert(x) for x in items]
-        return None if any(p is None for p in parts) else mk_tuple(*parts)
+        parts = _all([self.convert(x) for x in items])
+        return None if parts is None else mk_tuple(*parts)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -136,6 +140,7 @@ class RoleView:
         self.snapshots: list[tuple[int, int, dict[Pattern, Pattern]]] = []  # (message, step, knowledge after)
         self.known[Var(name, "agent")] = Var(name, "agent")
         self.known_initially: list[Pattern] = []
+        self.unverified: list[tuple[Var, Pattern]] = []  # signatures kept for later: (signer variable, subject)
 
     # ---- knowledge
     def slot(self, name: str, sort: str | None) -> int:
@@ -173,8 +178,8 @@ class RoleView:
                 if rest is not None and re is not None:
                     return App("exp", (rest, re))
             return None
-        args = [self.build(a, known) for a in t.args]
-        return None if any(a is None for a in args) else App(t.op, tuple(args))
+        args = _all([self.build(a, known) for a in t.args])
+        return None if args is None else App(t.op, tuple(args))
 
     def missing(self, t: Pattern) -> Pattern:
         """The smallest part of t that stops the role from building it (for the error message)."""
@@ -194,6 +199,7 @@ class RoleView:
             self.known.update(learnt)
             self.blobs_pass: list[str] = []
             self.pending_checks: list[tuple[Pattern, Pattern]] = []
+            self.pending_late: list[tuple[Var, Pattern]] = []
             pattern = self._pattern(t)
             new = {k: v for k, v in self.known.items() if k not in before and not _is_blob(v)}
             if set(new) <= set(learnt):
@@ -202,10 +208,25 @@ class RoleView:
         for v in variables(pattern):
             self.slot(v.name, v.sort)
         self.blobs += len(self.blobs_pass)
+        self.unverified.extend(self.pending_late)
         return pattern
 
+    def late_checks(self) -> list[tuple[Pattern, Pattern]]:
+        """Checks of signatures received before their key: those whose key the role can now get."""
+        out: list[tuple[Pattern, Pattern]] = []
+        for signer, subject in list(self.unverified):
+            public = self.build(App("pk", (subject,)))
+            if public is not None:
+                out.append((App("pk", (signer,)), public))
+                self.unverified.remove((signer, subject))
+        return out
+
     def _blob(self, t: Pattern) -> Var:
-        sort = PRIMITIVES[t.op].sort if isinstance(t, App) else getattr(t, "sort", None)
+        """An opaque part, forwarded unchanged: typed, a variable of the part's sort or shape (`SHAPES`)."""
+        if isinstance(t, App):
+            sort = t.op if t.op in SHAPES else PRIMITIVES[t.op].sort
+        else:
+            sort = getattr(t, "sort", None)
         v = Var(f"_blob{self.blobs + len(self.blobs_pass) + 1}", sort)
         self.blobs_pass.append(v.name)
         self.known[t] = v
@@ -239,14 +260,16 @@ class RoleView:
                 public = self.build(App("pk", priv.args))
                 if isinstance(public, App) and public.op == "pk":
                     return App("sign", (self._pattern(t.args[0]), App("sk", public.args)))
+                signer = Var(f"_signer{self.blobs + len(self.blobs_pass) + 1}", "agent")
+                self.blobs_pass.append(signer.name)
                 if public is not None:  # a public key learnt as data (a key server): verify against it
-                    signer = Var(f"_signer{self.blobs + len(self.blobs_pass) + 1}", "agent")
-                    self.blobs_pass.append(signer.name)
                     self.pending_checks.append((App("pk", (signer,)), public))
-                    return App("sign", (self._pattern(t.args[0]), App("sk", (signer,))))
-            unverified = Var(f"_blob{self.blobs + len(self.blobs_pass) + 1}", "key")
-            self.blobs_pass.append(unverified.name)
-            return App("sign", (self._pattern(t.args[0]), unverified))
+                else:  # not yet: keep the signature and check it when the key arrives (`late_checks`)
+                    self.pending_late.append((signer, priv.args[0]))
+                return App("sign", (self._pattern(t.args[0]), App("sk", (signer,))))
+            signer = Var(f"_signer{self.blobs + len(self.blobs_pass) + 1}", "agent")
+            self.blobs_pass.append(signer.name)
+            return App("sign", (self._pattern(t.args[0]), App("sk", (signer,))))
         return self._blob(t)
 
     def checks_after(self, before: dict[Pattern, Pattern]) -> list[tuple[Pattern, Pattern]]:
@@ -261,6 +284,12 @@ class RoleView:
             if self.build(u, {k: v for k, v in before.items() if k != u}) != alt:
                 out.append((alt, r))
         return out
+
+
+def _all(items: list[Pattern | None]) -> list[Pattern] | None:
+    """The items when none is missing (None when some part could not be converted or built)."""
+    out = [x for x in items if x is not None]
+    return out if len(out) == len(items) else None
 
 
 def _is_blob(v: Pattern) -> bool:
@@ -399,7 +428,7 @@ def _send(view: RoleView, to: RoleView, number: int, msg: A.NarrationMsg, term: 
             introduced.add(v.name)
             slot = view.slot(v.name, v.sort)
             view.known[v] = v
-            step.fresh.append((slot, v.sort))
+            step.fresh.append((slot, v.sort or "nonce"))
     recipe = view.build(term)
     if recipe is None:
         gap = view.missing(term)
@@ -422,7 +451,7 @@ def _receive(view: RoleView, sender: RoleView, number: int, msg: A.NarrationMsg,
     before = dict(view.known)
     pattern = view.receive_pattern(term)
     step = _Step(receive=pattern, receive_number=number, last_message=number)
-    step.checks = view.pending_checks + view.checks_after(before)
+    step.checks = view.pending_checks + view.checks_after(before) + view.late_checks()
     if sender.name in view.slots:
         step.sender_slot = view.slots.index(sender.name)
     view.steps.append(step)

@@ -12,21 +12,18 @@ import itertools
 import re
 from typing import Any
 
-from checker.security.attacker import Attacker
-from checker.security.goals import Executable, Goal
-from checker.security.knowledge import Knowledge
 from checker.process.network import CAPABILITIES
+from checker.security.goals import Executable, Goal
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, Signal
 from checker.security.secsys import Scenario, SecuritySystem
-from checker.timed.timing import Timing
-from checker.security.terms import Atom, Pattern, Var, instantiate, is_ground, pretty, subterms, variables
+from checker.security.terms import Atom, Pattern, Term, Var, instantiate, is_ground, pretty, subterms, variables
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError, unknown_hint
 from .narration import Compiled, compile_narration, freeze_steps
 from .timing import attach, constants, uses_time
 
-#: The attacker's own fresh atoms, one per sort a protocol creates fresh values of.
+#: The attacker's own atoms, one per sort.
 ATTACKER_ATOMS = {"nonce": "Ne", "key": "Ke", "text": "Te", "number": "Xe", "time": "Ti", "agent": "Ie"}
 
 
@@ -50,26 +47,26 @@ def compile_protocol(model: A.Model, defines: dict[str, Any], default_name: str,
     if diags:
         raise ModelError(diags)
     typed = not (untyped if untyped is not None else scen.untyped)
-    fresh = _attacker_atoms(comp)
-    know = _initial_knowledge(comp, scenario, fresh)
+    own = _attacker_atoms(comp)
+    know = _initial_knowledge(comp, scenario)
     secrets, agreements = goal_specs
     name = model.name or default_name
-    timing = None if clocks is None else Timing(scenario.honest, clocks.skew, clocks.pace,
-                                                frozenset(("time", "number")))
+    timing = None
+    if clocks is not None:  # only timed protocols load the time engine (and Z3 behind it)
+        from checker.timed.timing import Timing
+        timing = Timing(scenario.honest, clocks.skew, clocks.pace, frozenset(("time", "number")))
     cached = clocks.cached_roles if clocks is not None else frozenset()
-    system = SecuritySystem(name, roles, scenario, Attacker(frozenset(caps), typed, fresh), know, secrets,
-                            agreements, timing, cached)
-    honest = SecuritySystem(name, roles, scenario, Attacker(frozenset(), typed, fresh), know, secrets, agreements,
-                            timing, cached)
+    system = SecuritySystem(name, roles, scenario, frozenset(caps), typed, own, know, secrets, agreements, timing,
+                            cached)
+    honest = SecuritySystem(name, roles, scenario, frozenset(), typed, own, know, secrets, agreements, timing,
+                            cached)
     bound = scenario.sessions
     props: list[Any] = [Executable("executable", "an honest session can complete", honest,
                                    honest.session_completed, bound, timing)]
     for g in secrets:
-        props.append(Goal(g.name, g.text, (("", _secret_pred(system, g)),), why=_secret_why(system, g),
-                          bound=bound))
+        props.append(Goal(g.name, g.text, g, system, bound))
     for g in agreements:
-        props.append(Goal(g.name, g.text, (("", _agreement_pred(g.name)),), why=_agreement_why(g.name),
-                          bound=bound))
+        props.append(Goal(g.name, g.text, g, system, bound))
     return system, tuple(props)
 
 
@@ -114,8 +111,9 @@ def _goals(proto: A.ProtocolDecl, comp: Compiled, diags: list[Diagnostic]) -> tu
         if claimer == partner:
             diags.append(Diagnostic("E411", "a role cannot agree with itself", g.span))
             continue
-        data = [terms.convert(t) for t in g.terms]
-        if any(d is None for d in data):
+        converted = [terms.convert(t) for t in g.terms]
+        data = [d for d in converted if d is not None]
+        if len(data) != len(converted):
             continue
         word = {"agree": "agrees", "niagree": "niagrees", "wagree": "wagrees", "alive": "alive"}[g.kind]
         name = _goal_name(f"{claimer}_{word}_{partner}", used)
@@ -132,6 +130,7 @@ def _goals(proto: A.ProtocolDecl, comp: Compiled, diags: list[Diagnostic]) -> tu
 
 def _signals(comp: Compiled, g: A.GoalDecl, index: int, data: list[Pattern], diags: list[Diagnostic]) -> bool:
     """Attach the commit to the claimer's last step and the running signal to the partner's last send before it."""
+    assert g.claimer is not None and g.partner is not None
     claimer, partner = comp.views[g.claimer], comp.views[g.partner]
     if not claimer.steps:
         diags.append(Diagnostic("E411", f"{claimer.name} takes no part in the protocol", g.span))
@@ -143,9 +142,13 @@ def _signals(comp: Compiled, g: A.GoalDecl, index: int, data: list[Pattern], dia
     recipes = [claimer.build(d) for d in data]
     for d, r in zip(data, recipes):
         if r is None:
-            diags.append(Diagnostic("E411", f"{claimer.name} never knows {pretty(d)}", g.span))
+            knows = [pretty(x) for x in data if claimer.build(x) is not None]
+            diags.append(Diagnostic("E411", f"{claimer.name} never knows {pretty(d)}, so it cannot claim to agree "
+                                            f"on it", g.span,
+                                    hint=_suggest(g, claimer.name, partner.name, knows, "a goal names values the "
+                                                  "claimer knows when it finishes")))
             return False
-    commit = Signal(index, "commit", 0, claimer.slots.index(partner.name), tuple(recipes))
+    commit = Signal(index, "commit", 0, claimer.slots.index(partner.name), tuple(r for r in recipes if r is not None))
     if g.kind == "alive":
         claimer.steps[-1].signals.append(commit)
         return True
@@ -160,15 +163,25 @@ def _signals(comp: Compiled, g: A.GoalDecl, index: int, data: list[Pattern], dia
         return False
     number, step_index, known = point
     if Var(claimer.name, "agent") not in known:
+        later = _learnt_at(partner, Var(claimer.name, "agent"), number)
+        when = f"; it learns it only with message {later}, after {claimer.name} finishes" if later else ""
         diags.append(Diagnostic("E411", f"{partner.name} does not know who plays {claimer.name} when it sends "
-                                        f"message {number}", g.span))
+                                        f"message {number}, its last before {claimer.name} finishes{when}", g.span,
+                                hint=f"agreement needs the partner to know who it talks to; check aliveness "
+                                     f"instead: `goal {g.partner} alive for {g.claimer}`"))
         return False
     theirs = []
     for d in data:
         r = partner.build(d, known)
         if r is None:
+            later = _learnt_at(partner, d, number)
+            when = (f": it learns it only with message {later}, after {claimer.name} finishes, so it cannot have "
+                    f"agreed on it yet" if later else "")
+            knows = [pretty(x) for x in data if partner.build(x, known) is not None]
             diags.append(Diagnostic("E411", f"{partner.name} does not know {pretty(d)} when it sends message "
-                                            f"{number}, its last before {claimer.name} finishes", g.span))
+                                            f"{number}, its last before {claimer.name} finishes{when}", g.span,
+                                    hint=_suggest(g, claimer.name, partner.name, knows,
+                                                  f"{partner.name} can only agree on what it knows then")))
             return False
         theirs.append(r)
     partner.steps[step_index].signals.append(
@@ -177,28 +190,23 @@ def _signals(comp: Compiled, g: A.GoalDecl, index: int, data: list[Pattern], dia
     return True
 
 
-def _secret_pred(system: SecuritySystem, goal: SecretGoal):
-    def holds(state) -> bool:
-        return system.secret_holds(goal, state)
-    return holds
+def _learnt_at(view: Any, term: Pattern, after: int) -> int | None:
+    """The first message after `after` by which the role knows `term` (None: never)."""
+    for number, _step, known in view.snapshots:
+        if number > after and (term in known or view.build(term, known) is not None):
+            return number
+    return None
 
 
-def _secret_why(system: SecuritySystem, goal: SecretGoal):
-    def why(state) -> str | None:
-        return system.secret_leak(goal, state)
-    return why
-
-
-def _agreement_pred(name: str):
-    def holds(state) -> bool:
-        return all(n != name for n, _why in state[6])
-    return holds
-
-
-def _agreement_why(name: str):
-    def why(state) -> str | None:
-        return next((w for n, w in state[6] if n == name), None)
-    return why
+def _suggest(g: A.GoalDecl, claimer: str, partner: str, knows: list[str], why: str) -> str:
+    """The goal that can be checked: the same claim on the values both sides have by then, or the other way
+    round, or weak agreement."""
+    forms = []
+    if knows:
+        forms.append(f"`goal {claimer} agrees with {partner} on {', '.join(knows)}`")
+    forms.append(f"`goal {partner} agrees with {claimer} on ...` (the claim in the other role)")
+    forms.append(f"`goal {claimer} weakly agrees with {partner}`")
+    return f"{why}; checkable instead: " + ", or ".join(forms)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -233,8 +241,8 @@ def _sessions(model: A.Model, scen: A.ScenarioDecl, defines: dict[str, Any], dia
     if isinstance(value, str):
         if value in defines:
             value = defines[value]
-        elif value in consts and isinstance(consts[value].value, A.IntLit):
-            value = consts[value].value.value
+        elif value in consts and isinstance(literal := consts[value].value, A.IntLit):
+            value = literal.value
         else:
             diags.append(Diagnostic("E201", f"unknown constant '{value}'", span,
                                     hint="declare it with `const NAME = 2` or write a number"))
@@ -311,9 +319,11 @@ def _scenario(model: A.Model, scen: A.ScenarioDecl, comp: Compiled, roles: tuple
             diags.append(Diagnostic("E201", f"undeclared agent '{a}'", span,
                                     hint="declare agents with `honest` or `compromised`"))
         dedicated[names.roles.index(role_name)] = tuple(agents[a] for a in who if a in agents)
-    text = f"{sessions} session{'s' if sessions != 1 else ''}"
+    runs = ", ".join(f"{n} {r.name}" for n, r in zip(counts, roles))
     if scen.runs:
-        text += f" ({len(instances)} role instances)"
+        text = f"the scenario's runs ({runs})"
+    else:
+        text = f"{sessions} session{'s' if sessions != 1 else ''} (runs: up to {runs})"
     return Scenario(tuple(honest), tuple(compromised), tuple(instances), text, tuple(dedicated))
 
 
@@ -342,11 +352,11 @@ def _capabilities(scen: A.ScenarioDecl, override: tuple[str, ...] | None, diags:
 
 
 def _attacker_atoms(comp: Compiled) -> tuple[Atom, ...]:
+    """The attacker's own atom of every sort but agent (`Ne`, `Ke`, ...), named apart from the protocol's names;
+    the values it invents in an attack are numbered after them (`Ne#1`)."""
     taken = set(comp.names.sorts)
-    wanted = {"nonce"} | {s for n, s in comp.names.sorts.items()
-                          if n not in comp.names.roles and n not in comp.names.constants}
     out = []
-    for sort in sorted(wanted):
+    for sort in sorted(s for s in ATTACKER_ATOMS if s != "agent"):
         name = ATTACKER_ATOMS[sort]
         while name in taken:
             name += "'"
@@ -354,12 +364,12 @@ def _attacker_atoms(comp: Compiled) -> tuple[Atom, ...]:
     return tuple(out)
 
 
-def _initial_knowledge(comp: Compiled, scenario: Scenario, fresh: tuple[Atom, ...]) -> Knowledge:
-    """Every agent name, the public constants, the attacker's own atoms, and everything a compromised agent
-    would know initially in any role (its private key, the keys it shares with anyone)."""
+def _initial_knowledge(comp: Compiled, scenario: Scenario) -> list[Term]:
+    """Every agent name, the public constants, and everything a compromised agent would know initially in any
+    role (its private key, the keys it shares with anyone). The attacker's own atoms are added by the system."""
     names = comp.names
     agents = scenario.honest + scenario.compromised
-    terms: set = set(agents) | set(fresh)
+    terms: set = set(agents)
     terms |= {Atom(n, names.sorts[n]) for n in names.constants if n not in names.secrets}
     for _msg, t in comp.messages:
         terms |= {s for s in subterms(t) if isinstance(s, Atom) and names.public(s)}
@@ -372,4 +382,4 @@ def _initial_knowledge(comp: Compiled, scenario: Scenario, fresh: tuple[Atom, ..
                     t = instantiate(known, b)
                     if is_ground(t):
                         terms.add(t)
-    return Knowledge.initial(terms)
+    return sorted(terms, key=lambda t: (str(type(t)), pretty(t)))

@@ -1,10 +1,14 @@
-"""Security goals as properties the explorer understands.
+"""Security goals as properties of the search, and `executable`, the sanity check that no goal holds vacuously.
 
-`Goal` is an `Invariant` (so the generic explorer checks it in every state and stops early once every goal
-is violated) that can also say *why* it fails in a state and states its bound: verdicts of security models
-read "holds within N sessions", never an unbounded "holds". `Executable` is the sanity check that the
-honest run of the protocol can complete (so no goal passes vacuously); it is judged by exploring the same
-protocol with the attacker switched off.
+A `Goal` is checked on every symbolic state the search finds (`hooks().on_state`): secrecy when the attacker can
+derive a finished honest run's secret for *some* values of the variables, agreement when a commit's check in
+the step found an instantiation that breaks it (checker/security/secsys.py). A violation is then instantiated
+and replayed through the concrete semantics (checker/security/witness.py, concrete.py) and, for a timed
+protocol, scheduled by Z3 and checked in plain Python; only then is it a verdict, with the trace of the concrete
+run. A violation that cannot be confirmed is reported as unknown, never as an attack. Verdicts name the bound:
+"holds within 2 sessions", never an unbounded "holds".
+
+`Executable` explores the same protocol with the attacker switched off (the one explorer, the user's bounds).
 """
 from __future__ import annotations
 
@@ -12,37 +16,53 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from checker.engine.budget import Bounds
-from checker.engine.explorer import Explorer
-from checker.engine.invariant import Invariant
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Hooks, Judgement, Run
-from checker.engine.run import Path, replay
-from checker.timed.timing import NoSchedule
+from checker.security.roles import AgreementGoal, SecretGoal
 
 
 @dataclass(frozen=True)
-class Goal(Invariant):
-    """A secrecy or agreement goal: holds in a state unless `why(state)` has an explanation."""
+class Goal:
+    """A secrecy or agreement goal of the symbolic `system` (`spec` says which)."""
 
-    why: Callable[[Any], str | None] = lambda state: None
-    bound: str = ""  # "2 sessions": the scenario the verdict is relative to
+    name: str
+    text: str
+    spec: SecretGoal | AgreementGoal
+    system: Any
+    bound: str = ""  # "2 sessions (runs: 2 A, 2 B)": the scenario the verdict is relative to
+
+    def violated(self, state: Any) -> str | None:
+        """"" when the goal fails in the symbolic `state` for some values of its variables, else None."""
+        if isinstance(self.spec, SecretGoal):
+            return "" if self.system.secret_witness(self.spec, state) is not None else None
+        return "" if self.name in state.violated else None
+
+    def hooks(self, system: Any) -> Hooks:
+        return Hooks(on_state=self.violated)
 
     def judge(self, run: Run) -> Judgement:
-        """A violation is replayed (and, for a timed protocol, scheduled by Z3 and checked in Python); the
-        reason names the bound so that no verdict claims more than was explored."""
+        from checker.security.witness import concretise
+
         system, result = run.system, run.exploration
         timing = getattr(system, "timing", None)
         found = result.found.get(self.name)
         if found is not None:
-            states = replay(system, found.path)
-            reason = f"{self.why(states[-1][0]) or self.text + ' is false in the last state'} (within {self.bound})"
+            attack = concretise(system, self.spec, self.name, found.path)
+            if isinstance(attack, str) and not system.timed_knowledge:
+                return self._exactly(system.exact(), run)
+            if isinstance(attack, str):
+                return Judgement(UNKNOWN, f"unknown: the search found a violation that could not be confirmed "
+                                          f"on a concrete run ({attack}): an engine error, reported rather "
+                                          f"than trusted (within {self.bound})")
+            reason = f"{attack.reason} (within {self.bound})"
             schedule = None
             if timing is not None:  # Z3 proposes a schedule; it is checked in Python before anything is reported
-                found_schedule = timing.schedule(system, states)
+                from checker.timed.timing import NoSchedule
+                found_schedule = timing.schedule(attack.run, _with_actions(attack))
                 if isinstance(found_schedule, NoSchedule):
                     return Judgement(UNKNOWN, f"unknown: a violation was found but not confirmed with a concrete "
                                               f"schedule: {found_schedule.reason} (within {self.bound})")
                 schedule = found_schedule.entries()
-            return Judgement(FAILS, reason, found.path, schedule=schedule)
+            return Judgement(FAILS, reason, attack.path, schedule=schedule, system=attack.run)
         if result.complete and timing is not None and timing.unknown:
             return Judgement(UNKNOWN, f"unknown: {timing.unknown[0]}, so some runs could be neither kept nor pruned "
                                       f"(within {self.bound})")
@@ -50,6 +70,34 @@ class Goal(Invariant):
             return Judgement(HOLDS, f"holds within {self.bound} ({result.stats.states:,} states explored)")
         return Judgement(UNKNOWN, f"no violation found within {self.bound} before the "
                                   f"{result.stop_reason or 'depth bound'}")
+
+    def _exactly(self, exact: Any, run: Run) -> Judgement:
+        """The search again with levels, for this goal alone: the over-approximating search found only a run
+        that needs the attacker to use, earlier, what it learnt later."""
+        from checker.engine.explorer import Explorer
+
+        goal = Goal(self.name, self.text, self.spec, exact, self.bound)
+        result = Explorer(exact, [goal], run.bounds).run()
+        return goal.judge(Run(exact, result, run.bounds))
+
+    def confirm(self, system: Any, states: list[Any], judgement: Judgement) -> str | None:
+        """The concrete run (system is its `ConcreteRun`) must show the failure in its last state."""
+        last = states[-1]
+        if isinstance(self.spec, SecretGoal):
+            broken = system.secret_leak(self.spec, last)
+        else:
+            broken = system.agreement_broken(self.name, last)
+        return None if broken is not None else f"{self.text} holds in the last state of the concrete run"
+
+
+def _with_actions(attack: Any) -> list[tuple[Any, Any, Any]]:
+    """The attack's states with the action leading to each, as `engine.run.replay` returns them."""
+    out: list[tuple[Any, Any, Any]] = [(attack.states[0], None, None)]
+    state = attack.states[0]
+    for _ in attack.run.script:
+        action, state = attack.run.step(state)
+        out.append((state, action, 0))
+    return out
 
 
 @dataclass(frozen=True)
@@ -66,9 +114,12 @@ class Executable:
     def hooks(self, system: Any) -> Hooks:
         return Hooks(needs_search=False)  # decided on the honest system, not by the attacker's search
 
-    def witness(self, bounds: Bounds) -> tuple[bool | None, str, Path | None]:
+    def witness(self, bounds: Bounds) -> tuple[bool | None, str, Any]:
         """(True, why, run) if a run completes, (False, why, None) if none can, (None, why, None) if the bounds
         cut it off."""
+        from checker.engine.explorer import Explorer
+        from checker.engine.invariant import Invariant
+
         probe = Invariant(self.name, self.text, (("", lambda s: not self.completed(s)),))
         result = Explorer(self.honest_system, [probe], bounds).run()
         found = result.found.get(self.name)
@@ -84,10 +135,7 @@ class Executable:
         timing = getattr(run.system, "timing", None)
         if self.timing is not None:
             return _timed_executable(self, timing, run.bounds)
-        ok, why, _path = self.witness(Bounds(max_states=run.bounds.max_states or 500_000,
-                                            timeout=run.bounds.timeout))
-        if ok is not None and timing is not None and timing.unknown:
-            return Judgement(UNKNOWN, f"unknown: {timing.unknown[0]}; the honest runs could not all be decided")
+        ok, why, _path = self.witness(run.bounds)
         return Judgement(HOLDS if ok else UNKNOWN if ok is None else FAILS, why)
 
     def confirm(self, system: Any, states: list[Any], judgement: Judgement) -> str | None:
@@ -100,7 +148,10 @@ class Executable:
 def _timed_executable(prop: Executable, timing: Any, bounds: Bounds) -> Judgement:
     """`executable` of a timed protocol: it must complete for every clock skew; a failure comes with the
     deepest honest run, scheduled with the offsets that stop it."""
-    robust = timing.robust_executable(prop.honest_system, prop.completed, bounds.max_states or 500_000)
+    from checker.engine.run import Path, replay
+    from checker.timed.timing import NoSchedule
+
+    robust = timing.robust_executable(prop.honest_system, prop.completed, bounds)
     if robust.ok is not None and timing.unknown:
         return Judgement(UNKNOWN, f"unknown: {timing.unknown[0]}; the honest runs could not all be decided")
     if robust.ok is None:

@@ -1,4 +1,8 @@
-"""Dolev-Yao attacker knowledge: analysis, synthesis, explanations and injection candidates.
+"""Dolev-Yao attacker knowledge over ground terms: analysis, synthesis and explanations.
+
+This is the *concrete* attacker: the replay of every attack (checker/security/concrete.py) checks each injected
+message with `derivable`, and the trace explains it with `explain`, which uses the same definition, so the two
+can never disagree. The symbolic search (checker/security/intruder.py) reads the same table of primitives.
 
 Everything here is driven by `terms.PRIMITIVES`: destructors for analysis, `public`/`compose` for synthesis.
 
@@ -19,29 +23,28 @@ is harmless but grows the state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import Iterable, Iterator, Sequence
 
-from checker.security.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, has_sort, instantiate,
-                           is_ground, match_all, pretty, pretty_enclosed, sort_key, subterms)
+from checker.security.terms import PRIMITIVES, App, Atom, Pattern, Term, is_ground, pretty, pretty_enclosed, sort_key
 
-Memo = dict[Term, bool]
+Memo = dict[Pattern, bool]
 
 
 @dataclass(frozen=True, slots=True)
 class Knowledge:
     """What the attacker knows: the analysed closure, tuples dropped (see module doc). Build with `initial`."""
 
-    terms: frozenset[Term]
+    terms: frozenset[Pattern]
 
     @classmethod
-    def initial(cls, terms: Iterable[Term] = ()) -> Knowledge:
+    def initial(cls, terms: Iterable[Pattern] = ()) -> Knowledge:
         return cls(frozenset()).add_all(terms)
 
-    def add(self, term: Term) -> Knowledge:
+    def add(self, term: Pattern) -> Knowledge:
         """Learn `term`; it may make a key derivable and so open ciphertexts learnt earlier."""
         return self.add_all((term,))
 
-    def add_all(self, terms: Iterable[Term]) -> Knowledge:
+    def add_all(self, terms: Iterable[Pattern]) -> Knowledge:
         new = tuple(terms)
         for t in new:
             if not is_ground(t):
@@ -50,10 +53,10 @@ class Knowledge:
             return self
         return Knowledge(frozenset(t for t in _saturate(self.terms, new) if not _is_tuple(t)))
 
-    def __canonical__(self) -> frozenset[Term]:  # for state fingerprints (checker/engine/fingerprint.py)
+    def __canonical__(self) -> frozenset[Pattern]:  # for state fingerprints (checker/engine/fingerprint.py)
         return self.terms
 
-    def sorted_terms(self) -> tuple[Term, ...]:
+    def sorted_terms(self) -> tuple[Pattern, ...]:
         return tuple(sorted(self.terms, key=sort_key))
 
     def __len__(self) -> int:
@@ -67,21 +70,24 @@ class Knowledge:
 # Analysis and synthesis
 
 
-def derivable(knowledge: Knowledge, term: Pattern) -> bool:
-    """Synthesis: `term` is held, or built by a public constructor from derivable parts (DH: see `compose`)."""
-    return _derivable(knowledge.terms, term, {})
+def derivable(knowledge: Knowledge, term: Pattern, fresh: Sequence[Atom] = ()) -> bool:
+    """Whether the attacker can send `term`: held, or built by public constructors from derivable parts (DH:
+    see `compose`), where `fresh` are the constants it invents for the purpose (they are known to it and open
+    whatever they are the key of). The one definition of derivability of the concrete attacker."""
+    know = knowledge.add_all(fresh) if fresh else knowledge
+    return _derivable(know.terms, term, {})
 
 
-def _derivable(known: frozenset[Term] | set[Term], term: Pattern, memo: Memo) -> bool:
+def _derivable(known: frozenset[Pattern] | set[Pattern], term: Pattern, memo: Memo) -> bool:
     return term in known or _constructible(known, term, memo)
 
 
-def _constructible(known: frozenset[Term] | set[Term], term: Pattern, memo: Memo) -> bool:
+def _constructible(known: frozenset[Pattern] | set[Pattern], term: Pattern, memo: Memo) -> bool:
     """Derivable without holding `term` itself: built by its (public) constructor from derivable parts."""
     return _build_parts(known, term, memo) is not None
 
 
-def _build_parts(known: frozenset[Term] | set[Term], term: Pattern, memo: Memo) -> tuple[Term, ...] | None:
+def _build_parts(known: frozenset[Pattern] | set[Pattern], term: Pattern, memo: Memo) -> tuple[Pattern, ...] | None:
     """The derivable terms the attacker combines to build `term`, or None if it cannot build it."""
     if not isinstance(term, App) or not PRIMITIVES[term.op].public:
         return None
@@ -90,7 +96,7 @@ def _build_parts(known: frozenset[Term] | set[Term], term: Pattern, memo: Memo) 
         return None
     prim = PRIMITIVES[term.op]
 
-    def can(u: Term) -> bool:
+    def can(u: Pattern) -> bool:
         return _derivable(known, u, memo)
 
     parts = prim.compose(term.args, can) if prim.compose else (term.args if all(map(can, term.args)) else None)
@@ -98,7 +104,7 @@ def _build_parts(known: frozenset[Term] | set[Term], term: Pattern, memo: Memo) 
     return parts
 
 
-def _reveal(known: frozenset[Term] | set[Term], term: Term, memo: Memo) -> tuple[Term, ...] | None:
+def _reveal(known: frozenset[Pattern] | set[Pattern], term: Pattern, memo: Memo) -> tuple[Pattern, ...] | None:
     """What a destructor yields from `term` given `known`, or None if it has none or its key is not derivable."""
     if not isinstance(term, App):
         return None
@@ -111,12 +117,12 @@ def _reveal(known: frozenset[Term] | set[Term], term: Term, memo: Memo) -> tuple
     return destructor.parts(term.args)
 
 
-def _saturate(base: frozenset[Term], new: Iterable[Term]) -> set[Term]:
+def _saturate(base: frozenset[Pattern], new: Iterable[Pattern]) -> set[Pattern]:
     """Close `base` plus `new` under the destructors. Rescans earlier terms when anything is learnt, since a
     new term can make the key of an old ciphertext derivable. The result does not depend on set order."""
     known = set(base)
     pending = list(new)
-    opened: set[Term] = set()
+    opened: set[Pattern] = set()
     while pending:
         while pending:
             t = pending.pop()
@@ -136,7 +142,7 @@ def _saturate(base: frozenset[Term], new: Iterable[Term]) -> set[Term]:
     return known
 
 
-def _is_tuple(term: Term) -> bool:
+def _is_tuple(term: Pattern) -> bool:
     return isinstance(term, App) and term.op == "tuple"
 
 
@@ -144,28 +150,29 @@ def _is_tuple(term: Term) -> bool:
 # Explanations
 
 
-Origin = tuple[Term, str, tuple[Term, ...]]  # (opened term, verb, terms needed to open it)
+Origin = tuple[Pattern, str, tuple[Pattern, ...]]  # (opened term, verb, terms needed to open it)
 
 
-def _origins(closed: set[Term]) -> dict[Term, Origin]:
+def _origins(closed: set[Pattern]) -> dict[Pattern, Origin]:
     """For each term analysis reveals, the first (by `sort_key`) ciphertext or signature it comes out of;
     tuples in between are looked through, so `Na` comes "decrypted from {Na, A}pk(E)", not from `(Na, A)`."""
     memo: Memo = {}
-    origins: dict[Term, Origin] = {}
+    origins: dict[Pattern, Origin] = {}
     for c in sorted(closed, key=sort_key):
         if isinstance(c, App) and not _is_tuple(c):
             parts = _reveal(closed, c, memo)
             if parts is not None:
                 destructor = PRIMITIVES[c.op].destructor
-                origin = (c, destructor.verb, destructor.needs(c.args))
+                assert destructor is not None
+                origin = (c, destructor.verb, destructor.needs(c.args) or ())
                 for leaf in _untuple(parts):
                     origins.setdefault(leaf, origin)
     return origins
 
 
-def _untuple(terms: Iterable[Term]) -> Iterator[Term]:
+def _untuple(terms: Iterable[Pattern]) -> Iterator[Pattern]:
     for t in terms:
-        if _is_tuple(t):
+        if isinstance(t, App) and t.op == "tuple":
             yield from _untuple(t.args)
         else:
             yield t
@@ -179,29 +186,29 @@ def _how(origin: Origin) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Explainer:
-    closed: set[Term]
-    origins: dict[Term, Origin]
+    closed: set[Pattern]
+    origins: dict[Pattern, Origin]
     fresh: frozenset[Atom]
     memo: Memo
 
-    def parts(self, term: Term) -> list[Term]:
+    def parts(self, term: Pattern) -> list[Pattern]:
         """The pieces `term` is built from, tuples flattened, each once, in order."""
         parts = _build_parts(self.closed, term, self.memo) or ()
-        flat: list[Term] = []
+        flat: list[Pattern] = []
         for p in parts:
             for q in (self.parts(p) if _is_tuple(p) else [p]):
                 if q not in flat:
                     flat.append(q)
         return flat
 
-    def plain(self, term: Term) -> bool:
+    def plain(self, term: Pattern) -> bool:
         """Held outright, or built from atoms held outright (`pk(B)`): not worth explaining. A term built
         from compound or derived parts (a DH key from `exp(g, x)` and `e`) is."""
         if term in self.closed:
             return term not in self.origins and term not in self.fresh
         return all(isinstance(p, Atom) and self.plain(p) for p in self.parts(term))
 
-    def describe(self, term: Term) -> str:
+    def describe(self, term: Pattern) -> str:
         if term in self.fresh:
             return f"{pretty_enclosed(term)} (fresh)"
         if term in self.origins:
@@ -211,114 +218,15 @@ class _Explainer:
         return f"{pretty_enclosed(term)} (built from {', '.join(self.describe(p) for p in self.parts(term))})"
 
 
-def explain(knowledge: Knowledge, term: Term, fresh: Sequence[Atom] = ()) -> str:
+def explain(knowledge: Knowledge, term: Pattern, fresh: Sequence[Atom] = ()) -> str:
     """A short derivation of `term`, e.g. `{Na, E}pk(B) built from Na (decrypted from {Na, A}pk(E) with
     sk(E)), E, pk(B)`. `fresh` are atoms the attacker invents for this message. Deterministic."""
-    know = knowledge.add_all(fresh)
-    closed = _saturate(frozenset(), know.terms)
-    if not _derivable(closed, term, {}):
+    if not derivable(knowledge, term, fresh):
         raise ValueError(f"the attacker cannot derive {pretty(term)}")
+    closed = _saturate(frozenset(), knowledge.add_all(fresh).terms)
     ex = _Explainer(closed, _origins(closed), frozenset(fresh), {})
     if term in ex.fresh:
         return f"{pretty_enclosed(term)} fresh"
     if term in closed:
         return f"{pretty_enclosed(term)} {_how(ex.origins[term]) if term in ex.origins else 'known'}"
     return f"{pretty_enclosed(term)} built from {', '.join(ex.describe(p) for p in ex.parts(term))}"
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Injection candidates
-
-
-@dataclass(frozen=True, slots=True)
-class _Search:
-    known: frozenset[Term]
-    pool: tuple[Term, ...]              # values variables range over, sorted
-    by_op: Mapping[str, tuple[App, ...]]  # the pool's applications, per operator: what can be replayed whole
-    typed: bool
-    memo: Memo
-
-    def derivable(self, term: Term) -> bool:
-        return _derivable(self.known, term, self.memo)
-
-
-def _pool(known: frozenset[Term], fresh: Sequence[Atom], memo: Memo) -> tuple[Term, ...]:
-    """The bound on branching: every derivable subterm of what the attacker holds (this includes its fresh
-    atoms), plus its own DH half-keys `exp(b, n)` for each fresh nonce n and each DH base b it has seen."""
-    subs = {s for t in known for s in subterms(t)}
-    values = {s for s in subs if _derivable(known, s, memo)}
-    bases = {s.args[0] for s in subs if isinstance(s, App) and s.op == "exp"}
-    for b in bases:
-        for n in fresh:
-            if n.sort == "nonce" and _derivable(known, b, memo):
-                values.add(App("exp", (b, n)))
-    return tuple(sorted(values, key=sort_key))
-
-
-def injection_pool(knowledge: Knowledge, fresh: Sequence[Atom] = ()) -> tuple[Term, ...]:
-    """The values `candidates` lets variables range over; callers that ask about many patterns against the
-    same knowledge compute it once and pass it in."""
-    return _pool(knowledge.add_all(fresh).terms, fresh, {})
-
-
-def candidates(knowledge: Knowledge, pattern: Pattern, typed: bool, fresh: Sequence[Atom] = (),
-               bindings: Mapping[str, Term] | None = None,
-               pool: tuple[Term, ...] | None = None) -> list[tuple[Term, dict[str, Term]]]:
-    """Every ground term the attacker can derive that matches `pattern`, with the matcher (extending
-    `bindings`, the receiver's variables already fixed), sorted by term then bindings, no duplicates.
-
-    A variable ranges over the pool (`_pool`), filtered by sort when typed. A compound sub-pattern is
-    either a pool term replayed whole (a ciphertext seen earlier, matched against the pattern, which is
-    where untyped variables pick up tuples: Otway-Rees) or built by its public constructor from candidates
-    for its arguments. Every result is checked derivable. The count is at most the product of the pool sizes
-    over the pattern's variables (untyped patterns can be large: every variable ranges over the whole pool).
-    """
-    know = knowledge.add_all(fresh)
-    memo: Memo = {}
-    if pool is None:
-        pool = _pool(know.terms, fresh, memo)
-    by_op: dict[str, tuple[App, ...]] = {}
-    for t in pool:
-        if isinstance(t, App):
-            by_op[t.op] = by_op.get(t.op, ()) + (t,)
-    search = _Search(know.terms, pool, by_op, typed, memo)
-    found: dict[tuple[Term, frozenset], tuple[Term, dict[str, Term]]] = {}
-    for term, b in _generate(search, pattern, dict(bindings or {})):
-        found.setdefault((term, frozenset(b.items())), (term, b))
-    return sorted(found.values(), key=lambda tb: (sort_key(tb[0]), _bindings_key(tb[1])))
-
-
-def _bindings_key(b: Mapping[str, Term]) -> tuple:
-    return tuple((name, sort_key(b[name])) for name in sorted(b))
-
-
-def _generate(s: _Search, pattern: Pattern, b: dict[str, Term]) -> Iterator[tuple[Term, dict[str, Term]]]:
-    """Pairs (t, b') with `substitute(pattern, b') == t` and t derivable (duplicates possible)."""
-    p = instantiate(pattern, b)
-    if is_ground(p):
-        if s.derivable(p):
-            yield p, b
-        return
-    if isinstance(p, Var):
-        for v in s.pool:
-            if not s.typed or p.sort is None or has_sort(v, p.sort):
-                yield v, {**b, p.name: v}
-        return
-    for t in s.by_op.get(p.op, ()):  # replay a known term whole
-        for b2 in match_all(p, t, b, s.typed):
-            yield t, b2
-    if PRIMITIVES[p.op].public:  # or build it
-        for args, b2 in _generate_seq(s, p.args, b):
-            t = App(p.op, args)
-            if s.derivable(t):
-                yield t, b2
-
-
-def _generate_seq(s: _Search, ps: Sequence[Pattern],
-                  b: dict[str, Term]) -> Iterator[tuple[tuple[Term, ...], dict[str, Term]]]:
-    if not ps:
-        yield (), b
-        return
-    for t0, b0 in _generate(s, ps[0], b):
-        for rest, b1 in _generate_seq(s, ps[1:], b0):
-            yield (t0, *rest), b1

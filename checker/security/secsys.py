@@ -1,52 +1,92 @@
-"""Security protocols as a transition system: role instances on a network the attacker controls.
+"""Security protocols as a symbolic transition system: role instances on a network the attacker controls.
 
-A state is the tuple `(insts, knowledge, net, traffic, events, revealed, violated, clock)`:
-  * `insts[i]` is instance i's `(pc, values)`: the next step and one value (or None) per role slot;
-  * `knowledge` the attacker's `Knowledge`;
-  * `net` the messages in flight, a multiset as a frozenset of `((sender, addressee, term), count)`;
-  * `traffic` every message sent so far (kept only when `replay` is enabled);
-  * `events` the running/commit signals of agreement goals, a multiset like `net`;
-  * `revealed` the session values handed to the attacker by `reveal` (secrecy does not cover them);
-  * `violated` the agreement goals some commit has broken, as (goal name, explanation) pairs.
-  * `clock` the time part (`timing.Clock`: zone, counters, replay caches), None for untimed protocols.
-Multisets are frozensets of (item, count) so that states do not depend on the order things happened in;
-whenever an order is needed (successors, traces) items are sorted by `terms.sort_key`.
+A state (`SecState`) holds, per role instance, its next step and its values (terms that may contain
+*variables*: values the attacker supplied and has not yet had to fix), the attacker's `Store` (analysed
+knowledge with levels and the simple constraints of the variables, checker/security/intruder.py), the messages
+in flight and recorded (when capabilities need them), the running/commit events of agreement goals, the values
+revealed after their session, the goals already violated and the time part (`timing.Clock`).
 
-A role step is atomic (receive, check, create fresh values, send up to the next receive): the usual step
-semantics of protocol checkers, which only removes interleavings of purely local work. Instances of one role
-with the same preset bindings are interchangeable, so instance k may only start once instance k-1 has
-(symmetry reduction); generated sessions are cast in order, session k before session k+1. An action is
-`(owner, sent, kind, instance, delivery, sends, note, values)`, values being the instance's slots afterwards
-(for traces); the owner is the instance, or -1 for the attacker's drop.
+A role step is atomic (receive, check, create fresh values, send up to the next receive). Receiving is where
+the attacker acts, by capability (docs/security.md):
+  * honest delivery of an in-flight message addressed to the receiver: unify the receiver's pattern with it;
+  * `replay`: unify with any message recorded earlier;
+  * `modify` (an in-flight message to the receiver is intercepted) and `masquerade`: the pattern becomes a
+    constraint "derivable from the attacker's knowledge now", solved lazily (`Intruder.solve`).
+Every unifier and every solution is one successor; variables the solver leaves open stay in the state.
+
+Agents are never symbolic: an agent variable (a partner learnt from a message, the signer of a signature) is
+cast when its step ends, to each agent in use or the first unused honest or compromised one (the others are
+interchangeable, so trying one is enough: symmetry reduction). Time values the attacker chooses are minted as
+fresh symbolic numbers (timing.py) when a guard reads them.
+
+States are canonical: variables are renamed in order of first occurrence (runs, then slots, then terms left to
+right) and levels renumbered (`intruder.canonical_levels`), so states equal up to renaming coincide; multisets
+are frozensets of (item, count). Every action carries `forward`, the map from its source state's variables to
+terms over the target's, so that a path's actions can all be expressed over its last state's variables: that
+is how a symbolic attack is instantiated and replayed concretely (checker/security/witness.py).
 """
 from __future__ import annotations
 
+import copy
 import itertools
-from dataclasses import dataclass, replace
-from typing import Any, NamedTuple
+from dataclasses import dataclass
+from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
-from checker.security.attacker import Attacker, Delivery, Entry
-from checker.security.knowledge import Knowledge, derivable, explain
-from checker.engine.fingerprint import fingerprint
+from checker.engine.fingerprint import MASK64, digest64, encode, fingerprint
 from checker.engine.system import ClaimInfo, RunInfo, StepInfo
+from checker.security.intruder import Intruder, Store, Work, canonical_levels
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
-from checker.timed.timing import Clock, Timing
-from checker.security.terms import Atom, Term, atoms, instantiate, is_ground, pretty, pretty_enclosed, substitute
+from checker.security.terms import (App, Atom, Pattern, Term, Var, agent_names, agent_sort, instantiate, is_agent_sort,
+                                    is_ground,
+                                    pretty, pretty_enclosed, rename_atoms, sort_key, term_vars)
+from checker.security.unify import Subst, apply, unify, unify_all
 
-State = tuple
+Entry = tuple[Atom, Atom, Pattern]  # (claimed sender, addressee, term)
+Event = tuple  # ("R" | "C", goal index, me, peer, data)
+
+
+class Run(NamedTuple):
+    """One role instance: the index of its next step (== number of steps: finished) and its slot values."""
+
+    pc: int
+    values: tuple[Pattern | None, ...]
+
+
+class SecState(NamedTuple):
+    runs: tuple[Run, ...]
+    store: Store
+    net: frozenset  # of (Entry, count): messages in flight (empty when the attacker is the network)
+    traffic: frozenset  # of Entry: every message sent (kept only for `replay`)
+    events: frozenset  # of (Event, count)
+    revealed: frozenset  # of terms given to the attacker by `reveal`
+    violated: frozenset  # of agreement goal names some commit has broken
+    clock: Any  # checker.timed.timing.Clock, None for untimed protocols
 
 
 class SecAction(NamedTuple):
-    """One step: an instance's role step (`kind` "step") or the attacker's drop of an in-flight message."""
+    """One transition: an instance's step (`kind` "step") or the attacker dropping an in-flight message."""
 
     owner: int  # the instance, or -1 for the attacker
     sent: int
     kind: str  # step | drop
     instance: int
-    delivery: Any  # the Delivery that fed a receive (or the dropped entry), None for a first send
-    sends: tuple
+    capability: str | None  # None: honest delivery or nothing received; replay | modify | masquerade
+    received: Pattern | None  # the term received, over the target state's variables
+    claimed: Atom | None  # the sender named on the received message (None: an attacker's forgery)
+    taken: Entry | None  # the in-flight message removed (honest delivery, modify, drop)
+    sends: tuple[Entry, ...]
     note: str | None
-    values: tuple | None  # the instance's slots afterwards (for traces)
+    values: tuple[Pattern | None, ...]  # the instance's values afterwards
+    forward: tuple[tuple[str, Pattern], ...]  # source variable -> term over the target's variables
+    witness: tuple[tuple[str, Pattern], ...] | None = None  # a commit's violating substitution (target's names)
+    atoms: tuple[tuple[Atom, Atom], ...] = ()  # fresh atoms renamed by the session symmetry (source -> target)
+    perm: tuple[int, ...] | None = None  # instance positions after the session symmetry (source -> target)
+
+
+class Delivery(NamedTuple):
+    capability: str | None
+    claimed: Atom | None
+    taken: Entry | None
 
 
 @dataclass(frozen=True)
@@ -54,540 +94,15 @@ class Scenario:
     honest: tuple[Atom, ...]
     compromised: tuple[Atom, ...]
     instances: tuple[Instance, ...]
-    sessions: str  # how the bound reads in verdicts: "2 sessions", "the 3 runs of the scenario"
+    sessions: str  # how the bound reads in verdicts: "2 sessions (2 runs of each role: A, B)"
     dedicated: tuple[tuple[Atom, ...] | None, ...] = ()  # per role: the only agents that may play it
 
-    def cast_pools(self, role: int, starter: bool) -> tuple[tuple[Atom, ...], ...]:
-        """The agents a generated session may cast in a role: honest ones first, then compromised ones (not
-        for the role that starts the session). Agents dedicated to a role play no other."""
+    def allowed(self, role: int, agent: Atom) -> bool:
+        """Agents dedicated to a role play no other; a role with dedicated agents is played only by them."""
         own = self.dedicated[role] if self.dedicated else None
-        taken = {a for d in self.dedicated if d for a in d}
-        allowed = (lambda a: a in own) if own is not None else (lambda a: a not in taken)
-        pools = (self.honest,) if starter else (self.honest, self.compromised)
-        return tuple(tuple(a for a in pool if allowed(a)) for pool in pools)
-
-
-class SecuritySystem:
-    """The transition system of a compiled protocol under an attacker (see module doc)."""
-
-    def __init__(self, name: str, roles: tuple[RoleSpec, ...], scenario: Scenario, attacker: Attacker,
-                 initial_knowledge: Knowledge, secrets: tuple[SecretGoal, ...],
-                 agreements: tuple[AgreementGoal, ...], timing: Timing | None = None,
-                 cached_roles: frozenset[int] = frozenset()):
-        self.name = name
-        self.roles = roles
-        self.scenario = scenario
-        self.instances = scenario.instances
-        self.attacker = attacker
-        self.initial_knowledge = initial_knowledge
-        self.secrets = secrets
-        self.agreements = agreements
-        self.agents = scenario.honest + scenario.compromised
-        self.honest = frozenset(scenario.honest)
-        self.compromised = frozenset(scenario.compromised)
-        self.labels = tuple(inst.label(roles[inst.role]) for inst in self.instances)
-        self.network = _NetworkName("attacker: " + (", ".join(sorted(attacker.capabilities)) or "none")
-                                    + ("" if attacker.typed else ", untyped"))
-        self.waits_for = tuple(self._predecessor(i) for i in range(len(self.instances)))
-        self.sessions: dict[int, tuple[int, ...]] = {}
-        for j, inst in enumerate(self.instances):
-            if inst.session is not None:
-                self.sessions[inst.session] = self.sessions.get(inst.session, ()) + (j,)
-        # With eavesdrop and masquerade the attacker *is* the network: every message sent is known and any
-        # known message can be delivered, so in-flight messages and recorded traffic add nothing but states
-        # (drop, modify and replay are subsumed). Traces still show forwarded messages as deliveries.
-        self.network_free = attacker.has("eavesdrop") and attacker.has("masquerade")
-        self._atoms: dict[Term, frozenset[Atom]] = {}  # caches: pure functions of their keys
-        self._learnt: dict[tuple[Knowledge, frozenset], Knowledge] = {}
-        self.timing = timing  # clocks, counters and symbolic values (checker/timed/timing.py); None: untimed
-        self.cached_roles = cached_roles  # roles whose agents keep a replay cache
-
-    def _predecessor(self, i: int) -> int | None:
-        """The previous instance identical to i before it starts (same role, same preset, no session)."""
-        inst = self.instances[i]
-        if inst.session is not None:
-            return None
-        for j in range(i - 1, -1, -1):
-            other = self.instances[j]
-            if other.role == inst.role and other.preset == inst.preset:
-                return j
-        return None
-
-    @property
-    def capabilities(self) -> frozenset[str]:
-        return self.attacker.capabilities
-
-    # ------------------------------------------------------------------ the TransitionSystem interface
-    def initial_states(self) -> list[State]:
-        insts = []
-        for inst in self.instances:
-            role = self.roles[inst.role]
-            vals = [None] * len(role.slots)
-            for slot, agent in inst.preset:
-                vals[slot] = agent
-            insts.append((0, tuple(vals)))
-        return [(tuple(insts), self.initial_knowledge, frozenset(), frozenset(), frozenset(), frozenset(),
-                 frozenset(), self.timing.initial() if self.timing is not None else None)]
-
-    def successors(self, state: State) -> list[tuple[tuple, State]]:
-        insts, know, net, traffic = state[0], state[1], state[2], state[3]
-        out: dict[State, tuple] = {}
-        attacker = self.attacker
-        net_list = attacker.order([e for e, _n in net])
-        traffic_list = attacker.order(traffic) if traffic else []
-        for i, inst in enumerate(self.instances):
-            pc, vals = insts[i]
-            role = self.roles[inst.role]
-            if pc < 0 or pc >= len(role.steps):
-                continue
-            if pc == 0:
-                w = self.waits_for[i]
-                if w is not None and insts[w][0] == 0:
-                    continue
-                if inst.session is not None and vals[0] is None:
-                    if inst.session > 1 and not self._assigned(insts, inst.session - 1):
-                        continue
-                    for assigned in self._assign(insts, i):
-                        self._step((assigned,) + state[1:], i, role, assigned[i][1], 0, net_list, traffic_list, out)
-                    continue
-            self._step(state, i, role, vals, pc, net_list, traffic_list, out)
-        if attacker.has("drop") and not self.network_free:
-            for entry in net_list:
-                nxt = (insts, know, _take(net, entry)) + state[3:]
-                if nxt not in out:
-                    out[nxt] = SecAction(-1, 0, "drop", -1, entry, (), None, None)
-        return [(a, s) for s, a in out.items()]
-
-    def _step(self, state: State, i: int, role: RoleSpec, vals: tuple, pc: int, net_list: list, traffic_list: list,
-              out: dict[State, tuple]) -> None:
-        """Every way instance i can take its next step: each start choice, then each delivery."""
-        step = role.steps[pc]
-        for b in self._starts(role, vals, pc, state[0]):
-            if step.receive is None:
-                self._fire(state, i, role, step, b, None, out)
-                continue
-            pattern = instantiate(step.receive, b)
-            for d in self.attacker.deliveries(state[1], net_list, traffic_list, pattern, b, b[role.slots[0]]):
-                if all(substitute(lhs, d.bindings) == substitute(rhs, d.bindings) for lhs, rhs in step.checks):
-                    self._fire(state, i, role, step, d.bindings, d, out)
-
-    def _assigned(self, insts: tuple, session: int) -> bool:
-        return all(insts[j][0] < 0 or insts[j][1][0] is not None for j in self.sessions[session])
-
-    def _assign(self, insts: tuple, starter: int):
-        """Each way to cast a session when instance `starter` starts it: distinct agents for the roles, the
-        starter's honest; roles cast to compromised agents are played by the attacker (instance absent).
-        Agents not yet in use are interchangeable, so only the first unused of each kind is tried."""
-        members = self.sessions[self.instances[starter].session]
-        used = self._used_agents(insts)
-        names = [r.name for r in self.roles]
-        starter_role = self.instances[starter].role
-
-        def cast(r: int, chosen: list[Atom], used: set[Atom]):
-            if r == len(names):
-                yield chosen
-                return
-            for pool in self.scenario.cast_pools(r, r == starter_role):
-                tried_fresh = False
-                for agent in pool:
-                    if agent in chosen:
-                        continue
-                    if agent not in used:
-                        if tried_fresh:
-                            continue
-                        tried_fresh = True
-                    yield from cast(r + 1, chosen + [agent], used | {agent})
-
-        for chosen in cast(0, [], used):
-            cast_of = dict(zip(names, chosen))
-            new = list(insts)
-            for j in members:
-                role = self.roles[self.instances[j].role]
-                vals = list(insts[j][1])
-                for s in role.role_slots:
-                    vals[s] = cast_of[role.slots[s]]
-                new[j] = (-1 if vals[0] in self.compromised else 0, tuple(vals))
-            yield tuple(new)
-
-    def fingerprint(self, state: State) -> int:
-        return fingerprint(state)
-
-    def exact_key(self, state: State) -> State:
-        return state
-
-    def is_valid_end(self, state: State) -> bool:
-        return True
-
-    # ------------------------------------------------------------------ execution
-    def _starts(self, role: RoleSpec, vals: tuple, pc: int, insts: tuple):
-        """Bindings to run the step with; at the first step, every choice of the agents not yet preset.
-
-        Agents are interchangeable until something mentions them (honest ones among themselves, compromised
-        ones likewise: same initial knowledge up to renaming), so a choice ranges over the agents already in
-        use plus the first unused honest and the first unused compromised one. An agent does not run a
-        session with itself."""
-        base = {role.slots[k]: v for k, v in enumerate(vals) if v is not None}
-        if pc > 0:
-            yield base
-            return
-        free = [s for s in role.params if vals[s] is None]
-        if not free:
-            yield base
-            return
-        yield from self._choose(role, free, base, self._used_agents(insts))
-
-    def _choose(self, role: RoleSpec, free: list[int], b: dict[str, Term], used: set[Atom]):
-        if not free:
-            yield b
-            return
-        slot, rest = free[0], free[1:]
-        pools = (self.scenario.honest,) if slot == 0 else (self.scenario.honest, self.scenario.compromised)
-        taken = set(b.values())
-        for pool in pools:
-            fresh_taken = False
-            for agent in pool:
-                if agent in taken and role.slots[slot] != role.slots[0]:
-                    continue
-                if agent not in used:
-                    if fresh_taken:
-                        continue
-                    fresh_taken = True
-                yield from self._choose(role, rest, {**b, role.slots[slot]: agent}, used | {agent})
-
-    def _used_agents(self, insts: tuple) -> set[Atom]:
-        used: set[Atom] = set()
-        cache = self._atoms
-        for _pc, vals in insts:
-            for v in vals:
-                if v is None:
-                    continue
-                found = cache.get(v)
-                if found is None:
-                    found = frozenset(a for a in atoms(v) if a.sort == "agent")
-                    cache[v] = found
-                used |= found
-        return used
-
-    def _fire(self, state: State, i: int, role: RoleSpec, step: StepSpec, b: dict[str, Term],
-              delivery: Delivery | None, out: dict[State, tuple]) -> None:
-        insts, know, net, traffic, events, revealed, violated, clock = state
-        inst = self.instances[i]
-        b = dict(b)
-        for slot, sort in step.fresh:
-            name = role.slots[slot]
-            if name not in b:
-                b[name] = Atom(f"{name}#{inst.number}", sort)
-        me = b[role.slots[0]]
-        if self.timing is not None:
-            timed = self._time_step(clock, i, role, step, b, delivery, me)
-            if timed is None:
-                return  # no schedule allows this step (or a replay cache refuses it)
-            clock, b, delivery = timed
-        if delivery is not None and delivery.taken is not None:
-            net = _take(net, delivery.taken)
-        sends: list[Entry] = []
-        for s in step.sends:
-            sends.append((me, b[role.slots[s.to_slot]], substitute(s.recipe, b)))
-        learn: list[Term] = []
-        attacker = self.attacker
-        if sends and self.network_free:
-            learn.extend(e[2] for e in sends)
-        elif sends:
-            added = []
-            for entry in sends:
-                if entry[1] in self.compromised:
-                    learn.append(entry[2])  # addressed to the attacker's own identity
-                else:
-                    added.append(entry)
-                    if attacker.has("eavesdrop"):
-                        learn.append(entry[2])
-            net = _add(net, added)
-            if attacker.has("replay"):
-                traffic = traffic | frozenset(sends)
-        pc = state[0][i][0] + 1
-        vals = tuple(b.get(n) for n in role.slots)
-        insts = insts[:i] + ((pc, vals),) + insts[i + 1:]
-        note = None
-        if pc == len(role.steps):
-            values = self._reveals(insts, revealed)
-            if values:
-                learn.extend(values)
-                revealed = revealed | frozenset(values)
-                note = "the session is over: " + ", ".join(pretty(v) for v in values) + " revealed to the attacker"
-        if step.signals:
-            events, violated, why = self._signals(state, step, role, b, events, violated)
-            if why:
-                note = why if note is None else f"{note}; {why}"
-        if learn and attacker.active:
-            key = (know, frozenset(learn))
-            grown = self._learnt.get(key)
-            if grown is None:
-                if len(self._learnt) > 100_000:
-                    self._learnt.clear()
-                grown = self._learnt[key] = know.add_all(learn)
-            know = grown
-        if self.timing is not None:
-            vals_now = [v for _pc, vs in insts for v in vs if v is not None]
-            clock = self.timing.settle(clock, [know, *vals_now, *(e[2] for e, _n in net),
-                                               *(e[2] for e in traffic)])
-        nxt = (insts, know, net, traffic, events, revealed, violated, clock)
-        if nxt not in out:
-            out[nxt] = SecAction(i, len(sends), "step", i, delivery, tuple(sends), note, vals)
-
-    def _time_step(self, clock: Clock, i: int, role: RoleSpec, step: StepSpec, b: dict[str, Term],
-                   delivery: Delivery | None, me: Atom) -> tuple[Clock, dict[str, Term], Delivery | None] | None:
-        """The step's clock readings, counters and guards on the zone; values the attacker made up for this
-        delivery become fresh symbolic atoms first. None when no schedule allows the step."""
-        assert self.timing is not None
-        if delivery is not None and delivery.capability in ("modify", "masquerade"):
-            b, term, clock = self.timing.mint(clock, b, delivery.term, self.attacker.fresh)
-            if term is not delivery.term:
-                delivery = replace(delivery, term=term, bindings=b)
-        found = self.timing.effects(clock, me, step.timing, b, self.instances[i].role in self.cached_roles)
-        if found is None:
-            return None
-        effects, clock = found
-        if not effects and not self.timing.pace:
-            return clock, b, delivery
-        applied = self.timing.apply(clock, me, effects)
-        return None if applied is None else (applied, b, delivery)
-
-    def timed_step(self, state: State, action: tuple) -> tuple[Atom, Any, dict[str, Term], bool] | None:
-        """For `Timing.schedule`: who acted in `action` from `state`, its step's timing and its bindings after
-        the step (minted values included), and whether its replay cache applies; None for the attacker's drops."""
-        _owner, _sent, kind, i, _delivery, _sends, _note, vals = action
-        if kind != "step":
-            return None
-        inst = self.instances[i]
-        role = self.roles[inst.role]
-        step = role.steps[state[0][i][0]]
-        b = {role.slots[k]: v for k, v in enumerate(vals) if v is not None}
-        return vals[0], step.timing, b, inst.role in self.cached_roles
-
-    def _reveals(self, insts: tuple, revealed: frozenset) -> list[Term]:
-        """The `reveal` values handed out when an instance finishes: those of every session all of whose
-        members have finished (an instance of an explicit `run` is a session of its own), and only at a quiet
-        moment, when no instance is half-way through its run. Old keys are compromised after the fact, not
-        while some session may still use them (sessions mix: the server of session 2 may answer the
-        initiator of session 1, and a timestamp window or key lifetime is only meaningful this way)."""
-        if any(0 < pc < len(self.roles[self.instances[j].role].steps) for j, (pc, _v) in enumerate(insts)):
-            return []
-        groups = list(self.sessions.values()) + [(j,) for j, inst in enumerate(self.instances) if inst.session is None]
-        values: list[Term] = []
-        for members in groups:
-            found: list[Term] = []
-            for j in members:
-                pc, vals = insts[j]
-                role = self.roles[self.instances[j].role]
-                if 0 <= pc < len(role.steps):
-                    break
-                if pc >= 0:
-                    found.extend(v for v in (vals[s] for s in role.reveal) if v is not None)
-            else:
-                values.extend(v for v in found if v not in values and v not in revealed)
-        return values
-
-    def _signals(self, state: State, step: StepSpec, role: RoleSpec, b: dict[str, Term], events: frozenset,
-                 violated: frozenset) -> tuple[frozenset, frozenset, str | None]:
-        why = None
-        counts = dict(events)
-        for sig in step.signals:
-            goal = self.agreements[sig.goal]
-            me, peer = b[role.slots[sig.me]], b[role.slots[sig.peer]]
-            data = tuple(substitute(d, b) for d in sig.data)
-            if sig.kind == "running":
-                key = ("R", sig.goal, me, peer, data)
-                counts[key] = counts.get(key, 0) + 1
-                continue
-            if peer not in self.honest or any(n == goal.name for n, _w in violated):
-                continue
-            if goal.kind == "alive":
-                ok = any(pc > 0 and vals[0] == peer for pc, vals in state[0])
-            else:
-                ran = counts.get(("R", sig.goal, peer, me, data), 0)
-                ok = ran > 0
-                if goal.kind == "agree":
-                    key = ("C", sig.goal, me, peer, data)
-                    counts[key] = counts.get(key, 0) + 1
-                    ok = ran >= counts[key]
-            if not ok:
-                what = ", ".join(pretty(d) for d in data)
-                on = f" on {what}" if data else ""
-                if goal.kind == "alive":
-                    reason = f"{peer} has not run the protocol at all"
-                elif goal.kind == "agree" and ran > 0:
-                    reason = (f"{peer} ran it only {ran} time{'' if ran == 1 else 's'} with these values: an earlier "
-                              f"commit already used that run")
-                else:
-                    reason = f"{peer} never ran it with {me}{on}"
-                why = f"{me} finishes believing it ran the protocol with {peer}{on}, but {reason}"
-                violated = violated | {(goal.name, why)}
-        return frozenset(counts.items()), violated, why
-
-    # ------------------------------------------------------------------ goals as state predicates
-    def secret_leak(self, goal: SecretGoal, state: State) -> str | None:
-        """Why `goal` fails in `state` (the instance and the value the attacker derives), or None."""
-        found = self._leaking_run(goal, state)
-        if found is None:
-            return None
-        i, value = found
-        role, vals = self.roles[self.instances[i].role], state[0][i][1]
-        partners = ", ".join(f"{role.slots[s]}={vals[s]}" for s in role.role_slots if vals[s] is not None)
-        how = explain(state[1], value, self.attacker.fresh)
-        return (f"the attacker knows {pretty_enclosed(value)}, the value of {goal.text[7:-1]} in "
-                f"{self.labels[i]} ({partners}, all honest): {how}")
-
-    def _leaking_run(self, goal: SecretGoal, state: State) -> tuple[int, Term] | None:
-        """The first finished instance, all of whose partners are honest, whose value of `goal` the attacker
-        derives in `state`, with that value."""
-        insts, know, revealed = state[0], state[1], state[5]
-        for i, (pc, vals) in enumerate(insts):
-            role = self.roles[self.instances[i].role]
-            if pc < len(role.steps):  # the claim is made when the role finishes (and holds ever after)
-                continue
-            recipe = goal.per_role[self.instances[i].role]
-            if recipe is None:
-                continue
-            if any(vals[s] is not None and vals[s] not in self.honest for s in role.role_slots):
-                continue
-            b = {role.slots[k]: v for k, v in enumerate(vals) if v is not None}
-            value = instantiate(recipe, b)
-            if not is_ground(value) or value in revealed:
-                continue
-            if derivable(know, value):
-                return i, value
-        return None
-
-    def secret_holds(self, goal: SecretGoal, state: State) -> bool:
-        return self.secret_leak(goal, state) is None
-
-    def session_completed(self, state: State) -> bool:
-        """Some session ran to the end: one finished instance per role, all agreeing on who plays which role,
-        every one of them honest."""
-        finished: list[list[dict[str, Atom]]] = [[] for _ in self.roles]
-        for i, (pc, vals) in enumerate(state[0]):
-            inst = self.instances[i]
-            role = self.roles[inst.role]
-            if pc < len(role.steps):
-                continue
-            agents = {role.slots[s]: vals[s] for s in role.role_slots}
-            if all(a in self.honest for a in agents.values()):
-                finished[inst.role].append(agents)
-        if not all(finished):
-            return False
-        for combo in itertools.product(*finished):
-            merged: dict[str, Atom] = {}
-            if all(merged.setdefault(r, a) == a for agents in combo for r, a in agents.items()):
-                return True
-        return False
-
-    # ------------------------------------------------------------------ traces
-    def run_info(self, state: State) -> tuple[RunInfo, ...]:
-        """Each instance as a run for the charts (checker/engine/system.py `RunSource`): its agent, role,
-        number and partners as it knows them in `state`."""
-        out = []
-        for i, inst in enumerate(self.instances):
-            role = self.roles[inst.role]
-            vals = state[0][i][1]
-            own = role.slots[0]
-            partners = tuple((role.slots[s], None if vals[s] is None else pretty(vals[s]))
-                             for s in role.role_slots if role.slots[s] != own)
-            chosen = tuple(role.slots[s] for s in role.role_slots if role.slots[s] != own
-                           and (s in role.params or inst.session is not None))
-            server = bool(self.scenario.dedicated) and self.scenario.dedicated[inst.role] is not None
-            out.append(RunInfo("" if vals[0] is None else pretty(vals[0]), role.name, inst.number, partners,
-                               chosen, server))
-        return tuple(out)
-
-    def attacker_names(self) -> tuple[str, ...]:
-        return tuple(a.name for a in self.scenario.compromised)
-
-    def claim(self, prop: str, state: State) -> ClaimInfo | None:
-        """The claim of goal `prop`: a secrecy claim is made by the run whose value leaked; an agreement's by
-        the run whose commit failed, the trace's last step (None here)."""
-        for goal in self.secrets:
-            if goal.name == prop:
-                found = self._leaking_run(goal, state)
-                return ClaimInfo(goal.text, found[0] if found is not None else None)
-        for agreement in self.agreements:
-            if agreement.name == prop:
-                return ClaimInfo(agreement.text)
-        return None
-
-    def lane(self, g: int) -> str:
-        return self.agents[g].name
-
-    def lanes(self) -> tuple[str, ...]:
-        return tuple(a.name for a in self.agents)
-
-    def render_message(self, term: Term) -> str:
-        return pretty_enclosed(term)
-
-    def describe(self, state: State, action: tuple) -> StepInfo:
-        _owner, _sent, kind, i, delivery, sends, note, after_vals = action
-        lane = {a: g for g, a in enumerate(self.agents)}
-        if kind == "drop":
-            src, dst, term = delivery
-            return StepInfo(-1, "drop", f"drops {pretty(term)}", (), None, (lane[src], lane[dst], term),
-                            capability="drop")
-        inst = self.instances[i]
-        role = self.roles[inst.role]
-        pc = state[0][i][0]
-        step = role.steps[pc]
-        me = after_vals[0]
-        parts = []
-        if step.receive is not None:
-            parts.append(f"receives message {step.receive_number}")
-        if sends:
-            parts.append("sends message " + ", ".join(str(s.number) for s in step.sends))
-        if pc + 1 == len(role.steps):
-            parts.append("finishes")
-        text = ", ".join(parts)
-        sent = tuple((lane[s], lane[d], t) for s, d, t in sends)
-        if delivery is None:
-            return StepInfo(lane[me], "send", text, sent, None, None, note=note, run=i)
-        if delivery.capability is None:
-            src, dst, term = delivery.taken
-            return StepInfo(lane[me], "receive", text, sent, (lane[src], lane[dst], term), None, note=note, run=i)
-        claimed = delivery.claimed
-        if claimed is None and step.sender_slot is not None:
-            claimed = delivery.bindings.get(role.slots[step.sender_slot])
-        if claimed is None or claimed not in lane:
-            claimed = self.scenario.compromised[0] if self.scenario.compromised else me
-        derivation = None
-        if delivery.capability in ("modify", "masquerade"):
-            derivation = explain(state[1], delivery.term, self.attacker.fresh)
-        intercepted = None
-        if delivery.taken is not None:
-            src, dst, term = delivery.taken
-            intercepted = (lane[src], lane[dst], term)
-        return StepInfo(lane[me], "receive", text, sent, None, None, capability=delivery.capability,
-                        injected=(lane[claimed], lane[me], delivery.term), derivation=derivation,
-                        intercepted=intercepted, note=note, run=i)
-
-    def changes(self, before: State, after: State, g: int) -> list[tuple[str, str, str]]:
-        out = []
-        agent = self.agents[g]
-        for i, ((pc0, v0), (pc1, v1)) in enumerate(zip(before[0], after[0])):
-            if (pc0, v0) == (pc1, v1) or v1[0] != agent:
-                continue
-            role = self.roles[self.instances[i].role]
-            for k, name in enumerate(role.slots):
-                if v0[k] != v1[k] and not name.startswith("_"):
-                    out.append((f"{self.labels[i]}.{name}", _show(v0[k]), _show(v1[k])))
-            if pc1 == len(role.steps):
-                out.append((self.labels[i], "running", "finished"))
-        return out
-
-    def initial_values(self, state: State, g: int) -> list[tuple[str, str]]:
-        agent = self.agents[g]
-        out = []
-        for i, (pc, vals) in enumerate(state[0]):
-            if vals[0] == agent:
-                role = self.roles[self.instances[i].role]
-                bound = ", ".join(f"{role.slots[s]}={vals[s]}" for s in role.role_slots if vals[s] is not None)
-                out.append((self.labels[i], bound))
-        return out
+        if own is not None:
+            return agent in own
+        return not any(d and agent in d for d in self.dedicated)
 
 
 @dataclass(frozen=True)
@@ -597,8 +112,1176 @@ class _NetworkName:
     name: str
 
 
-def _show(v: Term | None) -> str:
+class SecuritySystem:
+    """The symbolic transition system of a compiled protocol under an attacker (see the module doc)."""
+
+    def __init__(self, name: str, roles: tuple[RoleSpec, ...], scenario: Scenario, capabilities: frozenset[str],
+                 typed: bool, own: tuple[Atom, ...], initial: Sequence[Term], secrets: tuple[SecretGoal, ...],
+                 agreements: tuple[AgreementGoal, ...], timing: Any = None,
+                 cached_roles: frozenset[int] = frozenset()):
+        self.name = name
+        self.roles = roles
+        self.scenario = scenario
+        self.instances = scenario.instances
+        self.capabilities = capabilities
+        self.typed = typed
+        self.own = own  # the attacker's own atoms, one per sort (`Ne`, `Ke`, ...)
+        self.initial_terms = tuple(initial)
+        self.secrets = secrets
+        self.agreements = agreements
+        self.timing = timing  # checker/timed/timing.Timing, None for untimed protocols
+        self.cached_roles = cached_roles  # roles whose agents keep a replay cache
+        self.agents = scenario.honest + scenario.compromised
+        self.honest = frozenset(scenario.honest)
+        self.compromised = frozenset(scenario.compromised)
+        self.labels = tuple(inst.label(roles[inst.role]) for inst in self.instances)
+        self.network = _NetworkName("attacker: " + (", ".join(sorted(capabilities)) or "none")
+                                    + ("" if typed else ", untyped"))
+        # With eavesdrop and masquerade the attacker *is* the network: every message sent is known and any
+        # derivable message can be delivered, so in-flight messages and recorded traffic add nothing but states
+        # (drop, modify and replay are subsumed). Traces still show forwarded messages as deliveries.
+        self.network_free = "eavesdrop" in capabilities and "masquerade" in capabilities
+        self.injects = bool({"modify", "masquerade"} & capabilities)
+        self.role_index = {r.name: k for k, r in enumerate(roles)}
+        self.patterns = tuple(tuple(_mode(s.receive, r, typed) if s.receive is not None else None
+                                    for s in r.steps) for r in roles)
+        # Partners stay variables until a claim needs them (the run's last step), when the attacker is the
+        # network (a counter casts the agent it counts towards); otherwise at the step that first needs them.
+        # Levels (when the attacker learnt what) are kept only by the `exact()` twin. This system lets a value the
+        # attacker chose earlier be fixed later to something it learnt in between: an over-approximation, so
+        # "holds" is sound, and an attack is reported only once its concrete replay passes; an attack that does
+        # not replay is searched again with levels (checker/security/goals.py).
+        self.timed_knowledge = False
+        self.lazy_agents = self.network_free
+        self.reducible = timing is None and not any(r.reveal for r in roles) and \
+            not any(g.kind == "alive" for g in agreements)
+        self.slot_sorts = tuple(tuple(self._role_sort(name) if k in r.role_slots else None
+                                      for k, name in enumerate(r.slots)) for r in roles)
+        self.waits_for = tuple(self._predecessor(i) for i in range(len(self.instances)))
+        bases = sorted({s.args[0] for t in initial for s in _subterms(t) if isinstance(s, App) and s.op == "exp"}
+                       | {s.args[0] for r in roles for st in r.steps for snd in st.sends
+                          for s in _subterms(snd.recipe) if isinstance(s, App) and s.op == "exp"
+                          and not isinstance(s.args[0], (Var, App))}, key=sort_key)
+        self.intruder = Intruder(tuple(b for b in bases if not isinstance(b, Var)))
+        self.initial_store = Store.initial(list(self.initial_terms) + list(own))
+        self._secret_cache: dict = {}
+        # The role that sends the narration's first message opens a session (casts it); if none starts by
+        # sending, the first role does.
+        self.opener = next((k for k, r in enumerate(roles) if r.steps and r.steps[0].receive is None), 0)
+        self.fresh_bases = tuple(sorted({(r.slots[slot], sort) for r in roles for st in r.steps
+                                         for slot, sort in st.fresh}))
+        self.fresh_names = frozenset(b for b, _s in self.fresh_bases)
+        self.session_symmetry = bool(scenario.instances) and all(inst.session is not None
+                                                                 for inst in scenario.instances)
+        # Agents of one class are interchangeable: honest ones, compromised ones, and those dedicated to a role.
+        classes: dict[tuple, list[Atom]] = {}
+        for a in self.agents:
+            key = (a in self.honest, tuple(r for r in range(len(roles)) if scenario.allowed(r, a)))
+            classes.setdefault(key, []).append(a)
+        self.agent_classes = {k: tuple(v) for k, v in classes.items()}
+        self.agent_class = {a: k for k, v in classes.items() for a in v}
+        self.sessions: dict[int, tuple[int, ...]] = {}
+        for j, inst in enumerate(self.instances):
+            if inst.session is not None:
+                self.sessions[inst.session] = self.sessions.get(inst.session, ()) + (j,)
+        self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
+        self._solved: dict = {}  # (store, pattern) -> solutions (see `_injections`)
+        self._shapes: dict = {}  # term -> its shape (see `_session_key`)
+
+    def exact(self) -> SecuritySystem:
+        """The same protocol with levels: what a value the attacker chose may later be bound to is limited to
+        what it knew when it chose it (the exact lazy intruder)."""
+        twin = copy.copy(self)
+        twin.timed_knowledge = True
+        twin._secret_cache = {}
+        twin._fps = {}
+        twin._solved = {}
+        return twin
+
+    def _role_sort(self, role_name: str) -> str:
+        """The sort of a variable naming who plays `role_name`: the agents the scenario allows in it."""
+        r = self.role_index[role_name]
+        allowed = [a.name for a in self.agents if self.scenario.allowed(r, a)]
+        return agent_sort(None if len(allowed) == len(self.agents) else allowed)
+
+    def _predecessor(self, i: int) -> int | None:
+        """The previous instance identical to i before it starts (same role, same preset): i may only start
+        once that one has (symmetry reduction)."""
+        inst = self.instances[i]
+        if inst.session is not None:
+            return None  # sessions are cast in order instead (`_starts`)
+        for j in range(i - 1, -1, -1):
+            other = self.instances[j]
+            if other.role == inst.role and other.preset == inst.preset:
+                return j
+        return None
+
+    # ------------------------------------------------------------------ the TransitionSystem interface
+    def initial_states(self) -> list[SecState]:
+        runs = []
+        for inst in self.instances:
+            vals: list[Pattern | None] = [None] * len(self.roles[inst.role].slots)
+            for slot, agent in inst.preset:
+                vals[slot] = agent
+            runs.append(Run(0, tuple(vals)))
+        clock = self.timing.initial() if self.timing is not None else None
+        return [SecState(tuple(runs), self.initial_store, frozenset(), frozenset(), frozenset(), frozenset(),
+                         frozenset(), clock)]
+
+    def successors(self, state: SecState) -> list[tuple[SecAction, SecState]]:
+        out: dict[SecState, SecAction] = {}
+        first = self._eager(state)
+        if first is not None:  # only this start: see `_eager`
+            self._expand(state, first, out)
+            if out:
+                return [(a, s) for s, a in out.items()]
+        for i in range(len(self.instances)):
+            self._expand(state, i, out)
+        if "drop" in self.capabilities and not self.network_free:
+            for entry in _ordered(e for e, _n in state.net):
+                nxt = state._replace(net=_take(state.net, entry))
+                if nxt not in out:
+                    out[nxt] = SecAction(-1, 0, "drop", -1, None, None, None, entry, (), None, (),
+                                         _identity(state))
+        return [(a, s) for s, a in out.items()]
+
+    def _eager(self, state: SecState) -> int | None:
+        """The first run whose next step is a start that only sends (no receive, no goal signal), or None. When
+        there is one, its start is the only successor: starts happen as early as possible.
+
+        Why no attack is lost (a simulation argument; symbolic states do not commute, so this is not a
+        partial-order reduction of the explorer's kind): in any run of the system such a start can be moved to
+        the front. Its messages then reach the attacker earlier, so every later receive has at least the
+        solutions it had (knowledge only grows, constraints only get more room), the start emits no running or
+        commit event, and an agent it casts is interchangeable with the one cast later. The moved run reaches a
+        state at least as permissive, where the same goals fail. This needs monotone goals and effects: it is
+        off for timed protocols (a start reads the clock), with `reveal` (which waits for a quiet moment) and
+        with aliveness goals (a started run counts as alive)."""
+        if not self.reducible:
+            return None
+        for i, run in enumerate(state.runs):
+            if run.pc != 0:
+                continue
+            step = self.roles[self.instances[i].role].steps[0]
+            if step.receive is not None or step.signals:
+                continue
+            w = self.waits_for[i]
+            if w is not None and state.runs[w].pc == 0:
+                continue
+            return i
+        return None
+
+    def is_valid_end(self, state: SecState) -> bool:
+        return True
+
+    def fingerprint(self, state: SecState) -> int:
+        """The canonical encoding of the runs, and each set of the state as the sum (mod 2^64) of its members'
+        fingerprints, memoised per member: members recur across states, so a state costs little more than its
+        runs (the Zobrist idea; sums of uniform 64-bit values are uniform)."""
+        return digest64(encode((tuple(self._one(r) for r in state.runs), self._sum(state.store.known),
+                                self._sum(state.store.simple),
+                                self._sum(state.net), self._sum(state.traffic), self._sum(state.events),
+                                self._sum(state.revealed), state.violated, state.clock)))
+
+    def _one(self, x: Any) -> int:
+        cache = self._fps
+        f = cache.get(x)
+        if f is None:
+            if len(cache) > 500_000:
+                cache.clear()
+            f = cache[x] = fingerprint(x)
+        return f
+
+    def _sum(self, items: frozenset) -> int:
+        cache = self._fps
+        total = 0
+        for x in items:
+            f = cache.get(x)
+            if f is None:
+                if len(cache) > 500_000:
+                    cache.clear()
+                f = cache[x] = fingerprint(x)
+            total += f
+        return total & MASK64
+
+    def exact_key(self, state: SecState) -> SecState:
+        return state
+
+    # ------------------------------------------------------------------ one instance's next step
+    def _expand(self, state: SecState, i: int, out: dict[SecState, SecAction]) -> None:
+        run = state.runs[i]
+        inst = self.instances[i]
+        role = self.roles[inst.role]
+        if run.pc >= len(role.steps) or run.pc < 0:
+            return
+        if run.pc == 0:
+            w = self.waits_for[i]
+            if w is not None and state.runs[w].pc == 0:
+                return
+        step = role.steps[run.pc]
+        pattern0 = self.patterns[inst.role][run.pc]
+        for st in self._starts(state, i):
+            values = st.runs[i].values
+            if pattern0 is None:
+                self._after_receive(st, i, step, list(values), Work.start(st.store), Delivery(None, None, None),
+                                    None, out)
+                continue
+            vals, pattern = self._pattern(role, pattern0, values)
+            me = vals[0]
+            assert isinstance(me, Atom)
+            for delivery, work in self._deliveries(st, pattern, me):
+                for checked in self._checked(work, role, step, vals):
+                    self._after_receive(st, i, step, vals, checked, delivery, pattern, out)
+
+    def _starts(self, state: SecState, i: int) -> Iterator[SecState]:
+        """The state with instance i's own agent known: as it is, after casting i's session (when i is the first
+        of its session to act), or with each choice of own agent for a run that left it open."""
+        run = state.runs[i]
+        if run.values[0] is not None:
+            yield state
+            return
+        inst = self.instances[i]
+        if inst.session is not None:
+            if inst.role != self.opener or (inst.session > 1 and not self._cast_done(state, inst.session - 1)):
+                return  # a session is cast when its opener starts, sessions in order
+            for runs in self._session_casts(state, i):
+                if runs[i].pc >= 0:
+                    yield state._replace(runs=runs)
+            return
+        for agent in self._agent_options(state, inst.role, True, ()):
+            cast = list(state.runs)
+            cast[i] = Run(0, (agent,) + tuple(run.values[1:]))
+            yield state._replace(runs=tuple(cast))
+
+    def _cast_done(self, state: SecState, session: int) -> bool:
+        return all(state.runs[j].values[0] is not None for j in self.sessions[session])
+
+    def _session_casts(self, state: SecState, starter: int) -> Iterator[tuple[Run, ...]]:
+        """Each way to cast a session when instance `starter` is its first to act: an agent per role, the
+        starter's honest; the same agent may play several roles (an agent talking to itself); a role cast to a
+        compromised agent is played by the attacker (its instance is absent, pc -1). Agents not in use are
+        interchangeable, so only the first unused honest and compromised one are tried. The roles that start
+        by sending learn their partners from the cast; the others learn them from the messages."""
+        members = self.sessions[self.instances[starter].session]  # type: ignore[index]
+        starter_role = self.instances[starter].role
+        used = self._used(state, ())
+        names = [r.name for r in self.roles]
+
+        def cast(r: int, chosen: list[Atom], used: set[Atom]) -> Iterator[list[Atom]]:
+            if r == len(names):
+                yield chosen
+                return
+            pools = (self.scenario.honest,) if r == starter_role else (self.scenario.honest, self.scenario.compromised)
+            for pool in pools:
+                tried_fresh = False
+                for agent in pool:
+                    if not self.scenario.allowed(r, agent):
+                        continue
+                    if agent not in used:
+                        if tried_fresh:
+                            continue
+                        tried_fresh = True
+                    yield from cast(r + 1, chosen + [agent], used | {agent})
+
+        for chosen in cast(0, [], used):
+            cast_of = dict(zip(names, chosen))
+            runs = list(state.runs)
+            for j in members:
+                role = self.roles[self.instances[j].role]
+                vals = list(runs[j].values)
+                vals[0] = cast_of[role.name]
+                if role.steps[0].receive is None:
+                    for s in role.role_slots:
+                        vals[s] = cast_of[role.slots[s]]
+                runs[j] = Run(-1 if vals[0] in self.compromised else 0, tuple(vals))
+            yield tuple(runs)
+
+    def _pattern(self, role: RoleSpec, pattern: Pattern, values: tuple) -> tuple[list, Pattern]:
+        """The receive pattern over the instance's values; a slot it learns becomes a new variable (named `~x`,
+        which sorts after every state variable, so unification binds it rather than an old one)."""
+        vals = list(values)
+        b: dict[str, Pattern] = {}
+        for k, name in enumerate(role.slots):
+            if vals[k] is not None:
+                b[name] = vals[k]
+        fresh: dict[str, Pattern] = {}
+        sorts = self.slot_sorts[self.role_index[role.name]]
+        for v in term_vars(pattern):
+            if v.name not in b:
+                k = role.slots.index(v.name)
+                nv = Var("~" + v.name, sorts[k] or v.sort)
+                fresh[v.name] = nv
+                vals[k] = nv
+        return vals, instantiate(pattern, {**b, **fresh})
+
+    def _deliveries(self, state: SecState, pattern: Pattern, me: Atom) -> Iterator[tuple[Delivery, Work]]:
+        """Every way the receiver can get a message matching `pattern`, by capability (see the module doc)."""
+        caps = self.capabilities
+        mine: list[Entry] = []
+        if not self.network_free:
+            mine = [e for e in _ordered(e for e, _n in state.net) if e[1] == me]
+            for entry in mine:
+                yield from self._unified(state, pattern, entry[2], Delivery(None, entry[0], entry))
+            if "replay" in caps:
+                for entry in _ordered(state.traffic):
+                    yield from self._unified(state, pattern, entry[2], Delivery("replay", entry[0], None))
+        if not self.injects or (not self.network_free and "masquerade" not in caps and not mine):
+            return
+        solutions = self._injections(state.store, pattern)
+        if "modify" in caps and not self.network_free:
+            for entry in mine:
+                for w in solutions:
+                    yield Delivery("modify", entry[0], entry), w.copy()
+        if "masquerade" in caps:
+            for w in solutions:
+                yield Delivery("masquerade", None, None), w.copy()
+
+    def _injections(self, store: Store, pattern: Pattern) -> list[Work]:
+        """The solutions of "the attacker can derive `pattern` now" (memoised: a pure function of the store and
+        the pattern, which recur across states; callers copy before changing one)."""
+        key = (store, pattern)
+        found = self._solved.get(key)
+        if found is None:
+            if len(self._solved) > 50_000:
+                self._solved.clear()
+            found = self._solved[key] = list(self.intruder.solve(Work.start(store), [(pattern, store.now)]))
+        return found
+
+    def _unified(self, state: SecState, pattern: Pattern, term: Pattern,
+                 delivery: Delivery) -> Iterator[tuple[Delivery, Work]]:
+        for sigma in unify(pattern, term):
+            w = Work.start(state.store)
+            goals = w.bind(sigma)
+            for w2 in self.intruder.solve(w, goals):
+                yield delivery, w2
+
+    def _checked(self, work: Work, role: RoleSpec, step: StepSpec, vals: list) -> Iterator[Work]:
+        """The receiver's equality checks (a hash against a stored value, a key from a key server against the
+        signer's), as unifications."""
+        if not step.checks:
+            yield work
+            return
+        b = _bindings(role, vals, work.sigma)
+        pairs = [(instantiate(lhs, b), instantiate(rhs, b)) for lhs, rhs in step.checks]
+        for sigma in unify_all(pairs, work.sigma):
+            w = work.copy()
+            goals = w.bind(sigma)
+            yield from self.intruder.solve(w, goals)
+
+    def _after_receive(self, state: SecState, i: int, step: StepSpec, vals: list, work: Work, delivery: Delivery,
+                       pattern: Pattern | None, out: dict[SecState, SecAction]) -> None:
+        inst = self.instances[i]
+        role = self.roles[inst.role]
+        pc = state.runs[i].pc
+        finishing = pc + 1 == len(role.steps)
+        needed = _needed_slots(role, step, finishing)
+        exact: frozenset[int] = frozenset()  # slots a clock or counter needs as agents (whom it counts towards)
+        if step.timing is not None:
+            exact = frozenset(role.slots.index(n) for _v, n in step.timing.counters + step.timing.increasing)
+        for w, values in self._cast(state, inst.role, role, vals, work, needed | exact, finishing, exact):
+            self._fire(state, i, step, values, w, delivery, pattern, out)
+
+    # ------------------------------------------------------------------ casting agents
+    def _cast(self, state: SecState, r: int, role: RoleSpec, vals: list, work: Work,
+              needed: frozenset[int], finishing: bool, exact: frozenset[int] = frozenset()
+              ) -> Iterator[tuple[Work, list]]:
+        """Agents for the role slots this step needs and, when the run finishes (its claims need them) or
+        partners cannot stay symbolic, for every agent variable of the instance. A needed slot that may stay
+        symbolic gets an agent variable instead (any agent the scenario allows in that role)."""
+        values = [apply(v, work.sigma) if v is not None else None for v in vals]
+        cast_all = finishing or not self.lazy_agents
+        agent_vars = sorted({v for x in values if x is not None for v in term_vars(x) if is_agent_sort(v.sort)},
+                            key=lambda v: v.name)
+        if not cast_all:
+            agent_vars = [v for v in agent_vars if any(values[k] == v for k in exact)]
+        if agent_vars:
+            if agent_vars:
+                v = agent_vars[0]
+                slot = next((k for k, x in enumerate(values) if x == v and k in role.role_slots), None)
+                target = self.role_index.get(role.slots[slot]) if slot is not None else None
+                for agent in self._agent_options(state, target, slot == 0, values, v.sort):
+                    for sigma in unify(v, agent, work.sigma):
+                        w = work.copy()
+                        goals = w.bind(sigma)
+                        for w2 in self.intruder.solve(w, goals):
+                            yield from self._cast(state, r, role, values, w2, needed, finishing, exact)
+                return
+        open_slots = [k for k in sorted(needed) if values[k] is None]
+        if open_slots:
+            k = open_slots[0]
+            if k != 0 and not cast_all and k not in exact:
+                w = work.copy()
+                v = Var("~" + role.slots[k], self.slot_sorts[r][k])
+                w.constrain(v, 0)  # every agent's name is known to the attacker from the start
+                nv = list(values)
+                nv[k] = v
+                yield from self._cast(state, r, role, nv, w, needed, finishing, exact)
+                return
+            target = self.role_index.get(role.slots[k])
+            for agent in self._agent_options(state, target, k == 0, values):
+                nv = list(values)
+                nv[k] = agent
+                yield from self._cast(state, r, role, nv, work.copy(), needed, finishing, exact)
+            return
+        yield work, values
+
+    def _agent_options(self, state: SecState, role: int | None, own: bool, values: Sequence,
+                       sort: str | None = None) -> list[Atom]:
+        """The agents worth trying for a role: those in use, and the first unused honest and compromised one
+        (the others are interchangeable). A run's own agent is honest; dedicated roles take only their agents;
+        a variable's sort may restrict them further."""
+        return self._options(self._used(state, values), role, own, sort)
+
+    def _options(self, used: set[Atom], role: int | None, own: bool, sort: str | None) -> list[Atom]:
+        names = agent_names(sort)
+        out: list[Atom] = []
+        pools = (self.scenario.honest,) if own else (self.scenario.honest, self.scenario.compromised)
+        for pool in pools:
+            fresh_tried = False
+            for a in pool:
+                if role is not None and not self.scenario.allowed(role, a):
+                    continue
+                if names is not None and a.name not in names:
+                    continue
+                if a in used:
+                    out.append(a)
+                elif not fresh_tried:
+                    fresh_tried = True
+                    out.append(a)
+        return out
+
+    def _used(self, state: SecState, values: Sequence) -> set[Atom]:
+        used: set[Atom] = set()
+        for run in state.runs:
+            for v in run.values:
+                if isinstance(v, Atom) and v.sort == "agent":
+                    used.add(v)
+                elif isinstance(v, App):
+                    used |= {a for a in _atoms(v) if a.sort == "agent"}
+        for v in values:
+            if isinstance(v, Atom) and v.sort == "agent":
+                used.add(v)
+        return used
+
+    # ------------------------------------------------------------------ the rest of a step
+    def _fire(self, state: SecState, i: int, step: StepSpec, values: list, work: Work, delivery: Delivery,
+              pattern: Pattern | None, out: dict[SecState, SecAction]) -> None:
+        inst = self.instances[i]
+        role = self.roles[inst.role]
+        me = values[0]
+        assert isinstance(me, Atom)
+        for slot, sort in step.fresh:
+            if values[slot] is None:
+                values[slot] = Atom(f"{role.slots[slot]}#{inst.number}", sort)
+        clock = state.clock
+        if self.timing is not None:
+            timed = self._time_step(clock, i, role, step, values, work)
+            if timed is None:
+                return  # no schedule allows this step (or a replay cache refuses it)
+            clock, work = timed
+            values = [apply(v, work.sigma) if v is not None else None for v in values]
+        sigma = work.sigma  # fixed from here on: apply it to the whole state once
+        b = _bindings(role, values, sigma)
+        net, traffic, events, revealed = state.net, state.traffic, state.events, state.revealed
+        if delivery.taken is not None:
+            net = _take(net, delivery.taken)
+        runs = list(state.runs)
+        if sigma:
+            runs = [Run(r.pc, tuple(apply(v, sigma) if v is not None else None for v in r.values)) for r in runs]
+            net = _map_counts(net, lambda e: (e[0], e[1], apply(e[2], sigma)))
+            traffic = frozenset((e[0], e[1], apply(e[2], sigma)) for e in traffic)
+            events = _map_counts(events, lambda ev: _event_under(ev, sigma))
+            revealed = frozenset(apply(v, sigma) for v in revealed)
+        sends: list[Entry] = []
+        for s in step.sends:  # the addressee may still be an agent variable (only when the attacker is the network)
+            sends.append((me, b[role.slots[s.to_slot]], instantiate(s.recipe, b)))  # type: ignore[arg-type]
+        learn: list[Pattern] = []
+        if sends and self.network_free:
+            learn.extend(e[2] for e in sends)
+        elif sends:
+            added = []
+            for entry in sends:
+                if entry[1] in self.compromised:
+                    learn.append(entry[2])  # addressed to the attacker's own identity
+                else:
+                    added.append(entry)
+                    if "eavesdrop" in self.capabilities:
+                        learn.append(entry[2])
+            net = _add(net, added)
+            if "replay" in self.capabilities:
+                traffic = traffic | frozenset(sends)
+        runs[i] = Run(state.runs[i].pc + 1, tuple(values))
+        note = None
+        if runs[i].pc == len(role.steps):
+            shown = self._reveals(runs, revealed)
+            if shown:
+                learn.extend(shown)
+                revealed = revealed | frozenset(shown)
+                note = "the session is over: " + ", ".join(pretty(v) for v in shown) + " revealed to the attacker"
+        if learn:
+            work.learn(learn, state.store.now + 1 if self.timed_knowledge else 0)
+        for w in self._split(work, runs):
+            extra = {k: v for k, v in w.sigma.items() if sigma.get(k) != v}
+            self._finish_step(state, i, step, w, extra, runs, net, traffic, events, revealed, sends, b, clock,
+                              note, delivery, pattern, out)
+
+    def _finish_step(self, state: SecState, i: int, step: StepSpec, work: Work, extra: Subst, runs: list,
+                     net: frozenset, traffic: frozenset, events: frozenset, revealed: frozenset, sends: list,
+                     b: dict, clock: Any, note: str | None, delivery: Delivery, pattern: Pattern | None,
+                     out: dict[SecState, SecAction]) -> None:
+        """Goal signals, canonical form and the action, once the step's substitution is final."""
+        if extra:
+            runs = [Run(r.pc, tuple(apply(v, extra) if v is not None else None for v in r.values)) for r in runs]
+            net = _map_counts(net, lambda e: (e[0], e[1], apply(e[2], extra)))
+            traffic = frozenset((e[0], e[1], apply(e[2], extra)) for e in traffic)
+            events = _map_counts(events, lambda ev: _event_under(ev, extra))
+            revealed = frozenset(apply(v, extra) for v in revealed)
+            sends = [(s, apply(d, extra), apply(t, extra)) for s, d, t in sends]
+            b = {k: apply(v, extra) for k, v in b.items()}
+        sigma = work.sigma
+        violated, witness = state.violated, None
+        if step.signals:
+            events, violated, why, witness = self._signals(runs, i, step, b, events, violated, work)
+            if why:
+                note = why if note is None else f"{note}; {why}"
+        store = work.store()
+        if clock is not None:
+            clock = self.timing.settle(clock, [*(t for t, _lv in store.known), *(v for r in runs for v in r.values
+                                                                                 if v is not None),
+                                               *(e[2] for e, _n in net), *(e[2] for e in traffic)])
+        raw = SecState(tuple(runs), store, net, traffic, events, revealed, violated, clock)
+        sym, perm, amap = self._symmetric(raw)
+        nxt, rename = _canonical(sym)
+
+        def fwd(t: Pattern) -> Pattern:
+            return _rn(rename_atoms(t, amap) if amap else t, rename)
+
+        forward = tuple((name, fwd(apply(Var(name, v.sort), sigma)))
+                        for name, v in sorted(state.store.variables().items()))
+        if witness is not None:
+            witness = tuple((rename[n].name if n in rename else n, fwd(t)) for n, t in witness)
+        received = fwd(apply(pattern, sigma)) if pattern is not None else None
+        taken = None if delivery.taken is None else (amap.get(delivery.taken[0], delivery.taken[0]),
+                                                      amap.get(delivery.taken[1], delivery.taken[1]),
+                                                      fwd(apply(delivery.taken[2], sigma)))
+        claimed = None if delivery.claimed is None else amap.get(delivery.claimed, delivery.claimed)
+        action = SecAction(i, len(sends), "step", i, delivery.capability, received, claimed, taken,
+                           tuple((amap.get(a, a), fwd(d), fwd(t)) for a, d, t in sends), note,  # type: ignore[misc]
+                           nxt.runs[perm[i] if perm else i].values, forward, witness,
+                           tuple(sorted(amap.items(), key=lambda kv: kv[0].name)) if amap else (), perm)
+        if nxt not in out:
+            out[nxt] = action
+
+    def _symmetric(self, state: SecState) -> tuple[SecState, tuple[int, ...] | None, dict[Atom, Atom]]:
+        """Sessions are interchangeable: put them in a canonical order (by the shape of their runs, fresh values,
+        variables and, untimed, agents abstracted; ties keep their order), renaming the fresh values they
+        created (`Na#2` of the session that becomes the first is `Na#1`). Untimed, agents of one class (honest
+        ones, compromised ones, those dedicated to one role) are interchangeable too: they are renamed in order of
+        first appearance in the runs. Returns the state, the instance permutation and the atom renaming (None
+        and {} when nothing moves). Zones name timestamps: they are renamed too."""
+        if not self.session_symmetry:
+            return state, None, {}
+        keys = {k: self._session_key(state, members) for k, members in self.sessions.items()}
+        order = sorted(keys, key=lambda k: keys[k])
+        perm = list(range(len(self.instances)))
+        amap: dict[Atom, Atom] = {}
+        for new_k, old_k in zip(sorted(keys), order):
+            if new_k == old_k:
+                continue
+            for j_old, j_new in zip(self.sessions[old_k], self.sessions[new_k]):
+                perm[j_old] = j_new
+            for base, sort in self.fresh_bases:
+                amap[Atom(f"{base}#{old_k}", sort)] = Atom(f"{base}#{new_k}", sort)
+        if state.clock is None:
+            amap.update(self._agent_renaming(state, order))
+        if not amap and all(p == j for j, p in enumerate(perm)):
+            return state, None, {}
+        clock = state.clock
+        if clock is not None:
+            clock = self.timing.rename(clock, amap)
+            if clock is None:
+                return state, None, {}
+        runs: list[Run] = list(state.runs)
+        for j_old, r in enumerate(state.runs):
+            runs[perm[j_old]] = Run(r.pc, tuple(rename_atoms(v, amap) if v is not None else None for v in r.values))
+
+        def ren(t: Pattern) -> Pattern:
+            return rename_atoms(t, amap)
+
+        def entry(e: Entry) -> Entry:
+            return (amap.get(e[0], e[0]), amap.get(e[1], e[1]), ren(e[2]))
+
+        store = Store(frozenset((ren(t), lv) for t, lv in state.store.known), state.store.simple)
+        return SecState(tuple(runs), store, _map_counts(state.net, entry), frozenset(entry(e) for e in state.traffic),
+                        _map_counts(state.events, lambda ev: (ev[0], ev[1], ren(ev[2]), ren(ev[3]),
+                                                              tuple(ren(d) for d in ev[4]))),
+                        frozenset(ren(v) for v in state.revealed), state.violated, clock), tuple(perm), amap
+
+    def _agent_renaming(self, state: SecState, order: list[int]) -> dict[Atom, Atom]:
+        """Agents of each class renamed in order of first appearance in the runs (sessions in `order`)."""
+        seen: dict[tuple, list[Atom]] = {}
+        for k in order:
+            for j in self.sessions[k]:
+                for v in state.runs[j].values:
+                    if v is not None:
+                        for a in _atoms(v):
+                            cls = self.agent_class.get(a)
+                            if cls is not None and a not in seen.setdefault(cls, []):
+                                seen[cls].append(a)
+        out: dict[Atom, Atom] = {}
+        for cls, first in seen.items():
+            members = self.agent_classes[cls]
+            rest = [a for a in members if a not in first]
+            for old, new in zip(first + rest, members):
+                if old != new:
+                    out[old] = new
+        return out
+
+    def _session_key(self, state: SecState, members: tuple[int, ...]) -> tuple:
+        cast = state.runs[members[0]].values[0] is not None or state.runs[members[0]].pc != 0
+        shapes = self._shapes
+        if len(shapes) > 200_000:
+            shapes.clear()
+        out = []
+        for j in members:
+            run = state.runs[j]
+            key = []
+            for v in run.values:
+                found = shapes.get(v)
+                if found is None:
+                    found = shapes[v] = _shape(v, self.fresh_names, self.agent_class if state.clock is None else None)
+                key.append(found)
+            out.append((run.pc, tuple(key)))
+        return (not cast, tuple(out))
+
+    def _split(self, work: Work, runs: list[Run]) -> Iterator[Work]:
+        """Decide, for each agent variable in the key of something the attacker holds but cannot open, whether it
+        names a compromised agent (each one, up to symmetry: the attacker opens it) or an honest one (the
+        variable is restricted to honest agents: it never opens). Keeps the solver from guessing it again and
+        again when it decrypts on demand."""
+        if not any(is_agent_sort(v.sort) for v, _lv in work.simple.values()):
+            yield work
+            return
+        pending = [v for v in work.key_agents() if any(a in self.compromised for a in self._agent_options_in(runs,
+                                                                                                          v.sort))]
+        if not pending:
+            yield work
+            return
+        v = pending[0]
+        for a in self._agent_options_in(runs, v.sort):
+            if a not in self.compromised:
+                continue
+            for sigma in unify(v, a, work.sigma):
+                w = work.copy()
+                goals = w.bind(sigma)
+                for w2 in self.intruder.solve(w, goals):
+                    yield from self._split(w2, runs)
+        names = agent_names(v.sort)
+        honest = [a.name for a in self.scenario.honest if names is None or a.name in names]
+        if honest:
+            for sigma in unify(v, Var(v.name + "'", agent_sort(honest)), work.sigma):
+                w = work.copy()
+                goals = w.bind(sigma)
+                for w2 in self.intruder.solve(w, goals):
+                    yield from self._split(w2, runs)
+
+    def _time_step(self, clock: Any, i: int, role: RoleSpec, step: StepSpec, values: list,
+                   work: Work) -> tuple[Any, Work] | None:
+        """The step's clock readings, counters and guards on the zone. A value a guard reads that the attacker
+        left open becomes a fresh symbolic number first (`Ti#3`), constrained only by the guards."""
+        assert self.timing is not None
+        spec = step.timing
+        if spec is None and not self.timing.pace:
+            return clock, work
+        if spec is not None:
+            read = {o for c in spec.checks for o, _k in c.terms if o != "now"} | {n for n, _p in spec.increasing} \
+                | set(spec.cached)
+            for name in sorted(read):
+                value = values[role.slots.index(name)]
+                if value is None:
+                    continue
+                open_vars = sorted(term_vars(apply(value, work.sigma)), key=lambda v: v.name)
+                if open_vars:
+                    work = work.copy()
+                    sigma = dict(work.sigma)
+                    for v in open_vars:
+                        clock, atom = self.timing.mint_value(clock, self._own_of(role.sorts[role.slots.index(name)]))
+                        work.known[atom] = 0
+                        sigma = unify(v, atom, sigma)[0] if unify(v, atom, sigma) else sigma
+                    goals = work.bind(sigma)
+                    solved = next(iter(self.intruder.solve(work, goals)), None)
+                    if solved is None:
+                        return None
+                    work = solved
+        me = values[0]
+        b = _bindings(role, [apply(v, work.sigma) if v is not None else None for v in values], work.sigma)
+        found = self.timing.effects(clock, me, spec, b, self.instances[i].role in self.cached_roles)
+        if found is None:
+            return None
+        effects, clock = found
+        if not effects and not self.timing.pace:
+            return clock, work
+        applied = self.timing.apply(clock, me, effects)
+        return None if applied is None else (applied, work)
+
+    def _own_of(self, sort: str | None) -> Atom:
+        wanted = sort if sort in ("time", "number") else "time"
+        return next((a for a in self.own if a.sort == wanted), next(a for a in self.own if a.sort == "nonce"))
+
+    def timed_step(self, state: SecState, action: SecAction) -> tuple[Atom, Any, dict[str, Term], bool, Any] | None:
+        """For `Timing.schedule` (executable's stuck run of the honest system): who acted, its step's timing,
+        its values after the step, whether its replay cache applies, and the clock before; None for drops."""
+        if action.kind != "step":
+            return None
+        inst = self.instances[action.instance]
+        role = self.roles[inst.role]
+        step = role.steps[state.runs[action.instance].pc]
+        b = {role.slots[k]: v for k, v in enumerate(action.values) if v is not None}
+        return action.values[0], step.timing, b, inst.role in self.cached_roles, state.clock  # type: ignore
+
+    def _reveals(self, runs: list[Run], revealed: frozenset) -> list[Pattern]:
+        """The `reveal` values of finished runs, handed out at a quiet moment (no run half-way): old keys are
+        compromised after the fact, not while some run may still use them."""
+        if any(0 < r.pc < len(self.roles[self.instances[j].role].steps) for j, r in enumerate(runs)):
+            return []
+        values: list[Pattern] = []
+        for j, r in enumerate(runs):
+            role = self.roles[self.instances[j].role]
+            if r.pc == len(role.steps):
+                for s in role.reveal:
+                    v = r.values[s]
+                    if v is not None and v not in values and v not in revealed:
+                        values.append(v)
+        return values
+
+    # ------------------------------------------------------------------ agreement
+    def _signals(self, runs: list[Run], i: int, step: StepSpec, b: dict[str, Pattern], events: frozenset,
+                 violated: frozenset, work: Work) -> tuple[frozenset, frozenset, str | None, Any]:
+        why = None
+        witness = None
+        counts = dict(events)
+        role = self.roles[self.instances[i].role]
+        values = runs[i].values
+        for sig in step.signals:
+            goal = self.agreements[sig.goal]
+            me, peer = b[role.slots[sig.me]], b[role.slots[sig.peer]]
+            data = tuple(instantiate(d, b) for d in sig.data)
+            if sig.kind == "running":
+                key = ("R", sig.goal, me, peer, data)
+                counts[key] = counts.get(key, 0) + 1
+                continue
+            if not all(values[s] in self.honest for s in role.role_slots if values[s] is not None):
+                continue  # a claim counts only in a run whose partners are all honest (as Scyther)
+            found = self._commit_violation(runs, goal, sig.goal, me, peer, data, counts, work)
+            counts_key = ("C", sig.goal, me, peer, data)
+            counts[counts_key] = counts.get(counts_key, 0) + 1
+            if found is None or goal.name in violated:
+                continue
+            reason, sigma = found
+            what = ", ".join(pretty(apply(d, sigma)) for d in data)
+            on = f" on {what}" if data else ""
+            why = f"{me} finishes believing it ran the protocol with {peer}{on}, but {reason}"
+            violated = violated | {goal.name}
+            witness = tuple(sorted(sigma.items()))
+        return frozenset(counts.items()), violated, why, witness
+
+    def _commit_violation(self, runs: list[Run], goal: AgreementGoal, g: int, me: Pattern, peer: Pattern,
+                          data: tuple, counts: dict, work: Work) -> tuple[str, Subst] | None:
+        """Whether some instantiation of the state breaks this commit: (reason, substitution) or None.
+
+        Data terms may contain variables. A running event matches the commit when its agents and (except for
+        weak agreement) its data are equal to the commit's. Variables other than agents are filled, in the
+        instantiation that breaks the claim if anything does, with fresh values of the attacker's, which differ
+        from everything else (a substitution by fresh constants is injective): so the check is syntactic once
+        the few substitutions that matter are fixed. These are, for injective agreement, the unification of
+        this commit with a set S of earlier commits (two commits may use one run); and the casting of agent
+        variables of runnings that could match (finitely many agents, so those are enumerated, up to
+        symmetry). Agreement fails when fewer runnings than commits are then equal (one commit: none)."""
+        if goal.kind == "alive":
+            if any(r.pc > 0 and r.values[0] == peer for r in runs):
+                return None
+            return f"{peer} has not run the protocol at all", {}
+        weak = goal.kind == "wagree"
+        target = (peer, me) if weak else (peer, me, data)
+        runnings = [((ev[2], ev[3]) if weak else (ev[2], ev[3], ev[4]), n) for ev, n in counts.items()
+                    if ev[0] == "R" and ev[1] == g]
+        commits = [(ev[2], ev[3], ev[4]) for ev, n in counts.items() if ev[0] == "C" and ev[1] == g
+                   for _ in range(n)] if goal.kind == "agree" else []
+        if any(key == target for key, _n in runnings) and goal.kind != "agree":
+            return None  # a running equal as terms matches in every instantiation
+        if all(_ground_key(key) for key, _n in runnings) and all(_ground_key(c) for c in commits) and \
+                _ground_key((me, peer, data)):  # nothing to instantiate: count
+            ran = sum(n for key, n in runnings if key == target)
+            same = 1 + sum(1 for c in commits if c == (me, peer, data))
+            if ran >= same:
+                return None
+            if ran == 0:
+                return f"{peer} never ran it with {me}{'' if weak else ' on these values'}", {}
+            return (f"{peer} ran it only {ran} time{'' if ran == 1 else 's'} with these values: an earlier commit "
+                    f"already used that run", {})
+        for size in range(len(commits) + 1):
+            for subset in itertools.combinations(range(len(commits)), size):
+                pairs = [(x, y) for k in subset for x, y in zip(_flat_key((me, peer, data)), _flat_key(commits[k]))]
+                for sigma in unify_all(pairs, work.sigma):
+                    w = work.copy()
+                    goals = w.bind(sigma)
+                    for w2 in self.intruder.solve(w, goals):
+                        found = self._uncast_violation(runs, w2, work, target, runnings, commits, (me, peer, data))
+                        if found is not None:
+                            return found
+        return None
+
+    def _uncast_violation(self, runs: list[Run], w: Work, base: Work, target: tuple, runnings: list,
+                          commits: list, commit: tuple) -> tuple[str, Subst] | None:
+        """Try every casting of the agent variables of runnings that could still match; see `_commit_violation`."""
+        tgt = _apply_all(target, w.sigma)
+        near = [key for key, _n in runnings if _could_match(_apply_all(key, w.sigma), tgt, w.sigma)]
+        avars = sorted({v for key in near for x in _flat_key(key) for v in term_vars(x) if is_agent_sort(v.sort)},
+                       key=lambda v: v.name)
+        options = [self._agent_options_in(runs, v.sort) for v in avars]
+        for choice in itertools.product(*options):
+            sigma = dict(w.sigma)
+            ok = True
+            for v, a in zip(avars, choice):
+                found = unify(v, a, sigma)
+                if not found:
+                    ok = False
+                    break
+                sigma = found[0]
+            if not ok:
+                continue
+            w2 = w.copy()
+            goals = w2.bind(sigma)
+            for w3 in self.intruder.solve(w2, goals):
+                mine = _apply_all(target, w3.sigma)
+                ran = sum(n for key, n in runnings if _apply_all(key, w3.sigma) == mine)
+                same = 1 + sum(1 for c in commits if _apply_all(c, w3.sigma) == _apply_all(commit, w3.sigma))
+                if ran < same:
+                    extra = {k: v for k, v in w3.sigma.items() if base.sigma.get(k) != v}
+                    peer, me = target[0], target[1]
+                    if ran == 0:
+                        return f"{peer} never ran it with {me}{'' if len(target) == 2 else ' on these values'}", extra
+                    return (f"{peer} ran it only {ran} time{'' if ran == 1 else 's'} with these values: an earlier commit "
+                            f"that run", extra)
+        return None
+
+    def _agent_options_in(self, runs: list[Run], sort: str | None) -> list[Atom]:
+        """Agents an agent variable may be cast to (symmetry as in `_agent_options`)."""
+        used: set[Atom] = set()
+        for run in runs:
+            for v in run.values:
+                if v is not None:
+                    used |= {a for a in _atoms(v) if a.sort == "agent"}
+        return self._options(used, None, False, sort)
+
+    # ------------------------------------------------------------------ goals as state predicates
+    def secret_leak(self, goal: SecretGoal, state: SecState) -> str | None:
+        """Why `goal` fails in `state` (the instance and the value the attacker can derive), or None."""
+        found = self.secret_witness(goal, state)
+        if found is None:
+            return None
+        i, value, _work = found
+        return f"the attacker can derive {pretty(value)}, the value of {goal.text[7:-1]} in {self.labels[i]}"
+
+    def secret_witness(self, goal: SecretGoal, state: SecState) -> tuple[int, Pattern, Work] | None:
+        """The first finished instance (all partners honest) whose value of the secret the attacker can derive
+        for some instantiation of the state, with that value and the solved constraints; or None."""
+        for i, run in enumerate(state.runs):
+            role = self.roles[self.instances[i].role]
+            if run.pc < len(role.steps):  # the claim is made when the role finishes (and holds ever after)
+                continue
+            recipe = goal.per_role[self.instances[i].role]
+            if recipe is None:
+                continue
+            if any(run.values[s] not in self.honest for s in role.role_slots if run.values[s] is not None):
+                continue
+            value = instantiate(recipe, _bindings(role, list(run.values), {}))
+            key = (state.store, value, state.revealed)
+            found = self._secret_cache.get(key)
+            if found is None:
+                found = self._derive(state, value)
+                if len(self._secret_cache) > 100_000:
+                    self._secret_cache.clear()
+                self._secret_cache[key] = found
+            if isinstance(found, Work):
+                return i, value, found
+        return None
+
+    def _derive(self, state: SecState, value: Pattern) -> Work | bool:
+        store = state.store
+        if isinstance(value, Atom):
+            index = store.index()
+            if value in index:
+                return False if value in state.revealed else Work.start(store)
+            w = Work.start(store)
+            if not w.decrypts:
+                return False
+        for w in self.intruder.solve(Work.start(store), [(value, store.now)]):
+            v = apply(value, w.sigma)
+            if v not in {apply(r, w.sigma) for r in state.revealed}:
+                return w
+        return False
+
+    def session_completed(self, state: SecState) -> bool:
+        """Some session ran to the end: one finished instance per role, all agreeing on who plays which role,
+        every one of them honest."""
+        finished: list[list[dict[str, Pattern]]] = [[] for _ in self.roles]
+        for i, run in enumerate(state.runs):
+            inst = self.instances[i]
+            role = self.roles[inst.role]
+            if run.pc < len(role.steps):
+                continue
+            agents: dict[str, Pattern] = {role.slots[s]: v for s in role.role_slots if (v := run.values[s]) is not None}
+            if all(a in self.honest for a in agents.values()):
+                finished[inst.role].append(agents)
+        if not all(finished):
+            return False
+        for combo in itertools.product(*finished):
+            merged: dict[str, Pattern] = {}
+            if all(merged.setdefault(r, a) == a for agents in combo for r, a in agents.items()):
+                return True
+        return False
+
+    def runs_explored(self, states: Any = None) -> str:
+        """How many runs of each role the scenario has (for the verdict text)."""
+        counts = [0] * len(self.roles)
+        for inst in self.instances:
+            counts[inst.role] += 1
+        return ", ".join(f"{n} {r.name}" for n, r in zip(counts, self.roles))
+
+    # ------------------------------------------------------------------ traces of symbolic runs
+    def lane(self, g: int) -> str:
+        return self.agents[g].name
+
+    def lanes(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.agents)
+
+    def render_message(self, term: Pattern) -> str:
+        return pretty_enclosed(term)
+
+    def describe(self, state: SecState, action: SecAction) -> StepInfo:
+        lane = {a: g for g, a in enumerate(self.agents)}
+        if action.kind == "drop":
+            assert action.taken is not None
+            src, dst, term = action.taken
+            return StepInfo(-1, "drop", f"drops {pretty(term)}", (), None, (lane[src], lane[dst], term),
+                            capability="drop")
+        i = action.instance
+        step = self.roles[self.instances[i].role].steps[state.runs[i].pc]
+        me = action.values[0]
+        assert isinstance(me, Atom)
+        text = _step_text(self, state.runs, i, bool(action.sends))
+        sent = tuple((lane[s], lane[d], t) for s, d, t in action.sends if d in lane)
+        if action.received is None:
+            return StepInfo(lane[me], "send", text, sent, None, None, note=action.note, run=i)
+        if action.capability is None and action.taken is not None:
+            src, dst, term = action.taken
+            return StepInfo(lane[me], "receive", text, sent, (lane[src], lane[dst], term), None, note=action.note,
+                            run=i)
+        claimed = action.claimed if action.claimed in lane else None
+        if claimed is None and step.sender_slot is not None:
+            v = action.values[step.sender_slot]
+            claimed = v if isinstance(v, Atom) and v in lane else None
+        if claimed is None:
+            claimed = self.scenario.compromised[0] if self.scenario.compromised else me
+        intercepted = None
+        if action.taken is not None:
+            src, dst, term = action.taken
+            intercepted = (lane[src], lane[dst], term)
+        return StepInfo(lane[me], "receive", text, sent, None, None, capability=action.capability or "masquerade",
+                        injected=(lane[claimed], lane[me], action.received),
+                        derivation="built by the attacker" if action.capability in ("modify", "masquerade") else None,
+                        intercepted=intercepted, note=action.note, run=i)
+
+    def changes(self, before: SecState, after: SecState, g: int) -> list[tuple[str, str, str]]:
+        return _changes(self, before.runs, after.runs, g)
+
+    def initial_values(self, state: SecState, g: int) -> list[tuple[str, str]]:
+        return _initial_values(self, state.runs, g)
+
+    def run_info(self, state: SecState) -> tuple[RunInfo, ...]:
+        """Each instance as a run for the charts (checker/engine/system.py `RunSource`)."""
+        return _run_infos(self, state.runs)
+
+    def attacker_names(self) -> tuple[str, ...]:
+        return tuple(a.name for a in self.scenario.compromised)
+
+    def claim(self, prop: str, state: SecState) -> ClaimInfo | None:
+        """The claim of goal `prop`: a secrecy claim by the run whose value can leak, an agreement's by the run of
+        the trace's last step (None here)."""
+        for goal in self.secrets:
+            if goal.name == prop:
+                found = self.secret_witness(goal, state)
+                return ClaimInfo(goal.text, found[0] if found is not None else None)
+        return next((ClaimInfo(a.text) for a in self.agreements if a.name == prop), None)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# helpers shared with the concrete replay (checker/security/concrete.py)
+
+
+def _step_text(system: Any, runs: Sequence[Run], i: int, sends: bool) -> str:
+    """What run i's next step does, in words: `receives message 2, sends message 3, finishes`."""
+    role = system.roles[system.instances[i].role]
+    pc = runs[i].pc
+    step = role.steps[pc]
+    parts = []
+    if step.receive is not None:
+        parts.append(f"receives message {step.receive_number}")
+    if sends:
+        parts.append("sends message " + ", ".join(str(s.number) for s in step.sends))
+    if pc + 1 == len(role.steps):
+        parts.append("finishes")
+    return ", ".join(parts)
+
+
+def _changes(system: Any, before: Sequence[Run], after: Sequence[Run], g: int) -> list[tuple[str, str, str]]:
+    out = []
+    agent = system.agents[g]
+    for i, (r0, r1) in enumerate(zip(before, after)):
+        if r0 == r1 or r1.values[0] != agent:
+            continue
+        role = system.roles[system.instances[i].role]
+        for k, name in enumerate(role.slots):
+            if r0.values[k] != r1.values[k] and not name.startswith("_"):
+                out.append((f"{system.labels[i]}.{name}", _show(r0.values[k]), _show(r1.values[k])))
+        if r1.pc == len(role.steps):
+            out.append((system.labels[i], "running", "finished"))
+    return out
+
+
+def _initial_values(system: Any, runs: Sequence[Run], g: int) -> list[tuple[str, str]]:
+    agent = system.agents[g]
+    out = []
+    for i, run in enumerate(runs):
+        if run.values[0] == agent:
+            role = system.roles[system.instances[i].role]
+            bound = ", ".join(f"{role.slots[s]}={run.values[s]}" for s in role.role_slots
+                              if run.values[s] is not None)
+            out.append((system.labels[i], bound))
+    return out
+
+
+def _run_infos(system: Any, runs: Sequence[Run]) -> tuple[RunInfo, ...]:
+    """Every run as the charts head its lane: agent, role, number, partners as the run knows them (None while it
+    does not), the partners it chose itself (an opener's cast, a preset) and whether it plays a dedicated role."""
+    out = []
+    for i, inst in enumerate(system.instances):
+        role = system.roles[inst.role]
+        vals = runs[i].values
+        own = role.slots[0]
+        partners = tuple((role.slots[s], _agent_text(vals[s])) for s in role.role_slots if role.slots[s] != own)
+        opener = inst.session is not None and role.steps and role.steps[0].receive is None
+        chosen = tuple(role.slots[s] for s in role.role_slots if role.slots[s] != own
+                       and (any(slot == s for slot, _a in inst.preset) or opener))
+        server = bool(system.scenario.dedicated) and system.scenario.dedicated[inst.role] is not None
+        out.append(RunInfo(_agent_text(vals[0]) or "", role.name, inst.number, partners, chosen, server))
+    return tuple(out)
+
+
+def _agent_text(v: Pattern | None) -> str | None:
+    """An agent as the charts name it; None while unknown (a variable the run has not fixed yet)."""
+    return pretty(v) if isinstance(v, Atom) else None
+
+
+def _mode(pattern: Pattern, role: RoleSpec, typed: bool) -> Pattern:
+    """A receive pattern for the matching discipline: untyped, every variable may take any term, except the
+    agents playing roles and the signers of signatures (an identity must name a principal: its keys and its
+    address), which stay agents."""
+    if typed:
+        return pattern
+    mapping = {v.name: Var(v.name, None) for v in term_vars(pattern) if v.sort != "agent"}
+    return instantiate(pattern, mapping) if mapping else pattern
+
+
+def _needed_slots(role: RoleSpec, step: StepSpec, finishing: bool) -> frozenset[int]:
+    """Role slots this step must know: addressees and role names in what it sends, checks and signals, and at
+    the end every parameter (a finished run has all its partners)."""
+    names: set[str] = set()
+    for s in step.sends:
+        names.add(role.slots[s.to_slot])
+        names |= {v.name for v in term_vars(s.recipe)}
+    for lhs, rhs in step.checks:
+        names |= {v.name for v in term_vars(lhs) | term_vars(rhs)}
+    for sig in step.signals:
+        names |= {role.slots[sig.me], role.slots[sig.peer]}
+        for d in sig.data:
+            names |= {v.name for v in term_vars(d)}
+    out = {k for k in role.role_slots if role.slots[k] in names}
+    if finishing:
+        out |= set(role.params)
+    return frozenset(out)
+
+
+def _bindings(role: RoleSpec, values: list, sigma: Subst) -> dict[str, Pattern]:
+    return {role.slots[k]: apply(v, sigma) for k, v in enumerate(values) if v is not None}
+
+
+def _event_under(ev: Event, sigma: Any) -> Event:
+    """A running or commit event under a substitution (its agents may be variables too)."""
+    return (ev[0], ev[1], apply(ev[2], sigma), apply(ev[3], sigma), tuple(apply(d, sigma) for d in ev[4]))
+
+
+def _apply_all(items: tuple, sigma: Subst) -> tuple:
+    """A tuple of terms and tuples of terms (an event's agents and data) under `sigma`."""
+    return tuple(tuple(apply(d, sigma) for d in x) if isinstance(x, tuple) else apply(x, sigma) for x in items)
+
+
+def _ground_key(key: tuple) -> bool:
+    return all(is_ground(x) for x in _flat_key(key))
+
+
+def _flat_key(key: tuple) -> list[Pattern]:
+    return [y for x in key for y in (x if isinstance(x, tuple) else (x,))]
+
+
+def _shape(t: Pattern | None, fresh: frozenset[str], agents: Mapping[Atom, tuple] | None = None) -> tuple:
+    """A term with fresh values reduced to their names, variables to their sorts and (given `agents`) agents to
+    their classes: what stays the same when sessions or agents are swapped (a sort key for `_symmetric`)."""
+    if t is None:
+        return ("0",)
+    if isinstance(t, Atom):
+        if agents is not None and t in agents:
+            return ("g", agents[t])
+        base, hash_, _n = t.name.partition("#")
+        return ("f", base) if hash_ and base in fresh else ("a", t.name)
+    if isinstance(t, Var):
+        return ("v", t.sort or "")
+    return ("o", t.op, tuple(_shape(a, fresh, agents) for a in t.args))
+
+
+def _could_match(key: tuple, target: tuple, sigma: Subst) -> bool:
+    pairs: list[tuple[Pattern, Pattern]] = []
+    for x, y in zip(key, target):
+        if isinstance(x, tuple):
+            if len(x) != len(y):
+                return False
+            pairs.extend(zip(x, y))
+        else:
+            pairs.append((x, y))
+    return bool(unify_all(pairs, sigma))
+
+
+def _subterms(t: Pattern) -> Iterator[Pattern]:
+    yield t
+    if isinstance(t, App):
+        for a in t.args:
+            yield from _subterms(a)
+
+
+def _atoms(t: Pattern) -> Iterator[Atom]:
+    for s in _subterms(t):
+        if isinstance(s, Atom):
+            yield s
+
+
+def _show(v: Pattern | None) -> str:
     return "" if v is None else pretty_enclosed(v)
+
+
+def _ordered(entries: Any) -> list:
+    """Entries (sender, addressee, term) in a fixed order, independent of hashing."""
+    return sorted(entries, key=lambda e: (e[0].name, e[1].name, sort_key(e[2])))
 
 
 def _take(net: frozenset, entry: Entry) -> frozenset:
@@ -616,3 +1299,68 @@ def _add(net: frozenset, entries: list[Entry]) -> frozenset:
     for e in entries:
         counts[e] = counts.get(e, 0) + 1
     return frozenset(counts.items())
+
+
+def _map_counts(items: frozenset, f: Any) -> frozenset:
+    counts: dict = {}
+    for x, n in items:
+        y = f(x)
+        counts[y] = counts.get(y, 0) + n
+    return frozenset(counts.items())
+
+
+def _identity(state: SecState) -> tuple[tuple[str, Pattern], ...]:
+    return tuple((n, v) for n, v in sorted(state.store.variables().items()))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# canonical states
+
+
+def _canonical(state: SecState) -> tuple[SecState, dict[str, Var]]:
+    """Rename variables in order of first occurrence (`?1`, `?2`, ...); returns the state and the renaming."""
+    order: dict[str, Var] = {}
+
+    def visit(t: Pattern | None) -> None:
+        if t is None or isinstance(t, Atom):
+            return
+        if isinstance(t, Var):
+            if t.name not in order:
+                order[t.name] = t
+            return
+        if t._vars:
+            for a in t.args:
+                visit(a)
+
+    for run in state.runs:
+        for v in run.values:
+            visit(v)
+    rest = sorted({v for t, _lv in state.store.known for v in term_vars(t)} | {v for v, _lv in state.store.simple},
+                  key=lambda v: v.name)
+    for v in rest:
+        visit(v)
+    if not order:
+        return state, {}
+    rename = {old: Var(f"?{k}", v.sort) for k, (old, v) in enumerate(order.items(), start=1)}
+    if all(rename[n].name == n for n in rename):
+        return state, rename
+    sub = {n: v for n, v in rename.items()}
+    store = state.store
+    known = {apply(t, sub): lv for t, lv in store.known}
+    simple = {rename[v.name].name: (rename[v.name], lv) for v, lv in store.simple}
+    runs = tuple(Run(r.pc, tuple(apply(v, sub) if v is not None else None for v in r.values)) for r in state.runs)
+    return SecState(runs, canonical_levels(known, simple),
+                    _map_counts(state.net, lambda e: (e[0], e[1], apply(e[2], sub))),
+                    frozenset((e[0], e[1], apply(e[2], sub)) for e in state.traffic),
+                    _map_counts(state.events, lambda ev: _event_under(ev, sub)),
+                    frozenset(apply(v, sub) for v in state.revealed), state.violated, state.clock), rename
+
+
+def _rn(t: Pattern, rename: dict[str, Var]) -> Pattern:
+    return apply(t, rename) if rename else t
+
+
+def _rn_entry(e: Entry | None, sigma: Subst, rename: dict[str, Var]) -> Entry | None:
+    if e is None:
+        return None
+    return (e[0], e[1], _rn(apply(e[2], sigma), rename))

@@ -19,9 +19,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Callable, Iterator, Mapping, Sequence, Union
+from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
 
 SORTS = ("agent", "nonce", "key", "number", "time", "text")
+#: Sorts of opaque slots in typed mode: a ciphertext or hash the receiver cannot open stands for any application
+#: of that operator ("a term of the right shape"); untyped, such a slot is a plain untyped variable.
+SHAPES = ("senc", "aenc", "h")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,14 +55,28 @@ class Atom:
 
 @dataclass(frozen=True, slots=True)
 class Var:
-    """A pattern variable; `sort` None means it may stand for any term. Never occurs in stored states."""
+    """A variable: in a role's patterns, a slot it learns; in a symbolic state, a value the attacker has not yet
+    had to fix. `sort` None means it may stand for any term, a sort of `SORTS` for atoms of that sort (and, for
+    `key`, key constructions), a shape of `SHAPES` for any application of that operator."""
 
     name: str
     sort: str | None = None
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.sort is not None and self.sort not in SORTS:
+        if self.sort is not None and self.sort not in SORTS and self.sort not in SHAPES and \
+                not self.sort.startswith("agent:"):
             raise ValueError(f"unknown sort {self.sort!r} for variable {self.name!r}")
+        object.__setattr__(self, "_hash", hash(("var", self.name, self.sort)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self):
+        return (Var, (self.name, self.sort))
+
+    def __canonical__(self) -> tuple:
+        return ("v", self.name, self.sort or "")
 
     def __str__(self) -> str:
         return self.name
@@ -73,6 +90,7 @@ class App:
     args: tuple["Pattern", ...]
     _hash: int = field(init=False, repr=False, compare=False)
     _ground: bool = field(init=False, repr=False, compare=False)
+    _vars: frozenset = field(init=False, repr=False, compare=False)  # the variables inside, for substitutions
 
     def __post_init__(self) -> None:
         prim = PRIMITIVES.get(self.op)
@@ -89,8 +107,14 @@ class App:
             args = tuple(sorted(args, key=sort_key))
         object.__setattr__(self, "args", args)
         object.__setattr__(self, "_hash", hash((self.op, args)))
-        object.__setattr__(self, "_ground", all(not isinstance(a, Var) and (isinstance(a, Atom) or a._ground)
-                                                for a in args))
+        found: frozenset = frozenset()
+        for a in args:
+            if isinstance(a, Var):
+                found = found | {a}
+            elif isinstance(a, App) and a._vars:
+                found = found | a._vars
+        object.__setattr__(self, "_vars", found)
+        object.__setattr__(self, "_ground", not found)
 
     def __hash__(self) -> int:
         return self._hash
@@ -107,7 +131,7 @@ class App:
 
 Term = Union[Atom, App]
 Pattern = Union[Atom, App, Var]
-Bindings = Mapping[str, Term]
+Bindings = Mapping[str, Pattern]
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -123,11 +147,11 @@ class Destructor:
     argument positions learnt (None: all of them); `verb` is used in derivation explanations.
     """
 
-    needs: Callable[[tuple[Term, ...]], tuple[Term, ...] | None]
+    needs: Callable[[tuple[Pattern, ...]], tuple[Pattern, ...] | None]
     reveals: tuple[int, ...] | None
     verb: str
 
-    def parts(self, args: tuple[Term, ...]) -> tuple[Term, ...]:
+    def parts(self, args: tuple[Pattern, ...]) -> tuple[Pattern, ...]:
         return args if self.reveals is None else tuple(args[i] for i in self.reveals)
 
 
@@ -149,7 +173,7 @@ class Primitive:
     sort: str | None = None
     commutative: bool = False
     normalise: Callable[[tuple], tuple] | None = None
-    compose: Callable[[tuple, Callable[[Term], bool]], tuple[Term, ...] | None] | None = None
+    compose: Callable[[tuple, Callable[[Pattern], bool]], tuple[Pattern, ...] | None] | None = None
     min_arity: int = 2
 
     def check_arity(self, n: int) -> None:
@@ -158,15 +182,15 @@ class Primitive:
             raise ValueError(f"{self.name} takes {want} arguments, got {n}")
 
 
-def _needs_nothing(args: tuple[Term, ...]) -> tuple[Term, ...]:
+def _needs_nothing(args: tuple[Pattern, ...]) -> tuple[Pattern, ...]:
     return ()
 
 
-def _needs_key(args: tuple[Term, ...]) -> tuple[Term, ...]:
+def _needs_key(args: tuple[Pattern, ...]) -> tuple[Pattern, ...]:
     return (args[1],)
 
 
-def _needs_private_key(args: tuple[Term, ...]) -> tuple[Term, ...] | None:
+def _needs_private_key(args: tuple[Pattern, ...]) -> tuple[Pattern, ...] | None:
     """`{m}pk(X)` opens with `sk(X)`; under any other key the matching private key is unnameable."""
     key = args[1]
     if isinstance(key, App) and key.op == "pk":
@@ -184,9 +208,11 @@ def _flatten_tuple(args: tuple) -> tuple:
 
 def _normalise_exp(args: tuple) -> tuple:
     """exp(exp(b, xs), ys) = exp(b, xs + ys); the exponents are a multiset, kept sorted."""
-    base, exps = args[0], args[1:]
+    base: Pattern = args[0]
+    exps: tuple = args[1:]
     if isinstance(base, App) and base.op == "exp":
-        base, exps = base.args[0], base.args[1:] + exps
+        exps = base.args[1:] + exps
+        base = base.args[0]
     return (base,) + tuple(sorted(exps, key=sort_key))
 
 
@@ -195,15 +221,21 @@ def exp_or_base(base: Pattern, exponents: Sequence[Pattern]) -> Pattern:
     return App("exp", (base, *exponents)) if exponents else base
 
 
-def _compose_exp(args: tuple, can: Callable[[Term], bool]) -> tuple[Term, ...] | None:
-    """Diffie-Hellman synthesis: exp(b, E) is built from exp(b, E - {e}) and e, peeling one exponent at a time
-    (so from exp(g, x) and y the attacker gets exp(g, x, y), and from g, x, y likewise; never from
-    exp(g, x) and exp(g, y) alone)."""
+def exp_peels(args: tuple) -> Iterator[tuple[Pattern, Pattern]]:
+    """The ways to build `exp(args)` by one exponentiation: (the rest, the exponent peeled), each distinct
+    exponent once."""
     base, exps = args[0], args[1:]
     for i, e in enumerate(exps):
         if i and exps[i - 1] == e:
             continue
-        rest = exp_or_base(base, exps[:i] + exps[i + 1:])
+        yield exp_or_base(base, exps[:i] + exps[i + 1:]), e
+
+
+def _compose_exp(args: tuple, can: Callable[[Pattern], bool]) -> tuple[Pattern, ...] | None:
+    """Diffie-Hellman synthesis: exp(b, E) is built from exp(b, E - {e}) and e, peeling one exponent at a time
+    (so from exp(g, x) and y the attacker gets exp(g, x, y), and from g, x, y likewise; never from
+    exp(g, x) and exp(g, y) alone)."""
+    for rest, e in exp_peels(args):
         if can(e) and can(rest):
             return (rest, e)
     return None
@@ -321,12 +353,43 @@ def variables(pattern: Pattern) -> tuple[Var, ...]:
     return tuple(t for t in subterms(pattern) if isinstance(t, Var))
 
 
-def has_sort(term: Term, sort: str) -> bool:
+def has_sort(term: Pattern, sort: str) -> bool:
     """Typed matching: an atom of that sort, or an application whose primitive declares that result sort
-    (so a `key` variable accepts `Kab`, `k(A, B)`, `pk(B)`, `sk(B)` and DH keys `exp(g, x, y)`)."""
+    (so a `key` variable accepts `Kab`, `k(A, B)`, `pk(B)`, `sk(B)` and DH keys `exp(g, x, y)`); for a shape
+    (`SHAPES`), an application of that operator."""
     if isinstance(term, Atom):
+        if sort.startswith("agent:"):
+            return term.sort == "agent" and term.name in agent_names(sort)  # type: ignore[operator]
         return term.sort == sort
-    return isinstance(term, App) and PRIMITIVES[term.op].sort == sort
+    if not isinstance(term, App):
+        return False
+    return term.op == sort if sort in SHAPES else PRIMITIVES[term.op].sort == sort
+
+
+def agent_sort(names: Iterable[str] | None) -> str:
+    """The sort of an agent variable that may only name the given agents (None: any agent): `agent:a,b`.
+    Scenarios restrict who may play a role (`S played by server`); a partner learnt from a message keeps it."""
+    return "agent" if names is None else "agent:" + ",".join(sorted(names))
+
+
+def agent_names(sort: str | None) -> frozenset[str] | None:
+    """The agents an agent sort admits (None: any agent)."""
+    if sort is None or not sort.startswith("agent:"):
+        return None
+    return frozenset(sort[6:].split(",")) if sort[6:] else frozenset()
+
+
+def is_agent_sort(sort: str | None) -> bool:
+    return sort is not None and (sort == "agent" or sort.startswith("agent:"))
+
+
+def term_vars(term: Pattern) -> frozenset[Var]:
+    """The variables of a term (cached on applications)."""
+    if isinstance(term, Var):
+        return frozenset((term,))
+    if isinstance(term, Atom):
+        return frozenset()
+    return term._vars
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -351,19 +414,28 @@ def _pretty(term: Pattern, top: bool) -> str:
     if notation == "tuple":
         inner = ", ".join(_pretty(a, False) for a in term.args)
         return inner if top else f"({inner})"
-    if notation == "braces":
+    if notation == "braces" and _braces_fit(term):
         return "{" + _pretty(term.args[0], True) + "}" + _pretty(term.args[1], False)
     if len(term.args) == 1:
         return f"{term.op}({_pretty(term.args[0], True)})"
     return f"{term.op}({', '.join(_pretty(a, False) for a in term.args)})"
 
 
+def _braces_fit(term: App) -> bool:
+    """`{m}k` reads back as the same operator only with the key kind the notation implies: `pk(..)` for public-key
+    encryption, `sk(..)` for a signature, anything else for symmetric encryption. Other combinations (which only
+    an attacker builds) print as calls, so that a public-key ciphertext never looks like a signature."""
+    key = term.args[1]
+    kind = key.op if isinstance(key, App) and key.op in ("pk", "sk") else None
+    return kind == {"aenc": "pk", "sign": "sk"}.get(term.op)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Matching and substitution
 
 
-def match_all(pattern: Pattern, term: Term, bindings: Bindings = MappingProxyType({}),
-              typed: bool = True) -> list[dict[str, Term]]:
+def match_all(pattern: Pattern, term: Pattern, bindings: Bindings = MappingProxyType({}),
+              typed: bool = True) -> list[dict[str, Pattern]]:
     """Every way `pattern` matches the ground `term` extending `bindings`, without duplicates, in a fixed order.
 
     There can be several: `k(X, Y)` against `k(A, B)` (commutativity), `exp(G, Y)` against `exp(g, x, y)`
@@ -371,19 +443,19 @@ def match_all(pattern: Pattern, term: Term, bindings: Bindings = MappingProxyTyp
     (`has_sort`); untyped: any variable binds any term. A variable ending a tuple pattern may bind the
     remaining components as a tuple when its sort allows a tuple (untyped, or no sort).
     """
-    found: dict[frozenset, dict[str, Term]] = {}
+    found: dict[frozenset, dict[str, Pattern]] = {}
     for b in _match(pattern, term, dict(bindings), typed):
         found.setdefault(frozenset(b.items()), b)
     return list(found.values())
 
 
-def match(pattern: Pattern, term: Term, bindings: Bindings = MappingProxyType({}),
-          typed: bool = True) -> dict[str, Term] | None:
+def match(pattern: Pattern, term: Pattern, bindings: Bindings = MappingProxyType({}),
+          typed: bool = True) -> dict[str, Pattern] | None:
     """The first matcher of `match_all` (the same order every run), or None."""
     return next(_match(pattern, term, dict(bindings), typed), None)
 
 
-def _match(p: Pattern, t: Term, b: dict[str, Term], typed: bool) -> Iterator[dict[str, Term]]:
+def _match(p: Pattern, t: Pattern, b: dict[str, Pattern], typed: bool) -> Iterator[dict[str, Pattern]]:
     if isinstance(p, Var):
         bound = b.get(p.name)
         if bound is not None:
@@ -409,8 +481,8 @@ def _match(p: Pattern, t: Term, b: dict[str, Term], typed: bool) -> Iterator[dic
         yield from _match_seq(p.args, t.args, b, typed)
 
 
-def _match_seq(ps: Sequence[Pattern], ts: Sequence[Term], b: dict[str, Term],
-               typed: bool) -> Iterator[dict[str, Term]]:
+def _match_seq(ps: Sequence[Pattern], ts: Sequence[Pattern], b: dict[str, Pattern],
+               typed: bool) -> Iterator[dict[str, Pattern]]:
     if len(ps) != len(ts):
         return
     if not ps:
@@ -420,7 +492,7 @@ def _match_seq(ps: Sequence[Pattern], ts: Sequence[Term], b: dict[str, Term],
         yield from _match_seq(ps[1:], ts[1:], b1, typed)
 
 
-def _match_tuple(p: App, t: App, b: dict[str, Term], typed: bool) -> Iterator[dict[str, Term]]:
+def _match_tuple(p: App, t: App, b: dict[str, Pattern], typed: bool) -> Iterator[dict[str, Pattern]]:
     n, m = len(p.args), len(t.args)
     if m > n and isinstance(p.args[-1], Var):  # the last variable binds the tail pair
         yield from _match_seq(p.args, t.args[:n - 1] + (App("tuple", t.args[n - 1:]),), b, typed)
@@ -428,7 +500,7 @@ def _match_tuple(p: App, t: App, b: dict[str, Term], typed: bool) -> Iterator[di
         yield from _match_seq(p.args, t.args, b, typed)
 
 
-def _match_exp(p: App, t: App, b: dict[str, Term], typed: bool) -> Iterator[dict[str, Term]]:
+def _match_exp(p: App, t: App, b: dict[str, Pattern], typed: bool) -> Iterator[dict[str, Pattern]]:
     """Exponents match as a multiset; a variable base absorbs the exponents the pattern does not name."""
     pbase, pexps = p.args[0], p.args[1:]
     tbase, texps = t.args[0], t.args[1:]
@@ -453,7 +525,19 @@ def instantiate(pattern: Pattern, bindings: Bindings) -> Pattern:
         return bindings.get(pattern.name, pattern)
     if isinstance(pattern, Atom) or pattern._ground:
         return pattern
-    return App(pattern.op, tuple(instantiate(a, bindings) for a in pattern.args))
+    args = tuple(instantiate(a, bindings) for a in pattern.args)
+    if all(a is b for a, b in zip(args, pattern.args)):
+        return pattern  # nothing bound inside: the same term, no rebuilding
+    return App(pattern.op, args)
+
+
+def rename_atoms(term: Pattern, mapping: Mapping[Atom, Atom]) -> Pattern:
+    """`term` with atoms renamed (a symmetry of the scenario: runs of one role, or sessions, swapped)."""
+    if isinstance(term, Atom):
+        return mapping.get(term, term)
+    if isinstance(term, Var):
+        return term
+    return App(term.op, tuple(rename_atoms(a, mapping) for a in term.args))
 
 
 def substitute(pattern: Pattern, bindings: Bindings) -> Term:
@@ -462,4 +546,4 @@ def substitute(pattern: Pattern, bindings: Bindings) -> Term:
     if not is_ground(result):
         names = ", ".join(v.name for v in variables(result))
         raise ValueError(f"unbound variables in {pretty(pattern)}: {names}")
-    return result
+    return result  # type: ignore[return-value]  # ground, so an Atom or App

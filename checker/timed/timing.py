@@ -25,7 +25,6 @@ is reported, and the witness becomes the trace's schedule (`t=12`) and notes (`1
 """
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -135,21 +134,11 @@ class Timing:
     def initial(self) -> Clock:
         return Clock(ConstraintSet(self.skew_constraints()))
 
-    def mint(self, clock: Clock, bindings: dict[str, Term], term: Term,
-             fresh: Sequence[Atom]) -> tuple[dict[str, Term], Term, Clock]:
-        """Rename the attacker's own time/number atoms in a message it built to new symbolic atoms (`Ti#3`),
-        so every value it invents is a separate unknown, constrained only by the guards that receive it."""
-        names = self._value_names(term)
-        used = [a for a in fresh if a.sort in self.minted_sorts and value_var(a) in names]
-        if not used:
-            return bindings, term, clock
-        mapping: dict[Atom, Atom] = {}
-        n = clock.minted
-        for a in used:
-            n += 1
-            mapping[a] = Atom(f"{a.name}#{n}", a.sort)
-        return ({k: _rename(v, mapping) for k, v in bindings.items()}, _rename(term, mapping),
-                replace(clock, minted=n))
+    def mint_value(self, clock: Clock, base: Atom) -> tuple[Clock, Atom]:
+        """A fresh symbolic number for a value the attacker chose (`Ti#3` from its atom `Ti`): every value it
+        invents is a separate unknown, constrained only by the guards that read it."""
+        n = clock.minted + 1
+        return replace(clock, minted=n), Atom(f"{base.name}#{n}", base.sort)
 
     def effects(self, clock: Clock, agent: Atom, spec: StepTiming | None, b: Mapping[str, Term],
                 cached: bool) -> tuple[list[Effect], Clock] | None:
@@ -171,12 +160,12 @@ class Timing:
                               f"{agent}'s message number {n} to {pretty(b[to])}", value_var(b[name])))
         for chk in spec.checks:
             lhs = Lin(tuple((NOW if o == "now" else value_var(b[o]), c) for o, c in chk.terms), chk.const)
-            out.append(Effect("check", (Constraint(lhs, chk.op),), chk.text))
+            out.append(Effect("check", (Constraint(lhs, "==" if chk.op == "==" else "<="),), chk.text))
         for name, partner in spec.increasing:
             peer = b[partner]
-            key = _last(agent, peer, name) if isinstance(peer, Atom) else None
-            if key is None:
+            if not isinstance(peer, Atom):
                 continue
+            key = _last(agent, peer, name)
             old = var(f"@last:{key}") if key in lasts else const(0)
             out.append(Effect("increasing", (ge(value_var(b[name]), old + 1), eq(f"@new:{key}", value_var(b[name]))),
                               f"{name} increases over the last one {agent} accepted from {pretty(peer)}"))
@@ -220,7 +209,7 @@ class Timing:
                         renames[n] = var("new:" + n[5:])
                         updated.append(n[5:])
                 added.append(_subst(c, renames))
-        snapped = []
+        snapped: list[Constraint] = []
         for c in added:  # a clock inside a non-difference guard is frozen into a snapshot (see _elapse)
             if not c.is_difference and me in c.variables():
                 snap = _fresh_name("snap", zone.variables() | {n for x in snapped for n in x.variables()})
@@ -245,6 +234,17 @@ class Timing:
         if verdict is Verdict.UNKNOWN:
             self.unknown.append(f"Z3 answered unknown on {zone}")
         return verdict is not Verdict.UNSAT
+
+    def rename(self, clock: Clock, atoms: Mapping[Atom, Atom]) -> Clock | None:
+        """The clock with values renamed (a symmetry of the scenario swapped the sessions that created them),
+        or None when a zone variable names a compound term that mentions one of them (then nothing is swapped)."""
+        names = {value_var(a): value_var(b) for a, b in atoms.items()}
+        for n in clock.zone.variables():
+            if n not in names and ":" not in n and any(old in n for old in names):
+                return None
+        zone = ConstraintSet(_subst(c, {o: var(n) for o, n in names.items()}) for c in clock.zone)
+        caches = frozenset((agent, _renamed(t, atoms)) for agent, t in clock.caches)
+        return replace(clock, zone=zone, caches=caches)
 
     def settle(self, clock: Clock, state_terms: Iterable[Any]) -> Clock:
         """Let time pass and forget values the state no longer mentions (exact projection)."""
@@ -314,14 +314,14 @@ class Timing:
             if step is None:
                 readings.append(None)
                 continue
-            agent, spec, b, cached = step
+            agent, spec, b, cached, clock_before = step
             readings.append((agent, f"now:{agent.name}@{k}"))
             if self.pace and agent in last_step:
                 cons.append(ge(var(t) - var(f"t@{last_step[agent]}"), self.pace))
             last_step[agent] = k
             reading = f"now:{agent.name}@{k}"
             cons.append(eq(reading, var(t) + var(offsets[agent])) if agent in offsets else eq(reading, t))
-            found = self.effects(before[7], agent, spec, b, cached)
+            found = self.effects(clock_before, agent, spec, b, cached)
             if found is None:
                 return NoSchedule("the replayed run is refused by a replay cache (an engine bug)")
             renames: dict[str, Lin] = {NOW: var(reading)}
@@ -334,8 +334,8 @@ class Timing:
                         elif n.startswith("@new:"):
                             renames[n] = var(f"{n[5:]}@{k}")
                     concrete.append(_subst(c, renames))
-                for n in e.constraints:
-                    for v in n.variables():
+                for con in e.constraints:
+                    for v in con.variables():
                         if v.startswith("@new:"):
                             version[v[5:]] = f"{v[5:]}@{k}"
                 cons += concrete
@@ -363,34 +363,28 @@ class Timing:
         return Schedule(times, notes, witness, tuple(cons))
 
     # ------------------------------------------------------------------ executability for every skew
-    def robust_executable(self, honest_system: Any, completed: Callable[[Any], bool],
-                          max_states: int) -> Robust:
+    def robust_executable(self, honest_system: Any, completed: Callable[[Any], bool], bounds: Any) -> Robust:
         """Whether an honest session completes *whatever the clock offsets within the skew* (the clocks are
-        not the protocol's to choose): explore the honest system, project every completed state's zone onto
-        clock differences, and check with the DBM that these cover every admissible offset vector. On
-        failure, the deepest honest run possible with offsets outside the cover is the counterexample."""
-        parent: dict[Any, tuple[Any, int]] = {}
-        order: list[Any] = []
-        queue: deque = deque()
-        for k, s0 in enumerate(honest_system.initial_states()):
-            if s0 not in parent:
-                parent[s0] = (None, k)
-                queue.append(s0)
-        pieces: dict[ConstraintSet, None] = {}
+        not the protocol's to choose): explore the honest system (the one explorer, the user's bounds), project
+        every completed state's zone onto clock differences, and check with the DBM that these cover every
+        admissible offset vector. On failure, the deepest honest run possible with offsets outside the cover is
+        the counterexample."""
+        from checker.engine.explorer import Explorer
+
         clocks = {self.clock_var(a) for a in self.honest}
-        while queue:
-            s = queue.popleft()
-            order.append(s)
-            if completed(s):
-                pieces[_differences(s[7].zone, clocks)] = None
-                if len(clocks) < 2:  # one clock (skew 0): any completed run covers every offset
-                    break
-            for idx, (_act, t) in enumerate(honest_system.successors(s)):
-                if t not in parent:
-                    if len(parent) >= max_states:
-                        return Robust(None, f"no verdict: the honest system has more than {max_states:,} states")
-                    parent[t] = (s, idx)
-                    queue.append(t)
+        seen: list[tuple[bool, ConstraintSet]] = []  # per state id (discovery order): completed, differences
+
+        def record(state: Any) -> bool:
+            done = completed(state)
+            seen.append((done, _differences(state.clock.zone, clocks)))
+            return done
+
+        probes: list[Any] = [_Label("executable", record)]  # a labelling property, judged here, not by analysis
+        result = Explorer(honest_system, probes, bounds).run()
+        if not result.complete:
+            return Robust(None, f"no verdict: the honest system was not explored completely "
+                                f"({result.stop_reason or 'depth bound'})")
+        pieces = list(dict.fromkeys(d for done, d in seen if done))
         box = ConstraintSet(self.skew_constraints())
         hole = _uncovered(box, [tuple(p) for p in pieces])
         if hole is None:
@@ -400,20 +394,31 @@ class Timing:
         readings = self.solver.model(hole, sorted(clocks)) or {}
         base = max(readings.values(), default=0) - self.skew
         offsets = {a: readings.get(self.clock_var(a), 0) - base for a in self.honest}
-        stuck = next(s for s in reversed(order) if not hole.conjoin(_differences(s[7].zone, clocks)).is_false)
-        actions: list[int] = []
-        up, idx = parent[stuck]
-        while up is not None:  # back to an initial state, whose entry holds its index
-            actions.append(idx)
-            up, idx = parent[up]
-        path = (idx, tuple(reversed(actions)))
+        stuck = max(sid for sid, (_done, d) in enumerate(seen) if not hole.conjoin(d).is_false)
+        assert result.graph is not None
+        found = result.graph.path_to(stuck)
+        path = (found.initial, found.actions)
         if not pieces:
-            return Robust(False, f"no session can complete even without an attacker (all {len(order):,} honest "
+            return Robust(False, f"no session can complete even without an attacker (all {len(seen):,} honest "
                                  f"states explored): a time check refuses every schedule, so every goal would "
                                  f"hold vacuously", path, offsets)
         offs = ", ".join(f"{a} {v:+d}" for a, v in offsets.items())
         return Robust(False, f"no honest session can complete when the clocks are off by {offs} (skew "
                              f"{self.skew}): a time check refuses the honest messages", path, offsets)
+
+
+@dataclass(frozen=True)
+class _Label:
+    """A property that only labels every state (graph mode): how `robust_executable` reads each state's zone
+    in discovery order, which is the order of the graph's state ids."""
+
+    name: str
+    pred: Callable[[Any], bool]
+    text: str = "executable"
+
+    def hooks(self, system: Any) -> Any:
+        from checker.engine.properties import Hooks
+        return Hooks(labels=(self.pred,), needs_graph=True)
 
 
 @dataclass(frozen=True)
@@ -431,10 +436,10 @@ class Robust:
 # helpers
 
 
-def _rename(t: Term, mapping: Mapping[Atom, Atom]) -> Term:
+def _renamed(t: Term, atoms: Mapping[Atom, Atom]) -> Term:
     if isinstance(t, Atom):
-        return mapping.get(t, t)
-    return App(t.op, tuple(_rename(a, mapping) for a in t.args))
+        return atoms.get(t, t)
+    return App(t.op, tuple(_renamed(a, atoms) for a in t.args))  # type: ignore[arg-type]
 
 
 def _subst(c: Constraint, mapping: Mapping[str, Lin]) -> Constraint:

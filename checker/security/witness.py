@@ -1,0 +1,186 @@
+"""From a symbolic attack to a concrete one: instantiate the variables, then replay through the concrete semantics.
+
+The explorer reports a path of the symbolic system to a state where a goal fails for *some* values of the
+variables. To show (and check) an attack:
+  1. the path is replayed; each action's `forward` map carries the terms it recorded (what an instance received,
+     the message intercepted, the instance's values) over to the variables of the next state, so that at the
+     end every step is expressed over the variables of the last state;
+  2. the goal's witness in the last state is solved: for secrecy, the secret as a further constraint; for
+     agreement, the substitution the commit's check found (checker/security/secsys.py, `_commit_violation`);
+  3. every variable still open gets a fresh constant of the attacker's, of its sort (`Ne#1`, `Ke#2`, a
+     ciphertext `{Ne#3}Ke#4` for an opaque slot): a simple constraint is satisfied by any value the attacker
+     can build, and distinct fresh constants keep apart whatever the search kept apart;
+  4. the resulting script runs through `ConcreteRun` (checker/security/concrete.py), which checks every step
+     with ground semantics and re-evaluates the goal on the last concrete state.
+Anything that fails on the way is reported as an unconfirmed violation, never as an attack.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from checker.engine.run import Path, replay
+from checker.security.concrete import ConcreteRun, CState, ReplayError, ScriptStep, run_script
+from checker.security.intruder import SolverLimit, Work, fresh_value
+from checker.security.roles import SecretGoal
+from checker.security.terms import Atom, Pattern, Term, Var, agent_names, is_ground, rename_atoms, term_vars
+from checker.security.unify import apply
+
+
+@dataclass(frozen=True)
+class Attack:
+    """A confirmed concrete attack: the scripted run, its states, and the goal's failure in words."""
+
+    run: ConcreteRun
+    states: list[CState]
+    reason: str
+
+    @property
+    def path(self) -> Path:
+        return Path(0, (0,) * len(self.run.script))
+
+
+def concretise(system: Any, spec: Any, name: str, path: Path) -> Attack | str:
+    """The concrete attack behind a symbolic violation of goal `spec` (named `name`) found at the end of
+    `path`, or why none could be confirmed."""
+    try:
+        return _concretise(system, spec, name, path)
+    except (ReplayError, SolverLimit) as err:
+        return str(err)
+
+
+def _concretise(system: Any, spec: Any, name: str, path: Path) -> Attack | str:
+    run = replay(system, path)
+    records: list[dict[str, Any]] = []
+    for k in range(1, len(run)):
+        action = run[k][1]
+        forward = dict(action.forward)
+        records = [_move(r, forward, dict(action.atoms), action.perm) for r in records]
+        records.append({"kind": action.kind, "instance": action.perm[action.instance] if action.perm and
+                        action.instance >= 0 else action.instance, "capability": action.capability,
+                        "claimed": action.claimed, "term": action.received, "taken": action.taken,
+                        "values": action.values})
+    final = run[-1][0]
+    work = _witness(system, spec, final, run[-1][1])
+    if work is None:
+        return "the last state of the search does not show the violation"
+    counters = _taken_numbers(system, records)
+    theta: dict[str, Pattern] = {}
+    open_vars = sorted({v for r in records for t in _terms(r) for v in term_vars(apply(t, work.sigma))},
+                       key=lambda v: v.name)
+    own = {a.sort: a for a in system.own}
+
+    def agent(sort: str) -> Atom:
+        """An agent the variable admits, compromised first (nothing pinned it, so any will do)."""
+        names = agent_names(sort)
+        fits = [a for a in system.scenario.compromised + system.scenario.honest if names is None or a.name in names]
+        return fits[0]
+
+    for v in open_vars:
+        theta[v.name] = fresh_value(v, counters, own, agent)
+    script = []
+    for r in records:
+        g = _ground(r, work.sigma, theta)
+        script.append(ScriptStep(g["kind"], g["instance"], g["capability"], g["claimed"], g["term"], g["taken"],
+                                 g["values"]))
+    fresh = _attacker_atoms(system, script)
+    concrete = ConcreteRun(system, tuple(script), fresh)
+    states = run_script(concrete)
+    last = states[-1]
+    reason = concrete.secret_leak(spec, last) if isinstance(spec, SecretGoal) else concrete.agreement_broken(name,
+                                                                                                           last)
+    if reason is None:
+        return "the concrete replay of the attack does not violate the goal"
+    return Attack(concrete, states, reason)
+
+
+def _witness(system: Any, spec: Any, final: Any, last: Any) -> Work | None:
+    if isinstance(spec, SecretGoal):
+        found = system.secret_witness(spec, final)
+        return None if found is None else found[2]
+    if last is None or last.witness is None:
+        return None
+    work = Work.start(final.store)
+    goals = work.bind(dict(last.witness))
+    return next(iter(system.intruder.solve(work, goals)), None)
+
+
+def _move(record: dict[str, Any], forward: dict[str, Pattern], atoms: dict[Atom, Atom],
+          perm: tuple[int, ...] | None) -> dict[str, Any]:
+    """A record over one state's names carried to the next state's: fresh values renamed and runs moved by the
+    session symmetry, then variables replaced by what they became."""
+    def move(t: Pattern) -> Pattern:
+        return apply(rename_atoms(t, atoms) if atoms else t, forward)
+
+    out = dict(record)
+    if record["term"] is not None:
+        out["term"] = move(record["term"])
+    if record["taken"] is not None:
+        s, d, t = record["taken"]
+        out["taken"] = (atoms.get(s, s), atoms.get(d, d), move(t))
+    if record["claimed"] is not None:
+        out["claimed"] = atoms.get(record["claimed"], record["claimed"])
+    out["values"] = tuple(move(v) if v is not None else None for v in record["values"])
+    if perm and record["instance"] >= 0:
+        out["instance"] = perm[record["instance"]]
+    return out
+
+
+def _terms(record: dict[str, Any]) -> list[Pattern]:
+    out = [v for v in record["values"] if v is not None]
+    if record["term"] is not None:
+        out.append(record["term"])
+    if record["taken"] is not None:
+        out.append(record["taken"][2])
+    return out
+
+
+def _ground(record: dict[str, Any], sigma: dict[str, Pattern], theta: dict[str, Pattern]) -> dict[str, Any]:
+    def g(t: Pattern) -> Term:
+        u = apply(apply(t, sigma), theta)
+        assert is_ground(u), u
+        return u  # type: ignore[return-value]
+
+    out = dict(record)
+    if record["term"] is not None:
+        out["term"] = g(record["term"])
+    if record["taken"] is not None:
+        s, d, t = record["taken"]
+        out["taken"] = (s, d, g(t))
+    out["values"] = tuple(g(v) if v is not None else None for v in record["values"])
+    return out
+
+
+def _taken_numbers(system: Any, records: list[dict[str, Any]]) -> dict[str, int]:
+    """The highest number already used per attacker atom (`Ti#3` minted by the time engine), so that fresh
+    constants get new names."""
+    bases = {a.name for a in system.own}
+    counters: dict[str, int] = {}
+    for r in records:
+        for t in _terms(r):
+            for a in _atoms_of(t):
+                base, _, n = a.name.partition("#")
+                if base in bases and n.isdigit():
+                    counters[base] = max(counters.get(base, 0), int(n))
+    return counters
+
+
+def _attacker_atoms(system: Any, script: list[ScriptStep]) -> tuple[Atom, ...]:
+    """Every constant the attacker invented in the script (`Ne#1`, minted times `Ti#2`)."""
+    bases = {a.name for a in system.own}
+    found: dict[Atom, None] = {}
+    for s in script:
+        for t in ([s.term] if s.term is not None else []) + [v for v in s.values if v is not None]:
+            for a in _atoms_of(t):
+                base, _, n = a.name.partition("#")
+                if base in bases and n.isdigit():
+                    found.setdefault(a, None)
+    return tuple(sorted(found, key=lambda a: a.name))
+
+
+def _atoms_of(t: Pattern) -> list[Atom]:
+    if isinstance(t, Atom):
+        return [t]
+    if isinstance(t, Var):
+        return []
+    return [a for x in t.args for a in _atoms_of(x)]
