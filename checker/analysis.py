@@ -131,10 +131,9 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
 
 
 def _attacker_of(system: Any) -> AttackerSummary | None:
-    """The attacker of a security protocol (`system.attacker`) or of a process model's network."""
-    attacker = getattr(system, "attacker", None)
-    if attacker is not None and hasattr(attacker, "capabilities"):
-        caps, limit, typed = attacker.capabilities, getattr(attacker, "limit", None), attacker.typed
+    """The attacker of a security protocol (its `capabilities` and `typed`) or of a process model's network."""
+    if hasattr(system, "capabilities"):
+        caps, limit, typed = system.capabilities, None, system.typed
     else:
         network = getattr(system, "network", None)
         caps, limit, typed = getattr(network, "attacker", frozenset()), getattr(network, "limit", None), None
