@@ -19,7 +19,7 @@ Anything that fails on the way is reported as an unconfirmed violation, never as
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from checker.engine.run import Path, replay
 from checker.security.concrete import ConcreteRun, CState, ReplayError, ScriptStep, run_script
@@ -98,16 +98,20 @@ def _concretise(system: Any, spec: Any, name: str, path: Path) -> Attack | str:
     attack = _confirmed(system, spec, name, tuple(script))
     if attack is None:
         return "the concrete replay of the attack does not violate the goal"
+    return shorten(system, attack.run.script, confirmer(system, spec, name), attack)
 
+
+def confirmer(system: Any, spec: Any, name: str) -> Callable[[tuple[ScriptStep, ...]], Attack | None]:
+    """What accepts a shorter script of an attack on goal `spec` (named `name`): exactly the confirmation the whole
+    script passed (the concrete replay, the goal failing at its end), and a schedule for a timed protocol."""
     def accept(candidate: tuple[ScriptStep, ...]) -> Attack | None:
-        """A shorter script is an attack only if it passes exactly the confirmation the whole one passed."""
         try:
             found = _confirmed(system, spec, name, candidate)
         except ReplayError:
             return None
         return found if found is not None and _schedulable(system, found) else None
 
-    return shorten(system, attack.run.script, accept, attack)
+    return accept
 
 
 def _confirmed(system: Any, spec: Any, name: str, script: tuple[ScriptStep, ...]) -> Attack | None:
