@@ -29,17 +29,18 @@ MAX_REPLAYS = 200  # scripts are short (under ~30 steps); this bounds the quadra
 def shorten(system: Any, script: Script, accept: Callable[[Script], A | None], found: A) -> A:
     """The shortest confirmed attack the greedy deletions reach from `script` (whose confirmation is `found`),
     renumbered when that is accepted too. `accept` may raise `BoundHit`; it propagates."""
-    budget = [MAX_REPLAYS]
+    left = MAX_REPLAYS
 
     def attempt(candidate: Script) -> A | None:
         """`accept` on `candidate`, while replays are left."""
-        if budget[0] <= 0:
+        nonlocal left
+        if left <= 0:
             return None
-        budget[0] -= 1
+        left -= 1
         return accept(candidate)
 
     changed = True
-    while changed and budget[0] > 0:
+    while changed and left > 0:
         changed = False
         for drop in _deletions(script):
             candidate = tuple(s for k, s in enumerate(script) if k not in drop)
