@@ -57,7 +57,7 @@ class Goal:
             schedule = None
             if timing is not None:  # Z3 proposes a schedule; it is checked in Python before anything is reported
                 from checker.timed.timing import NoSchedule
-                found_schedule = timing.schedule(attack.run, _with_actions(attack))
+                found_schedule = timing.schedule(attack.run, attack.replayed())
                 if isinstance(found_schedule, NoSchedule):
                     return Judgement(UNKNOWN, f"unknown: a violation was found but not confirmed with a concrete "
                                               f"schedule: {found_schedule.reason} (within {self.bound})")
@@ -88,16 +88,6 @@ class Goal:
         else:
             broken = system.agreement_broken(self.name, last)
         return None if broken is not None else f"{self.text} holds in the last state of the concrete run"
-
-
-def _with_actions(attack: Any) -> list[tuple[Any, Any, Any]]:
-    """The attack's states with the action leading to each, as `engine.run.replay` returns them."""
-    out: list[tuple[Any, Any, Any]] = [(attack.states[0], None, None)]
-    state = attack.states[0]
-    for _ in attack.run.script:
-        action, state = attack.run.step(state)
-        out.append((state, action, 0))
-    return out
 
 
 @dataclass(frozen=True)

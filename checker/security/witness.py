@@ -11,18 +11,21 @@ variables. To show (and check) an attack:
      ciphertext `{Ne#3}Ke#4` for an opaque slot): a simple constraint is satisfied by any value the attacker
      can build, and distinct fresh constants keep apart whatever the search kept apart;
   4. the resulting script runs through `ConcreteRun` (checker/security/concrete.py), which checks every step
-     with ground semantics and re-evaluates the goal on the last concrete state.
+     with ground semantics and re-evaluates the goal on the last concrete state;
+  5. the confirmed attack is shortened (checker/security/shorten.py): steps are deleted while the shorter script
+     still passes step 4 unchanged, so no step that the attack does not need is shown.
 Anything that fails on the way is reported as an unconfirmed violation, never as an attack.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from checker.engine.run import Path, replay
 from checker.security.concrete import ConcreteRun, CState, ReplayError, ScriptStep, run_script
 from checker.security.intruder import SolverLimit, Work, fresh_value
 from checker.security.roles import SecretGoal
+from checker.security.shorten import shorten
 from checker.security.terms import Atom, Pattern, Term, Var, agent_names, is_ground, rename_atoms, term_vars
 from checker.security.unify import apply
 
@@ -38,6 +41,15 @@ class Attack:
     @property
     def path(self) -> Path:
         return Path(0, (0,) * len(self.run.script))
+
+    def replayed(self) -> list[tuple[Any, Any, Any]]:
+        """The attack's states with the action leading to each, as `engine.run.replay` returns them."""
+        out: list[tuple[Any, Any, Any]] = [(self.states[0], None, None)]
+        state = self.states[0]
+        for _ in self.run.script:
+            action, state = self.run.step(state)
+            out.append((state, action, 0))
+        return out
 
 
 def concretise(system: Any, spec: Any, name: str, path: Path) -> Attack | str:
@@ -83,15 +95,44 @@ def _concretise(system: Any, spec: Any, name: str, path: Path) -> Attack | str:
         g = _ground(r, work.sigma, theta)
         script.append(ScriptStep(g["kind"], g["instance"], g["capability"], g["claimed"], g["term"], g["taken"],
                                  g["values"]))
-    fresh = _attacker_atoms(system, script)
-    concrete = ConcreteRun(system, tuple(script), fresh)
+    attack = _confirmed(system, spec, name, tuple(script))
+    if attack is None:
+        return "the concrete replay of the attack does not violate the goal"
+    return shorten(system, attack.run.script, confirmer(system, spec, name), attack)
+
+
+def confirmer(system: Any, spec: Any, name: str) -> Callable[[tuple[ScriptStep, ...]], Attack | None]:
+    """What accepts a shorter script of an attack on goal `spec` (named `name`): exactly the confirmation the whole
+    script passed (the concrete replay, the goal failing at its end), and a schedule for a timed protocol."""
+    def accept(candidate: tuple[ScriptStep, ...]) -> Attack | None:
+        try:
+            found = _confirmed(system, spec, name, candidate)
+        except ReplayError:
+            return None
+        return found if found is not None and _schedulable(system, found) else None
+
+    return accept
+
+
+def _confirmed(system: Any, spec: Any, name: str, script: tuple[ScriptStep, ...]) -> Attack | None:
+    """The attack `script` is, if its concrete replay shows the goal failing in its last state; None if the replay
+    ends with the goal intact; raises ReplayError if a step is not possible."""
+    concrete = ConcreteRun(system, script, _attacker_atoms(system, script))
     states = run_script(concrete)
     last = states[-1]
     reason = concrete.secret_leak(spec, last) if isinstance(spec, SecretGoal) else concrete.agreement_broken(name,
                                                                                                            last)
-    if reason is None:
-        return "the concrete replay of the attack does not violate the goal"
-    return Attack(concrete, states, reason)
+    return None if reason is None else Attack(concrete, states, reason)
+
+
+def _schedulable(system: Any, attack: Attack) -> bool:
+    """A timed attack is reported only with a schedule (checker/security/goals.py asks Z3 for one after this), so
+    a shorter script must have one too; an untimed attack needs none."""
+    if system.timing is None:
+        return True
+    from checker.timed.timing import NoSchedule
+
+    return not isinstance(system.timing.schedule(attack.run, attack.replayed()), NoSchedule)
 
 
 def _witness(system: Any, spec: Any, final: Any, last: Any) -> Work | None:
@@ -165,7 +206,7 @@ def _taken_numbers(system: Any, records: list[dict[str, Any]]) -> dict[str, int]
     return counters
 
 
-def _attacker_atoms(system: Any, script: list[ScriptStep]) -> tuple[Atom, ...]:
+def _attacker_atoms(system: Any, script: Sequence[ScriptStep]) -> tuple[Atom, ...]:
     """Every constant the attacker invented in the script (`Ne#1`, minted times `Ti#2`)."""
     bases = {a.name for a in system.own}
     found: dict[Atom, None] = {}
