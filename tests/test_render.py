@@ -229,8 +229,24 @@ def quirky_trace() -> Trace:
     return Trace("Quirky", "p", "r", (p,), steps, messages)
 
 
+def lonely_trace() -> Trace:
+    """Messages to oneself with labels wider than the usual loop, one delivered and one never received
+    at the last step, beside a neighbour: the loops must swing out far enough for their labels to clear their
+    own lifeline, boxes and end marker."""
+    p, q = "P[0]", "P[1]"
+    steps = (
+        Step(1, p, "send", "writes a long note to itself", sends=(1,)),
+        Step(2, p, "receive", "reads it", receives=(1,)),
+        Step(3, q, "internal", "idles"),
+        Step(4, p, "send", "writes another and stops", sends=(2,), changes=_ch(("phase", "busy", "done"))),
+    )
+    messages = (_msg(1, p, p, "a_rather_long_reminder(42, 43, 44)", 1, 2),
+                _msg(2, p, p, "another_long_reminder(45, 46, 47)", 4, None, "pending"))
+    return Trace("Lonely", "p", "r", (p, q), steps, messages, formula="phase != done")
+
+
 ALL_TRACES = (process_trace, attacker_trace, lasso_trace, lossy_trace, long_trace, hostile_trace, empty_trace,
-              quirky_trace)
+              quirky_trace, lonely_trace)
 
 
 # ------------------------------------------------------------------------------------------------- text

@@ -89,8 +89,11 @@ class StepInfo:
     derivation: str | None = None
     intercepted: tuple[int, int, Any] | None = None
     note: str | None = None
-    # Systems with role instances (RunSource): the index, in `run_info`, of the run that took the step.
+    # Systems with role instances (RunSource): the index, in `run_info`, of the run that took the step, and
+    # the narration number of each message in `sent` (so a message nobody received can point at a run whose
+    # role receives that number).
     run: int | None = None
+    numbers: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,8 @@ class RunInfo:
     role in which run, and whom it believes it talks to (`partners`: (role, agent) pairs, the agent None
     while the run does not know it yet). `chosen` names the partner roles the run picked itself when it
     started (an initiator "talking to eve"); the others it learnt from messages ("believes alice"). A
-    `server` run plays a role its agent is dedicated to (a key server), drawn after the other agents."""
+    `server` run plays a role its agent is dedicated to (a key server), drawn after the other agents.
+    `receives` are the narration numbers of the messages its role receives."""
 
     agent: str
     role: str
@@ -107,6 +111,7 @@ class RunInfo:
     partners: tuple[tuple[str, str | None], ...] = ()
     chosen: tuple[str, ...] = ()
     server: bool = False
+    receives: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ the placement runs again (the round that fitted best is kept). Tests check the r
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 from checker.output.msc_chart import CAPABILITY_WORDS, CYCLE_TEXT, Arrow, Chart, Link, chart_of
@@ -34,7 +34,7 @@ MAX_SOFT_SPREAD = 80.0     # bound on the growth of a row gap for an arrow behin
 WIDEN_STEP = 20.0          # extra width per round of a gap where a label could only sit on another line
 MAX_WIDEN = 300.0
 CYCLE_HEAD = 20.0          # room above a cycle for its band's title
-SELF_LOOP = 45.0           # how far a message to oneself swings out to the right
+SELF_LOOP = 45.0           # how far a message to oneself swings out to the right, at least
 END_OFFSET = 18.0          # how far before its receiver's lifeline an undelivered message stops
 END_SPACING = 14.0         # between markers that share a place
 CROSS_ROOM = 14.0          # room under a crash box for the cross that ends its lifeline
@@ -88,6 +88,7 @@ class Geometry:
     row_y: tuple[float, ...]
     row_h: tuple[float, ...]
     right: float  # the right edge of the lanes' boxes
+    loops: Mapping[int, float] = field(default_factory=dict)  # message id -> how far its self-message swings out
 
     def at(self, cell: tuple[int, int]) -> Point:
         """The centre of a cell."""
@@ -104,17 +105,18 @@ class Geometry:
         """The points an arrow passes: straight from tail to head, or to its end marker beside the
         receiver's lifeline; a message to oneself swings out to the right through a middle point."""
         start = self.at(arrow.tail)
+        reach = self.loops.get(arrow.msg.id, SELF_LOOP)
         if arrow.head is None:
             k, n = arrow.end_slot
             y = self.band(arrow.end_row, 24 + block_size(arrow.label)[1]) if arrow.between else \
                 self.row_y[arrow.end_row]
             if arrow.towards == arrow.tail[0]:
-                return (start, (start[0] + SELF_LOOP + END_SPACING * k, y))
+                return (start, (start[0] + reach + END_SPACING * k, y))
             x = self.lane_x[arrow.towards] + arrow.side * (END_OFFSET + END_SPACING * (n - 1 - k))
             return (start, (x, y))
         end = self.at(arrow.head)
         if arrow.head[0] == arrow.tail[0]:
-            return (start, (start[0] + SELF_LOOP, (start[1] + end[1]) / 2), end)
+            return (start, (start[0] + reach, (start[1] + end[1]) / 2), end)
         return (start, end)
 
 
@@ -125,11 +127,14 @@ def geometry_of(chart: Chart, extra: tuple[float, ...], wider: tuple[float, ...]
     widths = [max((c.size[0] for c in chart.cells.values() if c.lane == col), default=0.0)
               for col in range(len(chart.lanes))]
     pitch = [max(MIN_LANE_PITCH, widths[k] / 2 + widths[k + 1] / 2 + 28) for k in range(len(widths) - 1)]
+    loops = {a.msg.id: _loop_reach(chart, a) for a in chart.arrows if a.towards == a.tail[0]}
     for arrow in sorted(chart.arrows, key=_span):
         gaps = _label_gaps(arrow, len(chart.lanes))
         if not gaps:
             continue
         need = block_size(arrow.label)[0] + 2 * LABEL_PAD + 8
+        if arrow.msg.id in loops:  # its label sits out at the loop's far end, not across the whole gap
+            need = loops[arrow.msg.id] + block_size(arrow.label)[0] / 2 + LABEL_PAD + 8
         usable = [pitch[g] - _gap_loss(arrow, g) for g in gaps]
         if max(usable) < need:
             pitch[gaps[0]] += need - usable[0]  # the gap next to the sender: where one looks for a label
@@ -150,7 +155,20 @@ def geometry_of(chart: Chart, extra: tuple[float, ...], wider: tuple[float, ...]
             gap += CYCLE_HEAD
         row_y.append(row_y[-1] + gap)
     right = lane_x[-1] + (widths[-1] / 2 if widths else 0.0)
-    return Geometry(tuple(lane_x), tuple(row_y), heights, right)
+    return Geometry(tuple(lane_x), tuple(row_y), heights, right, loops)
+
+
+def _loop_reach(chart: Chart, arrow: Arrow) -> float:
+    """How far right of its lifeline a message to oneself swings out: far enough that its label fits on it
+    clear of its own boxes and lifeline. A delivered one's label sits on the loop's far corner, beside the
+    boxes it leaves and enters; a never-received one's sits on its stub, which must also leave its arrow
+    visible on both sides of the label (see `_leaves_arrow_visible`) before the end marker."""
+    w = block_size(arrow.label)[0] + 6  # with the label's white ground
+    boxes = [chart.cells[arrow.tail]] + ([chart.cells[arrow.head]] if arrow.head is not None else [])
+    half = max(max(c.size[0], 10) / 2 for c in boxes) + 2  # as `obstacles` pads them
+    if arrow.head is not None:
+        return max(SELF_LOOP, half + w / 2 + 4)
+    return max(SELF_LOOP, half + 2 * _MIN_VISIBLE + w + 12)
 
 
 def _label_gaps(arrow: Arrow, lanes: int) -> list[int]:

@@ -152,9 +152,12 @@ def _ending(trace: Trace) -> list[str]:
 
 
 def _addressee(msg: Message) -> str:
-    """Whom a message goes to: its receiver's lane, naming the compromised agent the attacker read it as."""
+    """Whom a message goes to: its receiver's lane, naming the compromised agent the attacker read it as. One
+    that no run received went only to its agent (the chart points it at a run that could have taken it)."""
     if msg.addressee and msg.receiver == ATTACKER_LANE:
         return f"{_flat(msg.addressee)} (the attacker)"
+    if msg.addressee and msg.received_at is None:
+        return _flat(msg.addressee)
     return _flat(msg.receiver)
 
 

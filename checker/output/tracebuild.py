@@ -6,8 +6,9 @@ explorer's states do not number messages).
 
 Systems made of role instances (`RunSource`, the security protocols) get a lane per run rather than per
 agent, as Scyther draws them: `alice as A#1`. A message goes to the run that received it; one addressed to a
-compromised agent goes to the attacker, who reads it at once; one never received goes to a run of its
-addressee (one that believes it talks to the sender, if any), or to the agent's own lane when it has none.
+compromised agent goes to the attacker, who reads it at once; one never received points at a run of its
+addressee that could receive it (whose role receives that message number, never the sender's own run;
+preferably one that believes it talks to the sender), or at the agent's own lane when no run of it could.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
     run = replay(system, path)
     runs = _RunLanes(system, run[-1][0]) if isinstance(system, RunSource) else None
     messages: dict[int, dict[str, Any]] = {}
+    numbers: dict[int, int] = {}  # message id -> its narration number, where the system gives one
     in_flight: dict[tuple[int, int], list[tuple[int, Any]]] = {}
     steps: list[Step] = []
     used_lanes: set[str] = set()
@@ -89,6 +91,7 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
                     used_lanes.add(ATTACKER_LANE)
                     continue
             in_flight.setdefault((src, dst), []).append((mid, msg))
+        numbers.update(zip(sends, info.numbers))
         changes: tuple[Change, ...] = ()
         if info.actor >= 0:
             found = system.changes(before, after, info.actor)
@@ -113,7 +116,7 @@ def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,
         if ATTACKER_LANE in used_lanes and ATTACKER_LANE not in lanes:
             lanes = lanes + (ATTACKER_LANE,)
         return replace(trace, lanes=lanes)
-    return runs.finish(trace, system, prop, run[-1][0])
+    return runs.finish(trace, system, prop, run[-1][0], numbers)
 
 
 def _actor(system: Any, info: Any, runs: "_RunLanes | None") -> str:
@@ -127,7 +130,9 @@ class _RunLanes:
     """The runs of a `RunSource` system as they stand at the end of the trace, and how lanes are made of them."""
 
     def __init__(self, system: Any, final: Any):
-        self.runs = tuple(_run(info) for info in system.run_info(final))
+        infos = system.run_info(final)
+        self.runs = tuple(_run(info) for info in infos)
+        self.receives = {run.lane: info.receives for run, info in zip(self.runs, infos)}
         self.attackers = tuple(system.attacker_names())
 
     def own(self, run: int | None, changes: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
@@ -143,16 +148,16 @@ class _RunLanes:
                 out.append((name[len(label) + 1:], old, new))
         return out
 
-    def finish(self, trace: Trace, system: Any, prop: str, final: Any) -> Trace:
-        """Receivers for messages never received, the lanes in chart order (honest agents' runs, servers'
-        runs, agents without a run, the attacker), the runs that have lanes and the failing claim."""
+    def finish(self, trace: Trace, system: Any, prop: str, final: Any, numbers: dict[int, int]) -> Trace:
+        """Receivers for messages never received (`numbers`: messages' narration numbers), the lanes in chart
+        order (honest agents' runs, servers' runs, agents without a run, the attacker), the runs that have
+        lanes and the failing claim."""
         lane_of = {r.lane: r for r in self.runs}
         acting = {s.actor for s in trace.steps} | {m.receiver for m in trace.messages}
         messages = []
         for m in trace.messages:
             if m.fate == "pending" and m.receiver not in lane_of and m.receiver != ATTACKER_LANE:
-                sender = lane_of[m.sender].agent if m.sender in lane_of else m.sender
-                m = replace(m, receiver=self._addressee_lane(m.receiver, sender, acting))
+                m = replace(m, receiver=self._addressee_lane(m, numbers.get(m.id), acting))
             messages.append(m)
         used = {s.actor for s in trace.steps} | {m.receiver for m in messages}
         agents = [a for a in system.lanes() if a not in self.attackers]
@@ -173,12 +178,17 @@ class _RunLanes:
         return replace(trace, lanes=tuple(ordered), messages=tuple(messages), claim=claim,
                        runs=tuple(r for r in runs if r.lane in ordered), attackers=self.attackers)
 
-    def _addressee_lane(self, agent: str, sender: str, acting: set[str]) -> str:
-        """Where a message to `agent` that nobody received points: a run of the agent already in the chart,
-        preferably one that believes it talks to the sender; the agent itself when it has none."""
-        mine = [r for r in self.runs if r.agent == agent and r.lane in acting]
-        believing = [r for r in mine if any(who == sender for _role, who in r.partners)]
-        chosen = (believing or mine)[:1]
+    def _addressee_lane(self, msg: Message, number: int | None, acting: set[str]) -> str:
+        """Where a message that nobody received points (its receiver is still the agent it is addressed to): a
+        run of that agent already in the chart whose role receives message `number`, preferably one that
+        believes it talks to the sender; the agent itself when it has none. Never the sender's own run: an
+        agent playing several roles must not seem to send a message to itself."""
+        agent = msg.receiver
+        sender = next((r.agent for r in self.runs if r.lane == msg.sender), msg.sender)
+        able = [r for r in self.runs if r.agent == agent and r.lane in acting and r.lane != msg.sender
+                and number in self.receives[r.lane]]
+        believing = [r for r in able if any(who == sender for _role, who in r.partners)]
+        chosen = (believing or able)[:1]
         return chosen[0].lane if chosen else agent
 
 

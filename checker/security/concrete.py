@@ -23,7 +23,8 @@ from checker.engine.fingerprint import fingerprint
 from checker.engine.system import ClaimInfo, RunInfo, StepInfo
 from checker.security.knowledge import Knowledge, derivable, explain
 from checker.security.roles import SecretGoal
-from checker.security.secsys import Entry, Run, _add, _changes, _initial_values, _run_infos, _step_text, _take
+from checker.security.secsys import (Entry, Run, _add, _changes, _initial_values, _run_infos, _sent, _step_text,
+                                     _take)
 from checker.security.terms import Atom, Pattern, Term, instantiate, is_ground, match_all, pretty, pretty_enclosed, substitute
 
 
@@ -348,14 +349,14 @@ class ConcreteRun:
         me = s.values[0]
         assert isinstance(me, Atom)
         text = _step_text(self, state.runs, i, bool(action.sends))
-        sent = tuple((lane[a], lane[d], t) for a, d, t in action.sends)
+        sent, numbers = _sent(lane, step, action.sends)
         if s.term is None:
-            return StepInfo(lane[me], "send", text, sent, None, None, note=action.note, run=i)
+            return StepInfo(lane[me], "send", text, sent, None, None, note=action.note, run=i, numbers=numbers)
         if s.capability is None:
             assert s.taken is not None
             src, dst, term = s.taken
             return StepInfo(lane[me], "receive", text, sent, (lane[src], lane[dst], term), None, note=action.note,
-                            run=i)
+                            run=i, numbers=numbers)
         claimed = s.claimed
         if claimed is None and step.sender_slot is not None:
             v = s.values[step.sender_slot]
@@ -371,7 +372,7 @@ class ConcreteRun:
             intercepted = (lane[src], lane[dst], term)
         return StepInfo(lane[me], "receive", text, sent, None, None, capability=s.capability,
                         injected=(lane[claimed], lane[me], s.term), derivation=derivation,
-                        intercepted=intercepted, note=action.note, run=i)
+                        intercepted=intercepted, note=action.note, run=i, numbers=numbers)
 
     def changes(self, before: CState, after: CState, g: int) -> list[tuple[str, str, str]]:
         return _changes(self, before.runs, after.runs, g)

@@ -1071,13 +1071,13 @@ class SecuritySystem:
         me = action.values[0]
         assert isinstance(me, Atom)
         text = _step_text(self, state.runs, i, bool(action.sends))
-        sent = tuple((lane[s], lane[d], t) for s, d, t in action.sends if d in lane)
+        sent, numbers = _sent(lane, step, action.sends)
         if action.received is None:
-            return StepInfo(lane[me], "send", text, sent, None, None, note=action.note, run=i)
+            return StepInfo(lane[me], "send", text, sent, None, None, note=action.note, run=i, numbers=numbers)
         if action.capability is None and action.taken is not None:
             src, dst, term = action.taken
             return StepInfo(lane[me], "receive", text, sent, (lane[src], lane[dst], term), None, note=action.note,
-                            run=i)
+                            run=i, numbers=numbers)
         claimed = action.claimed if action.claimed in lane else None
         if claimed is None and step.sender_slot is not None:
             v = action.values[step.sender_slot]
@@ -1091,7 +1091,7 @@ class SecuritySystem:
         return StepInfo(lane[me], "receive", text, sent, None, None, capability=action.capability or "masquerade",
                         injected=(lane[claimed], lane[me], action.received),
                         derivation="built by the attacker" if action.capability in ("modify", "masquerade") else None,
-                        intercepted=intercepted, note=action.note, run=i)
+                        intercepted=intercepted, note=action.note, run=i, numbers=numbers)
 
     def changes(self, before: SecState, after: SecState, g: int) -> list[tuple[str, str, str]]:
         return _changes(self, before.runs, after.runs, g)
@@ -1135,6 +1135,14 @@ def _step_text(system: Any, runs: Sequence[Run], i: int, sends: bool) -> str:
     return ", ".join(parts)
 
 
+def _sent(lane: Mapping[Atom, int], step: StepSpec,
+          sends: Sequence[Entry]) -> tuple[tuple[tuple[int, int, Pattern], ...], tuple[int, ...]]:
+    """The messages a step sent as (src lane, dst lane, term), with their narration numbers (a message whose
+    addressee is still an agent variable reaches no lane and is left out)."""
+    kept = [(spec.number, (lane[s], lane[d], t)) for spec, (s, d, t) in zip(step.sends, sends) if d in lane]
+    return tuple(e for _n, e in kept), tuple(n for n, _e in kept)
+
+
 def _changes(system: Any, before: Sequence[Run], after: Sequence[Run], g: int) -> list[tuple[str, str, str]]:
     out = []
     agent = system.agents[g]
@@ -1175,7 +1183,8 @@ def _run_infos(system: Any, runs: Sequence[Run]) -> tuple[RunInfo, ...]:
         chosen = tuple(role.slots[s] for s in role.role_slots if role.slots[s] != own
                        and (any(slot == s for slot, _a in inst.preset) or opener))
         server = bool(system.scenario.dedicated) and system.scenario.dedicated[inst.role] is not None
-        out.append(RunInfo(_agent_text(vals[0]) or "", role.name, inst.number, partners, chosen, server))
+        receives = tuple(st.receive_number for st in role.steps if st.receive is not None)
+        out.append(RunInfo(_agent_text(vals[0]) or "", role.name, inst.number, partners, chosen, server, receives))
     return tuple(out)
 
 
