@@ -10,7 +10,7 @@ part of the same strategy: with eavesdrop, what it has seen is a set of (sender,
 drop removes an in-flight message; replay hands a seen message to any process under its original sender;
 masquerade hands it over under any sender's name; modify delivers a seen message in place of an intercepted
 one. Plain values have no cryptography, so the attacker can only reuse what it saw (security protocols use
-terms and checker/security/attacker.py instead).
+terms and the symbolic attacker of checker/security/intruder.py instead).
 """
 from __future__ import annotations
 
