@@ -249,3 +249,52 @@ def test_file_names_with_bidirectional_controls_are_neutralised_in_pages(tmp_pat
     from checker.output.report import _escape
     assert visible("abc\u202edef\u200b") == "abc\ufffddef\ufffd"
     assert _escape("<b>\u2067x") == "&lt;b&gt;\ufffdx"
+
+
+def _spin_until_struck(limit: float) -> str | None:
+    """Busy work until a BoundHit arrives (its reason), or None after `limit` seconds without one."""
+    import time
+    from checker.engine.budget import BoundHit
+    end = time.perf_counter() + limit
+    try:
+        while time.perf_counter() < end:
+            sum(range(1000))
+    except BoundHit as hit:
+        return hit.reason
+    return None
+
+
+def test_the_work_after_a_bound_is_bounded_too():
+    """A bound strikes once in the search; what follows (judging, a second search such as `executable`'s) was
+    unbounded before and hung a fuzzed three-session protocol. Now the bound strikes again after AFTERMATH."""
+    from checker.engine.budget import Bounds, Budget
+    with Budget(Bounds(timeout=0.05)):
+        assert _spin_until_struck(30.0) == "time bound 0.05 s reached"
+        assert _spin_until_struck(30.0) == "time bound 0.05 s reached"  # the second strike, after AFTERMATH
+    assert _spin_until_struck(0.7) is None  # outside the budget nothing strikes
+
+
+def test_a_second_search_after_the_bound_ends_too(tmp_path):
+    """The fuzzed input that hung: the attacker's search uses up --timeout, then `executable` searches the
+    honest system; it must end as a bound (exit 3), not run on."""
+    model = tmp_path / "three_sessions.wolf"
+    model.write_text("""model GenProto
+protocol {
+  roles A, B, S
+  A knows A, B, S, sk(A), pk(A), pk(B), pk(S), k(A, B), k(A, S), k(B, A), k(S, A)
+  B knows B, A, S, sk(B), pk(B), pk(A), pk(S), k(A, B), k(B, A), k(B, S), k(S, B)
+  S knows S, B, sk(S), pk(S), pk(A), pk(B), k(A, S), k(B, S), k(S, A), k(S, B)
+  A -> S: {{Na}sk(A), h((Na, Na))}sk(A), ({Na, A, Na}pk(S), {Na, (Na, Na), (Na, B)}pk(S)), {{h(Na)}sk(A)}pk(S)
+  S -> A: pk(A)
+  A -> B: {A, Na, Na}Na, (Na, Na), S
+  goal B weakly agrees with A
+}
+scenario {
+  honest alice, bob, srv
+  compromised eve
+  sessions 3
+  attacker replay, drop, masquerade, modify
+}
+""")
+    outcome = run_case(Case("hung", model.read_bytes(), stem="hung"), tmp_path, timeout=2.0, max_states=20_000)
+    assert outcome.code == EXIT_BOUND and outcome.failure is None, (outcome.failure, outcome.stderr[-2000:])

@@ -8,6 +8,9 @@ runs outside the main thread, where signals cannot be delivered, calls `check()`
 
 The exception surfaces wherever the run happens to be; the explorer turns it into "stopped at a bound" with
 partial statistics, and checker/analysis.py into an inconclusive analysis (exit code 3), never a verdict.
+After the first `BoundHit` the clock keeps ticking: the work that follows (judging the properties, confirming
+a violation found in time, a second search such as `executable`'s) gets `AFTERMATH` seconds, then the bound
+strikes again, and again every `AFTERMATH` seconds, so nothing after a bound can run unbounded either.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 TICK = 0.005  # seconds between two looks at the clock and the memory
+AFTERMATH = 0.5  # seconds granted to the work after a bound struck, before it strikes again
 
 
 class BoundHit(Exception):
@@ -56,6 +60,7 @@ class Budget:
         self._previous: Any = None
         self._armed = False
         self._tripped: str | None = None
+        self._struck_at = 0.0  # elapsed seconds when the bound last struck
 
     @property
     def elapsed(self) -> float:
@@ -98,8 +103,13 @@ class Budget:
             raise BoundHit(reason)
 
     def _on_tick(self, signum: int, frame: FrameType | None) -> None:
-        reason = self.exceeded()
-        if reason is not None:
-            self._tripped = reason
-            self.disarm()  # raise once; whoever catches it decides what happens next
-            raise BoundHit(reason)
+        now = self.elapsed
+        if self._tripped is not None:
+            if now - self._struck_at < AFTERMATH:
+                return  # whoever caught the last strike is winding up
+        else:
+            self._tripped = self.exceeded()
+            if self._tripped is None:
+                return
+        self._struck_at = now
+        raise BoundHit(self._tripped)
