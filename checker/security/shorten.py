@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any, Callable, TypeVar
 
 from checker.security.concrete import ScriptStep
-from checker.security.terms import Atom, Pattern, rename_atoms
+from checker.security.terms import Atom, Pattern, numbered_constants, rename_atoms
 
 Script = tuple[ScriptStep, ...]
 A = TypeVar("A")
@@ -104,14 +104,8 @@ def _fresh_renames(system: Any, perm: dict[int, int]) -> dict[Atom, Atom]:
 
 def _attacker_renames(system: Any, script: Script) -> dict[Atom, Atom]:
     """The attacker's constants of each kind renumbered 1, 2, ... in order of first appearance."""
-    bases = {a.name for a in system.own}
-    seen: dict[Atom, None] = {}
-    for s in script:
-        for t in _terms(s):
-            for a in _atoms(t):
-                base, _, n = a.name.partition("#")
-                if base in bases and n.isdigit():
-                    seen.setdefault(a, None)
+    seen = dict.fromkeys(a for a, _base, _n in numbered_constants((t for s in script for t in _terms(s)),
+                                                                   {a.name for a in system.own}))
     counts: dict[str, int] = {}
     out: dict[Atom, Atom] = {}
     for a in seen:
@@ -135,11 +129,3 @@ def _terms(s: ScriptStep) -> list[Pattern]:
     """The terms step `s` mentions, in order: what is received, what is taken, the values afterwards."""
     out: list[Pattern] = [t for t in (s.term, None if s.taken is None else s.taken[2]) if t is not None]
     return out + [v for v in s.values if v is not None]
-
-
-def _atoms(t: Pattern) -> list[Atom]:
-    """The atoms of `t`, left to right."""
-    if isinstance(t, Atom):
-        return [t]
-    args = getattr(t, "args", ())
-    return [a for x in args for a in _atoms(x)]

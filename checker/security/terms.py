@@ -349,6 +349,25 @@ def atoms(term: Pattern) -> tuple[Atom, ...]:
     return tuple(t for t in subterms(term) if isinstance(t, Atom))
 
 
+def atoms_in_order(term: Pattern) -> Iterator[Atom]:
+    """The atoms of `term` left to right, repeats included (renumbering goes by first appearance)."""
+    if isinstance(term, Atom):
+        yield term
+    elif isinstance(term, App):
+        for a in term.args:
+            yield from atoms_in_order(a)
+
+
+def numbered_constants(terms: Iterable[Pattern], bases: set[str]) -> Iterator[tuple[Atom, str, int]]:
+    """The numbered constants (`Ne#3`: base `Ne`, number 3) among `terms` whose base is one of `bases`, as
+    (atom, base, number), in order of appearance."""
+    for t in terms:
+        for a in atoms_in_order(t):
+            base, _, n = a.name.partition("#")
+            if base in bases and n.isdigit():
+                yield a, base, int(n)
+
+
 def variables(pattern: Pattern) -> tuple[Var, ...]:
     return tuple(t for t in subterms(pattern) if isinstance(t, Var))
 

@@ -26,7 +26,8 @@ from checker.security.concrete import ConcreteRun, CState, ReplayError, ScriptSt
 from checker.security.intruder import SolverLimit, Work, fresh_value
 from checker.security.roles import SecretGoal
 from checker.security.shorten import shorten
-from checker.security.terms import Atom, Pattern, Term, Var, agent_names, is_ground, rename_atoms, term_vars
+from checker.security.terms import (Atom, Pattern, Term, Var, agent_names, is_ground, numbered_constants, rename_atoms,
+                                    term_vars)
 from checker.security.unify import apply
 
 
@@ -195,33 +196,15 @@ def _ground(record: dict[str, Any], sigma: dict[str, Pattern], theta: dict[str, 
 def _taken_numbers(system: Any, records: list[dict[str, Any]]) -> dict[str, int]:
     """The highest number already used per attacker atom (`Ti#3` minted by the time engine), so that fresh
     constants get new names."""
-    bases = {a.name for a in system.own}
     counters: dict[str, int] = {}
-    for r in records:
-        for t in _terms(r):
-            for a in _atoms_of(t):
-                base, _, n = a.name.partition("#")
-                if base in bases and n.isdigit():
-                    counters[base] = max(counters.get(base, 0), int(n))
+    for _a, base, n in numbered_constants((t for r in records for t in _terms(r)), {a.name for a in system.own}):
+        counters[base] = max(counters.get(base, 0), n)
     return counters
 
 
 def _attacker_atoms(system: Any, script: Sequence[ScriptStep]) -> tuple[Atom, ...]:
     """Every constant the attacker invented in the script (`Ne#1`, minted times `Ti#2`)."""
-    bases = {a.name for a in system.own}
-    found: dict[Atom, None] = {}
-    for s in script:
-        for t in ([s.term] if s.term is not None else []) + [v for v in s.values if v is not None]:
-            for a in _atoms_of(t):
-                base, _, n = a.name.partition("#")
-                if base in bases and n.isdigit():
-                    found.setdefault(a, None)
+    terms = (t for s in script for t in ([s.term] if s.term is not None else []) + [v for v in s.values
+                                                                                    if v is not None])
+    found = {a for a, _base, _n in numbered_constants(terms, {a.name for a in system.own})}
     return tuple(sorted(found, key=lambda a: a.name))
-
-
-def _atoms_of(t: Pattern) -> list[Atom]:
-    if isinstance(t, Atom):
-        return [t]
-    if isinstance(t, Var):
-        return []
-    return [a for x in t.args for a in _atoms_of(x)]
