@@ -224,7 +224,7 @@ class Timing:
             return None
         updated = list(dict.fromkeys(updated))
         if updated:
-            zone = _forget(zone, set(updated), {f"new:{k}": var(k) for k in updated})
+            zone = _forget(zone, set(updated), {f"new:{k}": k for k in updated})
         return zone
 
     def feasible(self, zone: ConstraintSet) -> bool:
@@ -242,7 +242,7 @@ class Timing:
         for n in clock.zone.variables():
             if n not in names and ":" not in n and any(old in n for old in names):
                 return None
-        zone = ConstraintSet(_subst(c, {o: var(n) for o, n in names.items()}) for c in clock.zone)
+        zone = clock.zone.rename(names)
         caches = frozenset((agent, _renamed(t, atoms)) for agent, t in clock.caches)
         return replace(clock, zone=zone, caches=caches)
 
@@ -458,17 +458,10 @@ def _fresh_name(prefix: str, taken: Iterable[str]) -> str:
     return f"{prefix}:{k}"
 
 
-def _halves(c: Constraint) -> list[Constraint]:
-    return [Constraint(c.lhs), Constraint(-c.lhs)] if c.op == "==" else [c]
-
-
-def _forget(zone: ConstraintSet, names: set[str], renames: Mapping[str, Lin]) -> ConstraintSet:
-    """Existentially eliminate `names`, then rename variables (`new:K` to `K`). In a closed difference zone
-    every implied bound is explicit, so eliminating is just dropping constraints, and the whole update is one
-    construction; otherwise `project`."""
-    if zone.is_difference:
-        return ConstraintSet(_subst(c, renames) for c in zone if not c.variables() & names)
-    return ConstraintSet(_subst(c, renames) for c in zone.project(zone.variables() - names))
+def _forget(zone: ConstraintSet, names: set[str], renames: Mapping[str, str]) -> ConstraintSet:
+    """Existentially eliminate `names`, then rename variables (`new:K` to `K`, K among `names`, so the renaming
+    is injective). On a closed difference zone eliminating is dropping rows of the matrix (see `project`)."""
+    return zone.project(zone.variables() - names).rename(renames)
 
 
 def _elapse(zone: ConstraintSet, clocks: set[str], forget: set[str] | frozenset[str] = frozenset()) -> ConstraintSet:
@@ -479,23 +472,9 @@ def _elapse(zone: ConstraintSet, clocks: set[str], forget: set[str] | frozenset[
     General constraints never mention a clock (guards are snapshotted)."""
     if zone.is_false:
         return zone
-    if forget and not zone.is_difference:
-        return _elapse(_forget(zone, set(forget), {}), clocks)
-    kept = []
-    dropped = False
-    for c in zone:
-        if forget and c.variables() & forget:
-            dropped = True
-            continue
-        for h in _halves(c):
-            if h.is_difference:
-                pos = next((n for n, k in h.lhs.terms if k > 0), None)
-                neg = next((n for n, k in h.lhs.terms if k < 0), None)
-                if pos in clocks and neg not in clocks:
-                    dropped = True
-                    continue
-            kept.append(h)
-    return ConstraintSet(kept) if dropped else zone
+    if forget:
+        zone = _forget(zone, set(forget), {})
+    return zone.release(clocks)
 
 
 def _differences(zone: ConstraintSet, clocks: set[str]) -> ConstraintSet:
