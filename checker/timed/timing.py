@@ -372,6 +372,11 @@ class Timing:
         from checker.engine.explorer import Explorer
 
         clocks = {self.clock_var(a) for a in self.honest}
+        box = ConstraintSet(self.skew_constraints())
+        if self._covered(honest_system, completed, bounds, clocks, box):
+            how = "whatever the clock offsets within the skew" if self.skew and len(self.honest) > 1 else \
+                "with synchronised clocks"
+            return Robust(True, f"an honest session completes without the attacker, {how}")
         seen: list[tuple[bool, ConstraintSet]] = []  # per state id (discovery order): completed, differences
 
         def record(state: Any) -> bool:
@@ -385,12 +390,9 @@ class Timing:
             return Robust(None, f"no verdict: the honest system was not explored completely "
                                 f"({result.stop_reason or 'depth bound'})")
         pieces = list(dict.fromkeys(d for done, d in seen if done))
-        box = ConstraintSet(self.skew_constraints())
         hole = _uncovered(box, [tuple(p) for p in pieces])
         if hole is None:
-            how = "whatever the clock offsets within the skew" if self.skew and len(self.honest) > 1 else \
-                "with synchronised clocks"
-            return Robust(True, f"an honest session completes without the attacker, {how}")
+            raise AssertionError("the graph search covers the offsets the first search did not")  # unreachable
         readings = self.solver.model(hole, sorted(clocks)) or {}
         base = max(readings.values(), default=0) - self.skew
         offsets = {a: readings.get(self.clock_var(a), 0) - base for a in self.honest}
@@ -405,6 +407,41 @@ class Timing:
         offs = ", ".join(f"{a} {v:+d}" for a, v in offsets.items())
         return Robust(False, f"no honest session can complete when the clocks are off by {offs} (skew "
                              f"{self.skew}): a time check refuses the honest messages", path, offsets)
+
+
+    def _covered(self, honest_system: Any, completed: Callable[[Any], bool], bounds: Any, clocks: set[str],
+                 box: ConstraintSet) -> bool:
+        """Whether the completed honest states cover every admissible offset vector, searching only until they
+        do (with synchronised clocks: until the first session completes) and without keeping the graph; only a
+        failure needs the graph search of `robust_executable`, for its counterexample. False when the search
+        ended, on a bound or not, before they did."""
+        from checker.engine.explorer import Explorer
+
+        pieces: dict[tuple[Constraint, ...], None] = {}
+
+        def covers(state: Any) -> str | None:
+            if not completed(state):
+                return None
+            piece = tuple(_differences(state.clock.zone, clocks))
+            if piece in pieces:
+                return None
+            pieces[piece] = None
+            return "" if _uncovered(box, list(pieces)) is None else None
+
+        return Explorer(honest_system, [_Covered("executable", covers)], bounds).run().settled
+
+
+@dataclass(frozen=True)
+class _Covered:
+    """A property that 'fails' (stopping the search) once the completed states cover every offset vector."""
+
+    name: str
+    check: Callable[[Any], str | None]
+    text: str = "executable"
+
+    def hooks(self, system: Any) -> Any:
+        from checker.engine.properties import Hooks
+        return Hooks(on_state=self.check)
 
 
 @dataclass(frozen=True)
