@@ -246,8 +246,9 @@ class Timing:
         caches = frozenset((agent, _renamed(t, atoms)) for agent, t in clock.caches)
         return replace(clock, zone=zone, caches=caches)
 
-    def settle(self, clock: Clock, state_terms: Iterable[Any]) -> Clock:
-        """Let time pass and forget values the state no longer mentions (exact projection)."""
+    def settle(self, clock: Clock, state_terms: Iterable[Any], idle: frozenset[Atom] = frozenset()) -> Clock:
+        """Let time pass and forget values the state no longer mentions, and the pace marks and last accepted
+        values of `idle` agents, which never step again (exact projection: nothing will read them)."""
         values = {n for n in clock.zone.variables() if ":" not in n}
         if values:
             referenced: set[str] = set()
@@ -255,13 +256,16 @@ class Timing:
                 referenced |= self._value_names(t)
             referenced |= {value_var(t) for _a, t in clock.caches}
             values &= referenced
-        key = (clock.zone, frozenset(values))
+        marks = frozenset(f"mark:{a.name}" for a in idle)
+        lasts = tuple(sorted(f"last:{a.name}:" for a in idle))
+        key = (clock.zone, frozenset(values), marks)
         zone = self._settled.get(key)
         if zone is None:
             if len(self._settled) > 200_000:
                 self._settled.clear()
             zone = clock.zone
-            keep = {n for n in zone.variables() if ":" in n and not n.startswith("snap:")} | values
+            keep = {n for n in zone.variables()
+                    if ":" in n and n not in marks and not n.startswith(("snap:", *lasts))} | values
             keep |= {n for c in zone.general for n in c.variables() if n.startswith("snap:")}
             zone = _elapse(zone, {self.clock_var(a) for a in self.honest}, zone.variables() - keep)
             self._settled[key] = zone
