@@ -646,10 +646,9 @@ class SecuritySystem:
                 note = why if note is None else f"{note}; {why}"
         store = work.store()
         if clock is not None:
-            clock = self.timing.settle(clock, [*(t for t, _lv in store.known), *(v for r in runs for v in r.values
-                                                                                 if v is not None),
-                                               *(e[2] for e, _n in net), *(e[2] for e in traffic)],
-                                    self._idle(runs))
+            terms = itertools.chain((t for t, _lv in store.known), (v for r in runs for v in r.values if v is not None),
+                                    (e[2] for e, _n in net), (e[2] for e in traffic))
+            clock = self.timing.settle(clock, terms, self._idle(runs))
         raw = SecState(tuple(runs), store, net, traffic, events, revealed, violated, clock)
         sym, perm, amap = self._symmetric(raw)
         nxt, rename = _canonical(sym)

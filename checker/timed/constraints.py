@@ -381,7 +381,7 @@ class ConstraintSet:
         sa(self, "_false", false)
         sa(self, "_canon", (_FALSE,) if false else self._emit() + self._general)
         sa(self, "_hash", hash(self._canon))
-        sa(self, "_vars", frozenset(n for c in self._canon for n in c.variables()))
+        sa(self, "_vars", frozenset(n for c in self._canon for n, _k in c.lhs.terms))
 
     @classmethod
     def _make(cls, names: tuple[str, ...], dbm: _Matrix | tuple[tuple[float, ...], ...],

@@ -108,13 +108,14 @@ class Timing:
     _names: dict[Any, frozenset[str]] = field(default_factory=dict, repr=False)
     _applied: dict[Any, ConstraintSet | None] = field(default_factory=dict, repr=False)
     _settled: dict[Any, ConstraintSet] = field(default_factory=dict, repr=False)
+    _renamed: dict[Any, ConstraintSet] = field(default_factory=dict, repr=False)
 
     def statistics(self) -> dict[str, Any]:
         """The solver's counters for the analysis output (JSON `stats.solver`, the text statistics line)."""
         st = self.solver.stats
         return {"checks": st.checks, "models": st.models, "z3_calls": st.z3_calls,
                 "z3_seconds": round(st.z3_seconds, 4), "cache_hits": st.cache_hits, "fast_path": st.fast_path,
-                "unknown": st.unknown, "zone_cache": len(self._applied) + len(self._settled)}
+                "unknown": st.unknown, "zone_cache": len(self._applied) + len(self._settled) + len(self._renamed)}
 
     # ------------------------------------------------------------------ zones
     def clock_var(self, agent: Atom) -> str:
@@ -242,7 +243,12 @@ class Timing:
         for n in clock.zone.variables():
             if n not in names and ":" not in n and any(old in n for old in names):
                 return None
-        zone = clock.zone.rename(names)
+        key = (clock.zone, tuple(sorted(names.items())))
+        zone = self._renamed.get(key)
+        if zone is None:  # memoised: session symmetry renames the same few zones again and again
+            if len(self._renamed) > 200_000:
+                self._renamed.clear()
+            zone = self._renamed[key] = clock.zone.rename(names)
         caches = frozenset((agent, _renamed(t, atoms)) for agent, t in clock.caches)
         return replace(clock, zone=zone, caches=caches)
 
@@ -250,12 +256,12 @@ class Timing:
         """Let time pass and forget values the state no longer mentions, and the pace marks and last accepted
         values of `idle` agents, which never step again (exact projection: nothing will read them)."""
         values = {n for n in clock.zone.variables() if ":" not in n}
-        if values:
-            referenced: set[str] = set()
-            for t in state_terms:
-                referenced |= self._value_names(t)
-            referenced |= {value_var(t) for _a, t in clock.caches}
-            values &= referenced
+        unseen = values - {value_var(t) for _a, t in clock.caches}
+        for t in state_terms:  # read lazily: usually the first terms already mention every value
+            if not unseen:
+                break
+            unseen -= self._value_names(t)
+        values -= unseen
         marks = frozenset(f"mark:{a.name}" for a in idle)
         lasts = tuple(sorted(f"last:{a.name}:" for a in idle))
         key = (clock.zone, frozenset(values), marks)
@@ -432,7 +438,8 @@ class Timing:
             pieces[piece] = None
             return "" if _uncovered(box, list(pieces)) is None else None
 
-        return Explorer(honest_system, [_Covered("executable", covers)], bounds).run().settled
+        probes: list[Any] = [_Covered("executable", covers)]  # judged here, not by the analysis
+        return Explorer(honest_system, probes, bounds).run().settled
 
 
 @dataclass(frozen=True)
