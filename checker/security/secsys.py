@@ -646,9 +646,9 @@ class SecuritySystem:
                 note = why if note is None else f"{note}; {why}"
         store = work.store()
         if clock is not None:
-            clock = self.timing.settle(clock, [*(t for t, _lv in store.known), *(v for r in runs for v in r.values
-                                                                                 if v is not None),
-                                               *(e[2] for e, _n in net), *(e[2] for e in traffic)])
+            terms = itertools.chain((t for t, _lv in store.known), (v for r in runs for v in r.values if v is not None),
+                                    (e[2] for e, _n in net), (e[2] for e in traffic))
+            clock = self.timing.settle(clock, terms, self._idle(runs))
         raw = SecState(tuple(runs), store, net, traffic, events, revealed, violated, clock)
         sym, perm, amap = self._symmetric(raw)
         nxt, rename = _canonical(sym)
@@ -671,6 +671,21 @@ class SecuritySystem:
                            tuple(sorted(amap.items(), key=lambda kv: kv[0].name)) if amap else (), perm)
         if nxt not in out:
             out[nxt] = action
+
+    def _idle(self, runs: list[Run]) -> frozenset[Atom]:
+        """Honest agents no run can make step again (every unfinished run is cast to another agent): their pace
+        marks constrain nothing any more, so `settle` forgets them (exactly) instead of keeping states apart."""
+        assert self.timing is not None
+        if not self.timing.pace:
+            return frozenset()
+        busy = set()
+        for inst, run in zip(self.instances, runs):
+            if run.pc < len(self.roles[inst.role].steps):
+                me = run.values[0]
+                if not isinstance(me, Atom):
+                    return frozenset()  # not cast yet: any agent may still take this run
+                busy.add(me)
+        return frozenset(self.timing.honest) - busy
 
     def _symmetric(self, state: SecState) -> tuple[SecState, tuple[int, ...] | None, dict[Atom, Atom]]:
         """Sessions are interchangeable: put them in a canonical order (by the shape of their runs, fresh values,

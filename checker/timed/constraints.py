@@ -84,12 +84,17 @@ class Lin:
 
     def __add__(self, other: Lin | int) -> Lin:
         o = _lin(other)
-        return Lin(self.terms + o.terms, self.const + o.const)
+        if not o.terms or not self.terms:  # both operands are normalised already: nothing to merge
+            return _raw_lin(self.terms or o.terms, self.const + o.const)
+        acc = dict(self.terms)
+        for n, c in o.terms:
+            acc[n] = acc.get(n, 0) + c
+        return _raw_lin(tuple(sorted((n, c) for n, c in acc.items() if c)), self.const + o.const)
 
     __radd__ = __add__
 
     def __neg__(self) -> Lin:
-        return Lin(tuple((n, -c) for n, c in self.terms), -self.const)
+        return _raw_lin(tuple((n, -c) for n, c in self.terms), -self.const)
 
     def __sub__(self, other: Lin | int) -> Lin:
         return self + (-_lin(other))
@@ -100,12 +105,23 @@ class Lin:
     def __mul__(self, k: int) -> Lin:
         if not _is_int(k):
             return NotImplemented
-        return Lin(tuple((n, c * k) for n, c in self.terms), self.const * k)
+        if k == 0:
+            return _raw_lin((), 0)
+        return _raw_lin(tuple((n, c * k) for n, c in self.terms), self.const * k)
 
     __rmul__ = __mul__
 
     def __str__(self) -> str:
         return _render_sum([(c, n) for n, c in self.terms], self.const)
+
+
+def _raw_lin(terms: tuple[tuple[str, int], ...], k: int) -> Lin:
+    """A `Lin` from terms already normalised (sorted, merged, non-zero), skipping `__post_init__`: arithmetic
+    on normalised operands builds millions of these while exploring zones, and re-checking them was the cost."""
+    lin = object.__new__(Lin)
+    object.__setattr__(lin, "terms", terms)
+    object.__setattr__(lin, "const", k)
+    return lin
 
 
 def var(name: str) -> Lin:
@@ -227,6 +243,20 @@ class Constraint:
 
     def __str__(self) -> str:
         return self.render()
+
+
+def _bound(pos: str, neg: str, w: int, op: Op) -> Constraint:
+    """`pos - neg <= w` (or `==`), '' standing for 0, built directly in the normal form `Constraint` would
+    compute (coefficients +-1 need no gcd; an equality is signed so its first coefficient is positive): the
+    DBM emits these for every zone, and normalising each again was a large part of exploring zones."""
+    terms = sorted([(n, k) for n, k in ((pos, 1), (neg, -1)) if n])
+    k = -w
+    if op == "==" and terms[0][1] < 0:
+        terms, k = [(n, -c) for n, c in terms], w
+    out = object.__new__(Constraint)
+    object.__setattr__(out, "lhs", _raw_lin(tuple(terms), k))
+    object.__setattr__(out, "op", op)
+    return out
 
 
 def le(a: Lin | int | str, b: Lin | int | str) -> Constraint:
@@ -351,7 +381,7 @@ class ConstraintSet:
         sa(self, "_false", false)
         sa(self, "_canon", (_FALSE,) if false else self._emit() + self._general)
         sa(self, "_hash", hash(self._canon))
-        sa(self, "_vars", frozenset(n for c in self._canon for n in c.variables()))
+        sa(self, "_vars", frozenset(n for c in self._canon for n, _k in c.lhs.terms))
 
     @classmethod
     def _make(cls, names: tuple[str, ...], dbm: _Matrix | tuple[tuple[float, ...], ...],
@@ -367,21 +397,19 @@ class ConstraintSet:
 
     def _emit(self) -> tuple[Constraint, ...]:
         """The closed DBM as constraints, deterministically; a function of the solution set only."""
-        d, names = self._dbm, self._names
-        nodes = [0] + sorted(range(1, len(names) + 1), key=lambda i: names[i - 1])
-        lins = [const(0)] + [var(n) for n in names]
+        d, names = self._dbm, ("",) + self._names
+        nodes = [0] + sorted(range(1, len(names)), key=lambda i: names[i])
         out: list[Constraint] = []
         for p, i in enumerate(nodes):
             for j in nodes[p + 1:]:
                 up, lo = d[i][j], d[j][i]
-                diff = lins[i] - lins[j]
                 if up != _INF and lo != _INF and up == -lo:
-                    out.append(Constraint(diff - int(up), "=="))
+                    out.append(_bound(names[i], names[j], int(up), "=="))
                     continue
                 if up != _INF:
-                    out.append(Constraint(diff - int(up)))
+                    out.append(_bound(names[i], names[j], int(up), "<="))
                 if lo != _INF:
-                    out.append(Constraint(-diff - int(lo)))
+                    out.append(_bound(names[j], names[i], int(lo), "<="))
         return tuple(sorted(out, key=_key))
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -485,8 +513,11 @@ class ConstraintSet:
         rows = [0] + [i + 1 for i, n in enumerate(self._names) if n in keep or n in in_general]
         names = tuple(self._names[i - 1] for i in rows[1:])
         d = [[self._dbm[i][j] for j in rows] for i in rows]
-        cons = list(ConstraintSet._make(names, d, self._general)._canon)
+        kept = ConstraintSet._make(names, d, self._general)
         pending = sorted(in_general - keep)
+        if not pending:  # a principal submatrix of a closed DBM is closed: nothing to rebuild
+            return kept
+        cons = list(kept._canon)
         progress = True
         while pending and progress:
             progress = False
@@ -496,6 +527,39 @@ class ConstraintSet:
                     cons, progress = result, True
                     pending.remove(x)
         return ConstraintSet(cons)
+
+    def rename(self, mapping: Mapping[str, str]) -> ConstraintSet:
+        """The set with variables renamed. An injective renaming of a closed DBM is the same matrix under new
+        names, so the set is relabelled instead of rebuilt constraint by constraint; a renaming that merges
+        variables is a substitution, conjoined from scratch."""
+        if self._false or not mapping:
+            return self
+        mentioned = set(self._names) | {n for c in self._general for n in c.variables()}
+        targets = {mapping.get(n, n) for n in mentioned}
+        renamed = [_rename_vars(c, mapping) for c in self._general]
+        if len(targets) < len(mentioned):
+            return ConstraintSet([_rename_vars(c, mapping) for c in self._emit()] + renamed)
+        return ConstraintSet._make(tuple(mapping.get(n, n) for n in self._names), self._dbm, renamed)
+
+    def release(self, rising: Iterable[str]) -> ConstraintSet:
+        """Drop every upper bound of a `rising` variable relative to 0 or to a variable that is not rising (the
+        timed-automata `up` operator: time passes for the rising ones together). Done on the matrix: in a closed
+        DBM a dropped bound could only be implied through another dropped one, so the result stays closed.
+        General constraints are kept as they are."""
+        rising = frozenset(rising)
+        up = [i + 1 for i, n in enumerate(self._names) if n in rising]
+        if self._false or not up:
+            return self
+        still = [j for j in range(len(self._names) + 1) if j not in up]
+        d = [list(r) for r in self._dbm]
+        changed = False
+        for i in up:
+            row = d[i]
+            for j in still:
+                if row[j] != _INF:
+                    row[j] = _INF
+                    changed = True
+        return ConstraintSet._make(self._names, d, self._general) if changed else self
 
     def _witness(self) -> dict[str, int]:
         """A pure-Python model of the difference part: variables fixed in name order, each to the value of
@@ -516,6 +580,11 @@ def _key(c: Constraint) -> tuple[tuple[str, ...], tuple[int, ...], str, int]:
 
 
 _FALSE = Constraint(Lin((), 1))
+
+
+def _rename_vars(c: Constraint, mapping: Mapping[str, str]) -> Constraint:
+    """`c` with variables renamed (and normalised again: renaming may reorder or merge terms)."""
+    return Constraint(Lin(tuple((mapping.get(n, n), k) for n, k in c.lhs.terms), c.lhs.const), c.op)
 
 
 def _eliminate(cons: list[Constraint], x: str) -> list[Constraint] | None:

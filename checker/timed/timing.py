@@ -108,13 +108,14 @@ class Timing:
     _names: dict[Any, frozenset[str]] = field(default_factory=dict, repr=False)
     _applied: dict[Any, ConstraintSet | None] = field(default_factory=dict, repr=False)
     _settled: dict[Any, ConstraintSet] = field(default_factory=dict, repr=False)
+    _renamed: dict[Any, ConstraintSet] = field(default_factory=dict, repr=False)
 
     def statistics(self) -> dict[str, Any]:
         """The solver's counters for the analysis output (JSON `stats.solver`, the text statistics line)."""
         st = self.solver.stats
         return {"checks": st.checks, "models": st.models, "z3_calls": st.z3_calls,
                 "z3_seconds": round(st.z3_seconds, 4), "cache_hits": st.cache_hits, "fast_path": st.fast_path,
-                "unknown": st.unknown, "zone_cache": len(self._applied) + len(self._settled)}
+                "unknown": st.unknown, "zone_cache": len(self._applied) + len(self._settled) + len(self._renamed)}
 
     # ------------------------------------------------------------------ zones
     def clock_var(self, agent: Atom) -> str:
@@ -224,7 +225,7 @@ class Timing:
             return None
         updated = list(dict.fromkeys(updated))
         if updated:
-            zone = _forget(zone, set(updated), {f"new:{k}": var(k) for k in updated})
+            zone = _forget(zone, set(updated), {f"new:{k}": k for k in updated})
         return zone
 
     def feasible(self, zone: ConstraintSet) -> bool:
@@ -242,26 +243,35 @@ class Timing:
         for n in clock.zone.variables():
             if n not in names and ":" not in n and any(old in n for old in names):
                 return None
-        zone = ConstraintSet(_subst(c, {o: var(n) for o, n in names.items()}) for c in clock.zone)
+        key = (clock.zone, tuple(sorted(names.items())))
+        zone = self._renamed.get(key)
+        if zone is None:  # memoised: session symmetry renames the same few zones again and again
+            if len(self._renamed) > 200_000:
+                self._renamed.clear()
+            zone = self._renamed[key] = clock.zone.rename(names)
         caches = frozenset((agent, _renamed(t, atoms)) for agent, t in clock.caches)
         return replace(clock, zone=zone, caches=caches)
 
-    def settle(self, clock: Clock, state_terms: Iterable[Any]) -> Clock:
-        """Let time pass and forget values the state no longer mentions (exact projection)."""
+    def settle(self, clock: Clock, state_terms: Iterable[Any], idle: frozenset[Atom] = frozenset()) -> Clock:
+        """Let time pass and forget values the state no longer mentions, and the pace marks and last accepted
+        values of `idle` agents, which never step again (exact projection: nothing will read them)."""
         values = {n for n in clock.zone.variables() if ":" not in n}
-        if values:
-            referenced: set[str] = set()
-            for t in state_terms:
-                referenced |= self._value_names(t)
-            referenced |= {value_var(t) for _a, t in clock.caches}
-            values &= referenced
-        key = (clock.zone, frozenset(values))
+        unseen = values - {value_var(t) for _a, t in clock.caches}
+        for t in state_terms:  # read lazily: usually the first terms already mention every value
+            if not unseen:
+                break
+            unseen -= self._value_names(t)
+        values -= unseen
+        marks = frozenset(f"mark:{a.name}" for a in idle)
+        lasts = tuple(sorted(f"last:{a.name}:" for a in idle))
+        key = (clock.zone, frozenset(values), marks)
         zone = self._settled.get(key)
         if zone is None:
             if len(self._settled) > 200_000:
                 self._settled.clear()
             zone = clock.zone
-            keep = {n for n in zone.variables() if ":" in n and not n.startswith("snap:")} | values
+            keep = {n for n in zone.variables()
+                    if ":" in n and n not in marks and not n.startswith(("snap:", *lasts))} | values
             keep |= {n for c in zone.general for n in c.variables() if n.startswith("snap:")}
             zone = _elapse(zone, {self.clock_var(a) for a in self.honest}, zone.variables() - keep)
             self._settled[key] = zone
@@ -372,6 +382,11 @@ class Timing:
         from checker.engine.explorer import Explorer
 
         clocks = {self.clock_var(a) for a in self.honest}
+        box = ConstraintSet(self.skew_constraints())
+        if self._covered(honest_system, completed, bounds, clocks, box):
+            how = "whatever the clock offsets within the skew" if self.skew and len(self.honest) > 1 else \
+                "with synchronised clocks"
+            return Robust(True, f"an honest session completes without the attacker, {how}")
         seen: list[tuple[bool, ConstraintSet]] = []  # per state id (discovery order): completed, differences
 
         def record(state: Any) -> bool:
@@ -385,12 +400,9 @@ class Timing:
             return Robust(None, f"no verdict: the honest system was not explored completely "
                                 f"({result.stop_reason or 'depth bound'})")
         pieces = list(dict.fromkeys(d for done, d in seen if done))
-        box = ConstraintSet(self.skew_constraints())
         hole = _uncovered(box, [tuple(p) for p in pieces])
         if hole is None:
-            how = "whatever the clock offsets within the skew" if self.skew and len(self.honest) > 1 else \
-                "with synchronised clocks"
-            return Robust(True, f"an honest session completes without the attacker, {how}")
+            raise AssertionError("the graph search covers the offsets the first search did not")  # unreachable
         readings = self.solver.model(hole, sorted(clocks)) or {}
         base = max(readings.values(), default=0) - self.skew
         offsets = {a: readings.get(self.clock_var(a), 0) - base for a in self.honest}
@@ -405,6 +417,42 @@ class Timing:
         offs = ", ".join(f"{a} {v:+d}" for a, v in offsets.items())
         return Robust(False, f"no honest session can complete when the clocks are off by {offs} (skew "
                              f"{self.skew}): a time check refuses the honest messages", path, offsets)
+
+
+    def _covered(self, honest_system: Any, completed: Callable[[Any], bool], bounds: Any, clocks: set[str],
+                 box: ConstraintSet) -> bool:
+        """Whether the completed honest states cover every admissible offset vector, searching only until they
+        do (with synchronised clocks: until the first session completes) and without keeping the graph; only a
+        failure needs the graph search of `robust_executable`, for its counterexample. False when the search
+        ended, on a bound or not, before they did."""
+        from checker.engine.explorer import Explorer
+
+        pieces: dict[tuple[Constraint, ...], None] = {}
+
+        def covers(state: Any) -> str | None:
+            if not completed(state):
+                return None
+            piece = tuple(_differences(state.clock.zone, clocks))
+            if piece in pieces:
+                return None
+            pieces[piece] = None
+            return "" if _uncovered(box, list(pieces)) is None else None
+
+        probes: list[Any] = [_Covered("executable", covers)]  # judged here, not by the analysis
+        return Explorer(honest_system, probes, bounds).run().settled
+
+
+@dataclass(frozen=True)
+class _Covered:
+    """A property that 'fails' (stopping the search) once the completed states cover every offset vector."""
+
+    name: str
+    check: Callable[[Any], str | None]
+    text: str = "executable"
+
+    def hooks(self, system: Any) -> Any:
+        from checker.engine.properties import Hooks
+        return Hooks(on_state=self.check)
 
 
 @dataclass(frozen=True)
@@ -458,17 +506,10 @@ def _fresh_name(prefix: str, taken: Iterable[str]) -> str:
     return f"{prefix}:{k}"
 
 
-def _halves(c: Constraint) -> list[Constraint]:
-    return [Constraint(c.lhs), Constraint(-c.lhs)] if c.op == "==" else [c]
-
-
-def _forget(zone: ConstraintSet, names: set[str], renames: Mapping[str, Lin]) -> ConstraintSet:
-    """Existentially eliminate `names`, then rename variables (`new:K` to `K`). In a closed difference zone
-    every implied bound is explicit, so eliminating is just dropping constraints, and the whole update is one
-    construction; otherwise `project`."""
-    if zone.is_difference:
-        return ConstraintSet(_subst(c, renames) for c in zone if not c.variables() & names)
-    return ConstraintSet(_subst(c, renames) for c in zone.project(zone.variables() - names))
+def _forget(zone: ConstraintSet, names: set[str], renames: Mapping[str, str]) -> ConstraintSet:
+    """Existentially eliminate `names`, then rename variables (`new:K` to `K`, K among `names`, so the renaming
+    is injective). On a closed difference zone eliminating is dropping rows of the matrix (see `project`)."""
+    return zone.project(zone.variables() - names).rename(renames)
 
 
 def _elapse(zone: ConstraintSet, clocks: set[str], forget: set[str] | frozenset[str] = frozenset()) -> ConstraintSet:
@@ -479,23 +520,9 @@ def _elapse(zone: ConstraintSet, clocks: set[str], forget: set[str] | frozenset[
     General constraints never mention a clock (guards are snapshotted)."""
     if zone.is_false:
         return zone
-    if forget and not zone.is_difference:
-        return _elapse(_forget(zone, set(forget), {}), clocks)
-    kept = []
-    dropped = False
-    for c in zone:
-        if forget and c.variables() & forget:
-            dropped = True
-            continue
-        for h in _halves(c):
-            if h.is_difference:
-                pos = next((n for n, k in h.lhs.terms if k > 0), None)
-                neg = next((n for n, k in h.lhs.terms if k < 0), None)
-                if pos in clocks and neg not in clocks:
-                    dropped = True
-                    continue
-            kept.append(h)
-    return ConstraintSet(kept) if dropped else zone
+    if forget:
+        zone = _forget(zone, set(forget), {})
+    return zone.release(clocks)
 
 
 def _differences(zone: ConstraintSet, clocks: set[str]) -> ConstraintSet:
