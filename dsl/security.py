@@ -278,6 +278,11 @@ def _scenario(model: A.Model, scen: A.ScenarioDecl, comp: Compiled, roles: tuple
                                         hint=f"the roles are {', '.join(names.roles)}"))
                 continue
             r = names.roles.index(run.role)
+            if not roles[r].steps:
+                diags.append(Diagnostic("E412", f"{run.role} takes no part in the protocol: it sends and receives "
+                                                "no message, so a run of it does nothing", run.span,
+                                        hint=f"remove this run, or give {run.role} a message"))
+                continue
             order = [run.role] + [x for x in names.roles if x != run.role]
             if len(run.agents) > len(order):
                 diags.append(Diagnostic("E302", f"run {run.role}(...) takes at most {len(order)} agents "
@@ -306,6 +311,8 @@ def _scenario(model: A.Model, scen: A.ScenarioDecl, comp: Compiled, roles: tuple
     else:
         for k in range(1, sessions + 1):
             for r in range(len(roles)):
+                if not roles[r].steps:
+                    continue  # a role that sends and receives nothing is only a name in the messages
                 counts[r] += 1
                 instances.append(Instance(r, counts[r], (), k))
     dedicated: list[tuple[Atom, ...] | None] = [None] * len(roles)
@@ -319,7 +326,7 @@ def _scenario(model: A.Model, scen: A.ScenarioDecl, comp: Compiled, roles: tuple
             diags.append(Diagnostic("E201", f"undeclared agent '{a}'", span,
                                     hint="declare agents with `honest` or `compromised`"))
         dedicated[names.roles.index(role_name)] = tuple(agents[a] for a in who if a in agents)
-    runs = ", ".join(f"{n} {r.name}" for n, r in zip(counts, roles))
+    runs = ", ".join(f"{n} {r.name}" for n, r in zip(counts, roles) if r.steps)
     if scen.runs:
         text = f"the scenario's runs ({runs})"
     else:

@@ -256,3 +256,32 @@ def test_cli_reports_bad_input_without_traceback(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------------
+
+
+IDLE_ROLE = """model IdleServer
+protocol {{
+  roles A, B, S
+  A knows A, B, S, k(A, B)
+  B knows B, A, k(A, B)
+  S knows S
+  A -> B: {{Na}}k(A, B)
+  goal B weakly agrees with A
+}}
+scenario {{
+  honest alice, bob
+  compromised eve
+  {runs}
+}}
+"""
+
+
+def test_a_role_that_takes_no_part_is_only_a_name(tmp_path):
+    """S sends and receives nothing (the fuzzer's generated protocols crashed on it: its run had no first step):
+    sessions give it no run; a `run` line for it is an error."""
+    path = write(tmp_path, IDLE_ROLE.format(runs="sessions 2"))
+    result = analyze(path)
+    assert {v.name: v.status for v in result.verdicts} == {"executable": HOLDS, "B_wagrees_A": FAILS}
+    assert "runs: up to 2 A, 2 B)" in next(v.reason for v in result.verdicts if v.name == "B_wagrees_A")
+    with pytest.raises(ModelError) as err:
+        load_model(write(tmp_path, IDLE_ROLE.format(runs="run A(alice, bob)\n  run S(alice)"), "r.wolf"))
+    assert "S takes no part in the protocol" in str(err.value)

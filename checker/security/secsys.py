@@ -1038,9 +1038,9 @@ class SecuritySystem:
         return False
 
     def session_completed(self, state: SecState) -> bool:
-        """Some session ran to the end: one finished instance per role, all agreeing on who plays which role,
-        every one of them honest."""
-        finished: list[list[dict[str, Pattern]]] = [[] for _ in self.roles]
+        """Some session ran to the end: one finished instance per role (a role without steps has nothing to
+        finish), all agreeing on who plays which role, every one of them honest."""
+        finished: list[list[dict[str, Pattern]]] = [[] if r.steps else [{}] for r in self.roles]
         for i, run in enumerate(state.runs):
             inst = self.instances[i]
             role = self.roles[inst.role]
