@@ -24,7 +24,7 @@ from types import FrameType, TracebackType
 from typing import Any
 
 TICK = 0.005  # seconds between two looks at the clock and the memory
-AFTERMATH = 0.5  # seconds granted to the work after a bound struck, before it strikes again
+AFTERMATH = 0.2  # seconds granted to the work after a bound struck, before it strikes again
 
 
 class BoundHit(Exception):
