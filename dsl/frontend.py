@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from checker.process.procsys import ProcessSystem
 from checker.engine.properties import Property
+
+if TYPE_CHECKING:  # the security front end is imported only when a protocol is loaded
+    from checker.security.secsys import SecuritySystem
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError
@@ -19,7 +22,8 @@ INJECTING = ("replay", "masquerade", "modify")
 
 def load_model(path: str, defines: dict[str, Any] | None = None, attacker: tuple[str, ...] | None = None,
                untyped: bool | None = None, *, limits: SizeLimits = SizeLimits(), attacker_limit: int | None = None,
-               notice: Callable[[str], None] | None = None) -> tuple[ProcessSystem, tuple[Property, ...]]:
+               notice: Callable[[str], None] | None = None) -> tuple[ProcessSystem | SecuritySystem,
+                                                                      tuple[Property, ...]]:
     """Read, parse, type-check and compile `path`; raise ModelError with diagnostics for bad input.
 
     `attacker` (capability names, `()` for none), `untyped` and `attacker_limit` (injected messages per run)
@@ -31,6 +35,7 @@ def load_model(path: str, defines: dict[str, Any] | None = None, attacker: tuple
     if model.protocol is not None or model.scenario is not None:
         from .security import compile_protocol
         if model.protocol is None:
+            assert model.scenario is not None
             raise ModelError([Diagnostic("E401", "a scenario needs a protocol block", model.scenario.span)])
         if attacker_limit is not None:
             raise ModelError([Diagnostic("E404", "--attacker-limit applies to process models only", A.NO_SPAN,

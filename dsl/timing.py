@@ -174,8 +174,10 @@ def _compile_check(decl: A.TimeCheckDecl, proto: A.ProtocolDecl, comp: Compiled,
     slot = per_step[(receiver, k)]
     try:
         if decl.kind == "check":
+            assert decl.expr is not None  # the parser gives every kind its parts
             checks = [env.comparison(c, formula_text(c)) for c in _conjuncts(decl.expr)]
         elif decl.kind == "increasing":
+            assert decl.value is not None
             env.value(decl.value, decl.span, ("number", "time"))
             if msg.sender not in view.slots:
                 raise _Bad(Diagnostic("E420", f"{receiver} does not know who sent message {decl.after}, so it "
@@ -183,6 +185,7 @@ def _compile_check(decl: A.TimeCheckDecl, proto: A.ProtocolDecl, comp: Compiled,
             slot["increasing"].append((decl.value, msg.sender))
             checks = []
         else:
+            assert decl.value is not None and decl.expr is not None
             t = env.value(decl.value, decl.span, ("time",))
             bound_terms, bound_const = env.linear(decl.expr)
             bound = formula_text(decl.expr)
