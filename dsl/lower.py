@@ -8,7 +8,7 @@ together. Closures, not `eval`: model files are data.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 from checker.process.network import CAPABILITIES, Network
 from checker.engine.system import ModelFault
@@ -27,6 +27,10 @@ from .diagnostics import Diagnostic, ModelError, unknown_hint
 from .limits import INT_CEILING, MAX_INT_DIGITS, SizeLimits, quantity
 from .lower_expr import ExpressionLowering
 from .lower_props import PropertyLowering
+
+#: The context constant expressions run in: they read no process state, so a closure that tries to fails with
+#: AttributeError, which is how a non-constant expression is reported (E403).
+NO_STATE = cast(Ctx, None)
 
 NETWORK_WORDS = {"fifo", "unordered", "lossy"}
 
@@ -87,10 +91,10 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                        hint=unknown_hint(name, (c.name for c in self.model.consts), "constants"))
         if self.diags:  # in source order, like a compiler
             raise ModelError(sorted(self.diags, key=lambda d: (d.span.line, d.span.column)))
-        specs = tuple(FamilySpec(**{**s.__dict__, "crashable": crash.get(s.name, frozenset())}) for s in specs)
+        families = tuple(FamilySpec(**{**s.__dict__, "crashable": crash.get(s.name, frozenset())}) for s in specs)
         msgs = tuple(MessageSpec(name, tuple(_renderer(t) for t in types))
                      for name, (_, types, _) in sorted(self.messages.items(), key=lambda kv: kv[1][0]))
-        system = ProcessSystem(self.model_name, specs, msgs, network)
+        system = ProcessSystem(self.model_name, families, msgs, network)
         return system, tuple(_lifted(p, system) for p in props)
 
     # ------------------------------------------------------------------ symmetry
@@ -145,7 +149,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
             except Abort:
                 continue
             try:
-                value = fn(None)
+                value = fn(NO_STATE)
             except (ModelFault, TypeError, AttributeError):
                 self.error("E403", f"constant {c.name} must be computable from other constants", c.value.span)
                 continue
@@ -159,7 +163,7 @@ class Lowerer(ExpressionLowering, PropertyLowering):
         t, fn = self.expr(e, Scope(None, False))
         self._expect(t, T.INT, e.span, what)
         try:
-            value = fn(None)
+            value = fn(NO_STATE)
         except (ModelFault, TypeError, AttributeError):
             raise self.error("E403", f"{what} must be computable from constants", e.span)
         if abs(value) >= INT_CEILING:
@@ -287,22 +291,22 @@ class Lowerer(ExpressionLowering, PropertyLowering):
             initial.append(tuple(locs))
         frame_size = 0
         transitions = []
-        for t in decl.transitions:
-            for s in (t.source, t.target):
-                if s not in states:
-                    self.error("E204", f"unknown control state {s} in {fam.name}", t.span,
+        for tr in decl.transitions:
+            for name in (tr.source, tr.target):
+                if name not in states:
+                    self.error("E204", f"unknown control state {name} in {fam.name}", tr.span,
                                hint=f"declared states: {', '.join(fam.states)}")
-            if t.source not in states or t.target not in states:
+            if tr.source not in states or tr.target not in states:
                 continue
             scope = Scope(fam, False)
             try:
-                guard = self._bool(t.guard, scope) if t.guard is not None else None
-                body = self.block(t.body, scope, states)
+                guard = self._bool(tr.guard, scope) if tr.guard is not None else None
+                body = self.block(tr.body, scope, states)
             except Abort:
                 continue
             frame_size = max(frame_size, scope.size)
-            text = t.label or f"{t.source} -> {t.target}"
-            transitions.append(TransitionSpec(states[t.source], states[t.target], text, guard, body))
+            text = tr.label or f"{tr.source} -> {tr.target}"
+            transitions.append(TransitionSpec(states[tr.source], states[tr.target], text, guard, body))
         handlers: dict[int, list[HandlerSpec]] = {}
         for h in decl.handlers:
             spec = self._handler(fam, h, states)
@@ -384,11 +388,12 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                 if c.when is not None:
                     t, fn = self.expr(c.when, Scope(None, False))
                     self._expect(t, T.BOOL, c.when.span, "a crash condition")
-                    if not fn(None):
+                    if not fn(NO_STATE):
                         continue
                 fam = self.families.get(c.target.family)
                 if fam is None:
                     raise self.error("E205", f"unknown process {c.target.family}", c.target.span)
+                members: range | list[int]
                 if c.target.index is None:
                     members = range(fam.size)
                 else:
@@ -453,15 +458,15 @@ class Lowerer(ExpressionLowering, PropertyLowering):
                 T.note_asymmetry("a loop over process numbers runs in their order")
             scope.push()
             slot = scope.bind(s.var, elem)
-            body = self.block(s.body, scope, states)
+            loop_body = self.block(s.body, scope, states)
             scope.pop()
-            if body is None:
+            if loop_body is None:
                 return None
 
             def run_for(c: Ctx) -> None:
                 for v in order(src(c)):
                     c.frame[slot] = v
-                    body(c)
+                    loop_body(c)
             return run_for
         if isinstance(s, A.Goto):
             if s.state not in states:
