@@ -3,7 +3,7 @@ compact text of formulas used in verdict lines."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from checker.process.procsys import Ctx
 from checker.engine.deadlock import DeadlockFree
@@ -17,6 +17,10 @@ from . import types as T
 from .closures import Abort, FamilyInfo, Fn, Scope
 from .limits import quantity
 
+if TYPE_CHECKING:
+    from .diagnostics import Diagnostic
+    from .limits import SizeLimits
+
 #: What one case of a quantified property costs in the size limits: a compiled predicate of ~100 objects.
 ELEMENTS_PER_CASE = 100
 
@@ -24,6 +28,18 @@ ELEMENTS_PER_CASE = 100
 class PropertyLowering:
     """Property compilation. Expects the host class to provide `error`, `_expect`, `expr`, `const_int`,
     `diags`, `consts`, `families` and `limits` (see dsl/lower.py)."""
+
+    if TYPE_CHECKING:  # the host's members, declared for the type checker only
+        model: A.Model
+        diags: list[Diagnostic]
+        consts: dict[str, tuple[Any, T.Type]]
+        families: dict[str, FamilyInfo]
+        limits: SizeLimits
+
+        def error(self, code: str, message: str, span: A.Span, hint: str | None = None) -> Abort: ...
+        def _expect(self, got: T.Type, want: T.Type, span: A.Span, what: str) -> T.Type: ...
+        def expr(self, e: A.Expr, scope: Scope, want: T.Type | None = None) -> tuple[T.Type, Fn]: ...
+        def const_int(self, e: A.Expr, what: str) -> int: ...
 
     def _properties(self) -> tuple[Property, ...]:
         props: list[Property] = []
@@ -52,11 +68,13 @@ class PropertyLowering:
                 raise self.error("E205", f"unknown process {chk.family}", chk.span)
             if chk.state not in fam.states:
                 raise self.error("E204", f"unknown control state {chk.state} of {fam.name}", chk.span)
+            assert chk.state is not None and chk.op is not None and chk.bound is not None  # the parser's shape
             bound = self.const_int(chk.bound, "the message bound")
             return MessagesPer(chk.name, f"messages per {fam.name}.{chk.state} {chk.op} {bound}", fam.name,
                                chk.state, tuple(range(fam.offset, fam.offset + fam.size)),
                                fam.states.index(chk.state), chk.op, bound)
         formula = chk.formula
+        assert formula is not None  # every kind but deadlock_free, missing and messages_per has one
         free = self._free_index_vars(formula)
         if chk.kind == "eventually":
             cases = tuple((label, ProcsPredicate(lambda c: True, 0, frozenset()), q)
@@ -75,7 +93,8 @@ class PropertyLowering:
             return Response(chk.name, formula_text(formula), cases, p_text="always", q_text=formula_text(formula.operand))
         return Invariant(chk.name, formula_text(formula), tuple(self._cases(formula, free, chk)))
 
-    def _cases(self, formula: A.Expr, free: dict[str, FamilyInfo], chk: A.CheckDecl) -> list[tuple[str, Callable]]:
+    def _cases(self, formula: A.Expr, free: dict[str, FamilyInfo],
+               chk: A.CheckDecl) -> list[tuple[str, ProcsPredicate]]:
         """One predicate per assignment of the free index variables."""
         cases = math.prod(fam.size for fam in free.values())
         if self.limits.exceeded(cases * ELEMENTS_PER_CASE):
@@ -200,10 +219,12 @@ def formula_text(e: A.Expr) -> str:
             return f"count({e.var} in {formula_text(e.source)}{cond})"
         if e.kind == "filter":
             return f"{{{e.var} in {formula_text(e.source)}{cond}}}"
-        if e.kind == "set":
-            return f"{{{formula_text(e.element)} for {e.var} in {formula_text(e.source)}{cond}}}"
-        if e.kind == "map":
-            return f"{{{e.var}: {formula_text(e.element)} for {e.var} in {formula_text(e.source)}}}"
+        if e.kind in ("set", "map"):
+            assert e.element is not None  # a set or map comprehension always builds an element
+            element = formula_text(e.element)
+            if e.kind == "map":
+                return f"{{{e.var}: {element} for {e.var} in {formula_text(e.source)}}}"
+            return f"{{{element} for {e.var} in {formula_text(e.source)}{cond}}}"
         body = formula_text(e.element) if e.element is not None else ""
         return f"{e.kind}({body} for {e.var} in {formula_text(e.source)}{cond})"
     return type(e).__name__
