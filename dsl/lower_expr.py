@@ -7,7 +7,7 @@ variable and `others`; then constants; then process family names.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from checker.engine.system import ModelFault
 from checker.process.procsys import CRASHED, Ctx
@@ -18,6 +18,10 @@ from . import types as T
 from .closures import (ARITH, UNKNOWN, Abort, FamilyInfo, Fn, Scope, comparison, constant, did_you_mean,
                        tuple_builder)
 from .limits import quantity
+
+if TYPE_CHECKING:
+    from .diagnostics import Diagnostic
+    from .limits import SizeLimits
 
 BUILTINS = ("min", "max", "len", "head", "tail", "abs", "keys")
 _RANGE_HINT = "a range builds every element as a set: keep ranges to the values a model really uses"
@@ -30,6 +34,16 @@ def _range_size(low: int, high: int) -> str:
 class ExpressionLowering:
     """Expression compilation. Expects the host class to provide `error`, `_expect`, `diags`, `consts`,
     `families`, `limits` and the `others_sets` cache (see dsl/lower.py)."""
+
+    if TYPE_CHECKING:  # the host's members, declared for the type checker only
+        diags: list[Diagnostic]
+        consts: dict[str, tuple[Any, T.Type]]
+        families: dict[str, FamilyInfo]
+        limits: SizeLimits
+        others_sets: dict[str, tuple[frozenset[int], ...]]
+
+        def error(self, code: str, message: str, span: A.Span, hint: str | None = None) -> Abort: ...
+        def _expect(self, got: T.Type, want: T.Type, span: A.Span, what: str) -> T.Type: ...
 
     def _target(self, to: A.ProcTarget, scope: Scope) -> tuple[FamilyInfo, Fn]:
         fam = self.families.get(to.family)
@@ -47,7 +61,7 @@ class ExpressionLowering:
         if T.unify(it, T.PID) is None and T.unify(it, T.INT) is None:
             raise self.error("E301", f"a process index must be pid or int, not {it}", to.index.span)
         off, size, span, name = fam.offset, fam.size, to.span, fam.name
-        known = getattr(ifn, "constant", UNKNOWN)
+        known: Any = getattr(ifn, "constant", UNKNOWN)
         if known is not UNKNOWN:
             if not 0 <= known < size:
                 raise self.error("E403", f"{name}[{known}] does not exist (0..{size - 1})", to.span)
@@ -219,8 +233,9 @@ class ExpressionLowering:
         if not scope.in_property:
             raise self.error("E401", "a process cannot read another process's state; send it a message",
                              e.span)
+        assert tt.family is not None  # a proc type names its family
         fam = self.families[tt.family]
-        g = getattr(tf, "constant", UNKNOWN)
+        g: Any = getattr(tf, "constant", UNKNOWN)
         scope.reads.add((fam.name, fam.var_slots.get(e.name, 0)))
         if e.name in fam.states:
             idx = fam.states.index(e.name)
@@ -267,7 +282,7 @@ class ExpressionLowering:
         if want is not None and want.name == "map":
             empty_map = FrozenMap()
             return want, lambda c: empty_map
-        empty = frozenset()
+        empty: frozenset[Any] = frozenset()
         return (want if want is not None and want.name == "set" else T.set_of(T.ANY)), lambda c: empty
 
     def _e_MapLit(self, e, scope, want):
@@ -289,7 +304,8 @@ class ExpressionLowering:
         self._expect(lt, T.INT, e.low.span, "a range bound")
         self._expect(ht, T.INT, e.high.span, "a range bound")
         limits, span = self.limits, e.span
-        low, high = getattr(lf, "constant", UNKNOWN), getattr(hf, "constant", UNKNOWN)
+        low: Any = getattr(lf, "constant", UNKNOWN)
+        high: Any = getattr(hf, "constant", UNKNOWN)
         if low is not UNKNOWN and high is not UNKNOWN and limits.exceeded(high - low + 1):
             self.diags.append(limits.too_large(_range_size(low, high), span, _RANGE_HINT))
             raise Abort()
@@ -327,7 +343,7 @@ class ExpressionLowering:
                     out = []
                     for v in sf(c):
                         c.frame[slot] = v
-                        if cond(c):
+                        if cond is None or cond(c):
                             out.append(v)
                     return tuple(out) if st.name == "seq" else frozenset(out)
                 return result_t, filt
@@ -345,6 +361,7 @@ class ExpressionLowering:
                 want_elem = want.args[0]
             if e.kind == "map" and want is not None and want.name == "map":
                 want_elem = want.args[1]
+            assert e.element is not None  # only count and filter have none
             et, ef = self.expr(e.element, scope, want_elem)
 
             def values(c: Ctx):
@@ -364,14 +381,14 @@ class ExpressionLowering:
                     raise self.error("E301", f"{e.kind} needs ordered values, not {et}", e.element.span)
                 if T.contains_pid(et):
                     T.note_asymmetry(f"{e.kind} of process numbers")
-                agg = min if e.kind == "min" else max
+                pick = min if e.kind == "min" else max
                 span = e.span
 
                 def extreme(c: Ctx) -> Any:
                     vals = list(values(c))
                     if not vals:
                         raise ModelFault(f"{e.kind} of an empty collection", span)
-                    return agg(vals)
+                    return pick(vals)
                 return et, extreme
             if e.kind == "set":
                 return T.set_of(et), lambda c: frozenset(values(c))
