@@ -227,7 +227,8 @@ class Constraint:
     def _display(self) -> tuple[list[tuple[int, str]], str, int]:
         """Readable orientation: positive terms first, constant on the right; `>=` when that avoids a leading
         minus or a negative bound (`now_B - T1 >= 1` rather than `T1 - now_B <= -1`)."""
-        terms, op, rhs = list(self.lhs.terms), self.op, -self.lhs.const
+        terms, rhs = list(self.lhs.terms), -self.lhs.const
+        op: str = self.op
         if op == "<=" and (all(c < 0 for _, c in terms) or (rhs < 0 and any(c < 0 for _, c in terms))):
             terms, op, rhs = [(n, -c) for n, c in terms], ">=", -rhs
         ordered = [t for t in terms if t[1] > 0] + [t for t in terms if t[1] < 0]
@@ -365,6 +366,13 @@ class ConstraintSet:
     states, never soundness."""
 
     __slots__ = ("_names", "_dbm", "_general", "_false", "_canon", "_hash", "_vars")
+    _names: tuple[str, ...]
+    _dbm: tuple[tuple[float, ...], ...]
+    _general: tuple[Constraint, ...]
+    _false: bool
+    _canon: tuple[Constraint, ...]
+    _hash: int
+    _vars: frozenset[str]
 
     def __init__(self, constraints: Iterable[Constraint] = ()) -> None:
         self._init((), ((0,),), frozenset(), False)
@@ -688,6 +696,8 @@ class Solver:
             return None
         if cs.is_difference:
             found: dict[str, int] | None = cs._witness()
+            if found is None:  # a satisfiable difference set always has one: a bug, never "no schedule"
+                raise SolverError(f"no witness found for the satisfiable {cs}")
         else:
             found = None
             if self.small_models:
@@ -702,8 +712,8 @@ class Solver:
                 s = z3.Solver(ctx=self._ctx)
                 self._configure(s)
                 found = self._extract(s, cs)
-            if found is None:
-                return None
+        if found is None:
+            return None
         if not cs.evaluate(found):
             raise SolverError(f"witness {found} does not satisfy {cs}")
         return found
