@@ -33,8 +33,12 @@ def graph_summary(result) -> tuple:
 
 
 def summary(result) -> tuple:
-    return (result.stats.states, result.stats.transitions, result.stats.depth, result.complete,
-            result.stop_reason, sorted((n, f.case, f.path) for n, f in result.found.items()))
+    """What both searches must agree on. A search that stopped early because every property had failed
+    (`settled`) stops after the chunk (scalar) or batch (numpy) in which the last one failed, so how many
+    states it stored by then is not part of the comparison; the violations and their shortest paths are."""
+    counts = ("settled",) if result.settled else (result.stats.states, result.stats.transitions)
+    return (*counts, result.stats.depth, result.complete, result.stop_reason,
+            sorted((n, f.case, f.path) for n, f in result.found.items()))
 
 
 @pytest.mark.parametrize("model, defines", [("mutex/lamport.wolf", {"N": 2}), ("mutex/ricart_agrawala.wolf", {}),
