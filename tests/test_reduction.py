@@ -92,7 +92,8 @@ def test_reduction_keeps_every_verdict_and_counterexample_length(tmp_path, text)
             run(path, True)
         return
     reduced = run(path, True)
-    assert reduced.stats.states <= full.stats.states
+    if not (reduced.settled or full.settled):  # an early stop's count depends on where the last failure fell
+        assert reduced.stats.states <= full.stats.states
     assert [(v.name, v.status) for v in reduced.verdicts] == [(v.name, v.status) for v in full.verdicts], text
     assert [len(v.trace.steps) for v in reduced.verdicts if v.trace] == \
         [len(v.trace.steps) for v in full.verdicts if v.trace], text
