@@ -10,7 +10,9 @@ The exception surfaces wherever the run happens to be; the explorer turns it int
 partial statistics, and checker/analysis.py into an inconclusive analysis (exit code 3), never a verdict.
 After the first `BoundHit` the clock keeps ticking: the work that follows (judging the properties, confirming
 a violation found in time, a second search such as `executable`'s) gets `AFTERMATH` seconds, then the bound
-strikes again, and again every `AFTERMATH` seconds, so nothing after a bound can run unbounded either.
+strikes again, and again every `AFTERMATH` seconds, so nothing after a bound can run unbounded either; and a
+search started after the bound (`active_budget()` tells it which budget it runs under) stops before its first
+state.
 """
 from __future__ import annotations
 
@@ -25,6 +27,15 @@ from typing import Any
 
 TICK = 0.005  # seconds between two looks at the clock and the memory
 AFTERMATH = 0.2  # seconds granted to the work after a bound struck, before it strikes again
+
+
+_ACTIVE: list[Budget] = []  # the budgets entered and not yet left, innermost last
+
+
+def active_budget() -> Budget | None:
+    """The innermost budget in force, if any: a search started inside it (a property's own search, the
+    honest system of `executable`) honours it without being handed it."""
+    return _ACTIVE[-1] if _ACTIVE else None
 
 
 class BoundHit(Exception):
@@ -66,7 +77,13 @@ class Budget:
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
+    @property
+    def tripped(self) -> str | None:
+        """Why the bound struck, or None while it has not."""
+        return self._tripped
+
     def __enter__(self) -> Budget:
+        _ACTIVE.append(self)
         self.started = time.perf_counter()
         watched = self.bounds.timeout is not None or self.bounds.max_memory is not None
         if watched and threading.current_thread() is threading.main_thread():
@@ -78,6 +95,7 @@ class Budget:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.disarm()
+        _ACTIVE.remove(self)
 
     def disarm(self) -> None:
         """Stop watching (idempotent): the run is over, or what follows must not be interrupted."""

@@ -23,7 +23,7 @@ from array import array
 from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Sequence
 
-from checker.engine.budget import Bounds, BoundHit, Budget
+from checker.engine.budget import Bounds, BoundHit, Budget, active_budget
 from checker.engine.fingerprint import collision_probability
 from checker.engine.properties import Property
 from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats, stop_reason
@@ -52,7 +52,7 @@ class Explorer:
         self.bounds = bounds
         self.progress = progress
         self.options = options
-        self.budget = budget
+        self.budget = budget if budget is not None else active_budget()
         self.hooks = hooks = [(p.name, p.hooks(system)) for p in props]
         self.graph_mode = any(h.needs_graph for _n, h in hooks) if graph_mode is None else graph_mode
         self.on_state = [(n, h.on_state) for n, h in hooks if h.on_state is not None]
@@ -104,6 +104,8 @@ class Explorer:
         new_frontier: Callable[[], Frontier] = (lambda: PackedFrontier(width)) if width else Frontier
         frontier = new_frontier()
         try:
+            if self.budget is not None:
+                self.budget.check()  # a search begun after the bound struck (a second search) stops at once
             initial = list(system.initial_states())
             self._admit(initial, [-1 - k for k in range(len(initial))], [0] * len(initial), 0, frontier)
             max_depth = self.bounds.max_depth
