@@ -43,8 +43,6 @@ class UsageError(Exception):
     pass
 
 
-
-
 def _define(text: str) -> tuple[str, Any]:
     """`-D NAME=VALUE`: the value is true, false or a plain decimal integer (no `1_0`, `0x10`, `١٢` or
     4,301 digits: Python's int() would take the first three and choke on the last)."""

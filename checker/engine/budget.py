@@ -28,7 +28,6 @@ from typing import Any
 TICK = 0.005  # seconds between two looks at the clock and the memory
 AFTERMATH = 0.2  # seconds granted to the work after a bound struck, before it strikes again
 
-
 _ACTIVE: list[Budget] = []  # the budgets entered and not yet left, innermost last
 
 
@@ -77,11 +76,6 @@ class Budget:
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
-    @property
-    def tripped(self) -> str | None:
-        """Why the bound struck, or None while it has not."""
-        return self._tripped
-
     def __enter__(self) -> Budget:
         _ACTIVE.append(self)
         self.started = time.perf_counter()
@@ -98,7 +92,7 @@ class Budget:
         _ACTIVE.remove(self)
 
     def disarm(self) -> None:
-        """Stop watching (idempotent): the run is over, or what follows must not be interrupted."""
+        """Stop watching (idempotent): the run is over."""
         if self._armed:
             signal.setitimer(signal.ITIMER_REAL, 0, 0)
             signal.signal(signal.SIGALRM, self._previous)
