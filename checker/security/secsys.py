@@ -587,11 +587,7 @@ class SecuritySystem:
             net = _take(net, delivery.taken)
         runs = list(state.runs)
         if sigma:
-            runs = [Run(r.pc, tuple(apply(v, sigma) if v is not None else None for v in r.values)) for r in runs]
-            net = _map_counts(net, lambda e: (e[0], e[1], apply(e[2], sigma)))
-            traffic = frozenset((e[0], e[1], apply(e[2], sigma)) for e in traffic)
-            events = _map_counts(events, lambda ev: _event_under(ev, sigma))
-            revealed = frozenset(apply(v, sigma) for v in revealed)
+            runs, net, traffic, events, revealed = _substituted(sigma, runs, net, traffic, events, revealed)
         sends: list[Entry] = []
         for s in step.sends:  # the addressee may still be an agent variable (only when the attacker is the network)
             sends.append((me, b[role.slots[s.to_slot]], instantiate(s.recipe, b)))  # type: ignore[arg-type]
@@ -631,11 +627,7 @@ class SecuritySystem:
                      out: dict[SecState, SecAction]) -> None:
         """Goal signals, canonical form and the action, once the step's substitution is final."""
         if extra:
-            runs = [Run(r.pc, tuple(apply(v, extra) if v is not None else None for v in r.values)) for r in runs]
-            net = _map_counts(net, lambda e: (e[0], e[1], apply(e[2], extra)))
-            traffic = frozenset((e[0], e[1], apply(e[2], extra)) for e in traffic)
-            events = _map_counts(events, lambda ev: _event_under(ev, extra))
-            revealed = frozenset(apply(v, extra) for v in revealed)
+            runs, net, traffic, events, revealed = _substituted(extra, runs, net, traffic, events, revealed)
             sends = [(s, apply(d, extra), apply(t, extra)) for s, d, t in sends]
             b = {k: apply(v, extra) for k, v in b.items()}
         sigma = work.sigma
@@ -1133,6 +1125,16 @@ class SecuritySystem:
 
 # ---------------------------------------------------------------------------------------------------------------
 # helpers shared with the concrete replay (checker/security/concrete.py)
+
+
+def _substituted(sigma: Subst, runs: Sequence[Run], net: frozenset, traffic: frozenset, events: frozenset,
+                 revealed: frozenset) -> tuple[list[Run], frozenset, frozenset, frozenset, frozenset]:
+    """The parts of a state that hold terms, with `sigma` applied to every one of them."""
+    return ([Run(r.pc, tuple(apply(v, sigma) if v is not None else None for v in r.values)) for r in runs],
+            _map_counts(net, lambda e: (e[0], e[1], apply(e[2], sigma))),
+            frozenset((e[0], e[1], apply(e[2], sigma)) for e in traffic),
+            _map_counts(events, lambda ev: _event_under(ev, sigma)),
+            frozenset(apply(v, sigma) for v in revealed))
 
 
 def _step_text(system: Any, runs: Sequence[Run], i: int, sends: bool) -> str:
