@@ -234,10 +234,6 @@ def _misspelt_statement(diag: Diagnostic, text: str) -> Diagnostic:
 
 
 # ---------------------------------------------------------------------------------------------- tree -> AST
-def _single(children: list):
-    return children[0] if len(children) == 1 else None
-
-
 @v_args(meta=True)
 class _Builder(Transformer):
     """Builds AST nodes bottom-up. Chained binary rules arrive as flat lists (operand, op, operand, ...)."""

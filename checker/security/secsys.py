@@ -1049,13 +1049,6 @@ class SecuritySystem:
                 return True
         return False
 
-    def runs_explored(self, states: Any = None) -> str:
-        """How many runs of each role the scenario has (for the verdict text)."""
-        counts = [0] * len(self.roles)
-        for inst in self.instances:
-            counts[inst.role] += 1
-        return ", ".join(f"{n} {r.name}" for n, r in zip(counts, self.roles))
-
     # ------------------------------------------------------------------ traces of symbolic runs
     def lane(self, g: int) -> str:
         return self.agents[g].name
@@ -1385,8 +1378,3 @@ def _canonical(state: SecState) -> tuple[SecState, dict[str, Var]]:
 def _rn(t: Pattern, rename: dict[str, Var]) -> Pattern:
     return apply(t, rename) if rename else t
 
-
-def _rn_entry(e: Entry | None, sigma: Subst, rename: dict[str, Var]) -> Entry | None:
-    if e is None:
-        return None
-    return (e[0], e[1], _rn(apply(e[2], sigma), rename))
