@@ -5,10 +5,12 @@
 #ifndef N
 #define N 2
 #endif
+#ifndef ROUNDS
 #define ROUNDS 1
+#endif
 
 mtype = { request, reply };
-chan box[N] = [2 * N] of { mtype, byte, byte };   /* kind, timestamp, sender */
+chan box[N] = [2 * N * ROUNDS] of { mtype, byte, byte };   /* kind, timestamp, sender: never full */
 
 byte critical = 0;
 
