@@ -108,18 +108,24 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
         searched = _symmetric(system, props, options)
         search = SearchOptions(exact=options.exact, reduce=options.reduce)
         explorer = Explorer(searched, props, options.bounds, options.progress, options=search, budget=budget)
+        result: Exploration | None = None
+        verdicts: list[Verdict] = []
         try:
             result = explorer.run()
             if result.reduced and result.found:
                 _shortest_violations(searched, props, options, budget, result)
-        except StateError as err:
-            raise _runtime_error(searched, err) from None
-        run = Run(searched, result, options.bounds)
-        verdicts: list[Verdict] = []
-        try:
+            run = Run(searched, result, options.bounds)
             for p in props:
                 verdicts.append(_verdict(p, run))
-        except BoundHit as hit:  # the bound struck while judging (a liveness analysis, a schedule): no verdict
+        except StateError as err:
+            raise _runtime_error(searched, err) from None
+        except BoundHit as hit:
+            # After a bound the clock strikes again every AFTERMATH seconds, anywhere: while the search winds up,
+            # while shorter paths are sought, while judging (a liveness analysis, a schedule). No verdict then.
+            if result is None:
+                unknown = tuple(Verdict(p.name, p.text, UNKNOWN, f"not decided: {hit.reason}") for p in props)
+                return Analysis(path, system.name, system.network.name, unknown, explorer.stats, False, hit.reason,
+                                attacker=_attacker_of(system))
             verdicts += [Verdict(p.name, p.text, UNKNOWN, f"not decided: {hit.reason} while judging")
                          for p in props[len(verdicts):]]
             result.stop_reason = result.stop_reason or hit.reason

@@ -306,3 +306,22 @@ scenario {
     assert done.returncode == EXIT_BOUND, done.stderr[-2000:]
     assert "time bound 2 s reached" in done.stdout
     assert seconds < 20, f"{seconds:.1f} s for --timeout 2: the work after the bound was not cut off"
+
+
+@pytest.mark.parametrize("where", ["Run", "_verdict"])
+def test_a_strike_after_the_search_returned_is_a_bound_not_a_crash(where, monkeypatch):
+    """The bound strikes again every AFTERMATH seconds, so it can land between the search's return and the
+    judging (it did, on Needham-Schroeder-Mullender at `sessions 2` with --timeout 30: exit 4). Wherever it
+    lands after the search, the analysis ends as a bound with every undecided property unknown."""
+    import checker.analysis as analysis
+    from checker.engine.budget import BoundHit
+    from checker.engine.properties import UNKNOWN
+
+    def strike(*_args, **_kwargs):
+        raise BoundHit("time bound 1 s reached")
+
+    monkeypatch.setattr(analysis, where, strike)
+    result = analysis.analyze(str(ROOT / "models" / "security" / "nspk.wolf"))
+    assert result.exit_code == EXIT_BOUND
+    assert result.verdicts and all(v.status == UNKNOWN for v in result.verdicts)
+    assert result.stop_reason == "time bound 1 s reached"
