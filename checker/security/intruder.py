@@ -342,6 +342,12 @@ class Work:
     def store(self) -> Store:
         return canonical_levels(self.known, self.simple)
 
+    def flat_store(self) -> Store:
+        """The store with every level 0: every item usable for every constraint. The search without levels
+        (secsys's default, an over-approximation) keeps no levels, so states reached in different orders
+        coincide instead of differing in when each variable was introduced."""
+        return Store(frozenset((t, 0) for t in self.known), frozenset((v, 0) for v, _lv in self.simple.values()))
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # the solver

@@ -636,7 +636,7 @@ class SecuritySystem:
             events, violated, why, witness = self._signals(runs, i, step, b, events, violated, work)
             if why:
                 note = why if note is None else f"{note}; {why}"
-        store = work.store()
+        store = work.store() if self.timed_knowledge else work.flat_store()
         if clock is not None:
             terms = itertools.chain((t for t, _lv in store.known), (v for r in runs for v in r.values if v is not None),
                                     (e[2] for e, _n in net), (e[2] for e in traffic))
