@@ -187,6 +187,8 @@ class SecuritySystem:
         self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
         self._solved: dict = {}  # (store, pattern) -> solutions (see `_injections`)
         self._shapes: dict = {}  # term -> its shape (see `_session_key`)
+        self._renamed: dict = {}  # (term, atom renaming) -> renamed term (see `_symmetric`)
+        self._canon: dict = {}  # (term, variable renaming) -> renamed term (see `_canonical`)
 
     def exact(self) -> SecuritySystem:
         """The same protocol with levels: what a value the attacker chose may later be bound to is limited to
@@ -643,7 +645,7 @@ class SecuritySystem:
             clock = self.timing.settle(clock, terms, self._idle(runs))
         raw = SecState(tuple(runs), store, net, traffic, events, revealed, violated, clock)
         sym, perm, amap = self._symmetric(raw)
-        nxt, rename = _canonical(sym)
+        nxt, rename = _canonical(sym, self._canon)
 
         def fwd(t: Pattern) -> Pattern:
             return _rn(rename_atoms(t, amap) if amap else t, rename)
@@ -708,12 +710,19 @@ class SecuritySystem:
             clock = self.timing.rename(clock, amap)
             if clock is None:
                 return state, None, {}
-        runs: list[Run] = list(state.runs)
-        for j_old, r in enumerate(state.runs):
-            runs[perm[j_old]] = Run(r.pc, tuple(rename_atoms(v, amap) if v is not None else None for v in r.values))
+        memo, key = self._renamed, frozenset(amap.items())
+        if len(memo) > 500_000:
+            memo.clear()
 
         def ren(t: Pattern) -> Pattern:
-            return rename_atoms(t, amap)
+            found = memo.get((t, key))
+            if found is None:
+                found = memo[(t, key)] = rename_atoms(t, amap)
+            return found
+
+        runs: list[Run] = list(state.runs)
+        for j_old, r in enumerate(state.runs):
+            runs[perm[j_old]] = Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values))
 
         def entry(e: Entry) -> Entry:
             return (amap.get(e[0], e[0]), amap.get(e[1], e[1]), ren(e[2]))
@@ -1336,8 +1345,9 @@ def _identity(state: SecState) -> tuple[tuple[str, Pattern], ...]:
 # canonical states
 
 
-def _canonical(state: SecState) -> tuple[SecState, dict[str, Var]]:
-    """Rename variables in order of first occurrence (`?1`, `?2`, ...); returns the state and the renaming."""
+def _canonical(state: SecState, memo: dict) -> tuple[SecState, dict[str, Var]]:
+    """Rename variables in order of first occurrence (`?1`, `?2`, ...); returns the state and the renaming.
+    `memo` keeps renamed terms per (term, renaming): the same items recur in many states."""
     order: dict[str, Var] = {}
 
     def visit(t: Pattern | None) -> None:
@@ -1363,16 +1373,28 @@ def _canonical(state: SecState) -> tuple[SecState, dict[str, Var]]:
     rename = {old: Var(f"?{k}", v.sort) for k, (old, v) in enumerate(order.items(), start=1)}
     if all(rename[n].name == n for n in rename):
         return state, rename
-    sub = {n: v for n, v in rename.items()}
+    sub: dict[str, Pattern] = dict(rename)
+    if len(memo) > 500_000:
+        memo.clear()
+    key = frozenset(rename.items())
+
+    def ren(t: Pattern) -> Pattern:
+        if isinstance(t, Atom) or (isinstance(t, App) and t._ground):
+            return t
+        found = memo.get((t, key))
+        if found is None:
+            found = memo[(t, key)] = apply(t, sub)
+        return found
+
     store = state.store
-    known = {apply(t, sub): lv for t, lv in store.known}
+    known = {ren(t): lv for t, lv in store.known}
     simple = {rename[v.name].name: (rename[v.name], lv) for v, lv in store.simple}
-    runs = tuple(Run(r.pc, tuple(apply(v, sub) if v is not None else None for v in r.values)) for r in state.runs)
+    runs = tuple(Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values)) for r in state.runs)
     return SecState(runs, canonical_levels(known, simple),
-                    _map_counts(state.net, lambda e: (e[0], e[1], apply(e[2], sub))),
-                    frozenset((e[0], e[1], apply(e[2], sub)) for e in state.traffic),
+                    _map_counts(state.net, lambda e: (e[0], e[1], ren(e[2]))),
+                    frozenset((e[0], e[1], ren(e[2])) for e in state.traffic),
                     _map_counts(state.events, lambda ev: _event_under(ev, sub)),
-                    frozenset(apply(v, sub) for v in state.revealed), state.violated, state.clock), rename
+                    frozenset(ren(v) for v in state.revealed), state.violated, state.clock), rename
 
 
 def _rn(t: Pattern, rename: dict[str, Var]) -> Pattern:

@@ -556,7 +556,10 @@ def rename_atoms(term: Pattern, mapping: Mapping[Atom, Atom]) -> Pattern:
         return mapping.get(term, term)
     if isinstance(term, Var):
         return term
-    return App(term.op, tuple(rename_atoms(a, mapping) for a in term.args))
+    args = tuple(rename_atoms(a, mapping) for a in term.args)
+    if all(a is b for a, b in zip(args, term.args)):
+        return term  # no renamed atom inside: the same term, no rebuilding
+    return App(term.op, args)
 
 
 def substitute(pattern: Pattern, bindings: Bindings) -> Term:
