@@ -34,7 +34,7 @@ from typing import Any, Iterator, Mapping, NamedTuple, Sequence
 
 from checker.engine.fingerprint import MASK64, digest64, encode, fingerprint
 from checker.engine.system import ClaimInfo, RunInfo, StepInfo
-from checker.security.intruder import Intruder, Store, Work, canonical_levels
+from checker.security.intruder import INF, Intruder, Store, Work, canonical_levels, level_of
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
 from checker.security.terms import (App, Atom, Pattern, Term, Var, agent_names, agent_sort, instantiate, is_agent_sort,
                                     is_ground,
@@ -153,6 +153,7 @@ class SecuritySystem:
         # not replay is searched again with levels (checker/security/goals.py).
         self.timed_knowledge = False
         self.lazy_agents = self.network_free
+        self.eager_receives = self.network_free  # see `_eager`; off in the `exact()` twin
         self.reducible = timing is None and not any(r.reveal for r in roles) and \
             not any(g.kind == "alive" for g in agreements)
         self.slot_sorts = tuple(tuple(self._role_sort(name) if k in r.role_slots else None
@@ -195,6 +196,7 @@ class SecuritySystem:
         what it knew when it chose it (the exact lazy intruder)."""
         twin = copy.copy(self)
         twin.timed_knowledge = True
+        twin.eager_receives = False
         twin._secret_cache = {}
         twin._fps = {}
         twin._solved = {}
@@ -248,30 +250,65 @@ class SecuritySystem:
         return [(a, s) for s, a in out.items()]
 
     def _eager(self, state: SecState) -> int | None:
-        """The first run whose next step is a start that only sends (no receive, no goal signal), or None. When
-        there is one, its start is the only successor: starts happen as early as possible.
+        """The first run whose next step may be taken before everything else, or None. When there is one, its
+        step is the only successor (unless it has none now). Two kinds of steps qualify; neither emits a running
+        or commit event:
+          * a start that only sends (no receive);
+          * without levels and with the attacker as the network (`eager_receives`), a receive whose pattern
+            (over the run's values) is a tuple of variables and of terms the attacker can derive now: its
+            solutions (the variables stay the attacker's choice, agents are cast up to symmetry) are the same
+            now as at any later point, since knowledge only grows.
 
         Why no attack is lost (a simulation argument; symbolic states do not commute, so this is not a
-        partial-order reduction of the explorer's kind): in any run of the system such a start can be moved to
+        partial-order reduction of the explorer's kind): in any run of the system such a step can be moved to
         the front. Its messages then reach the attacker earlier, so every later receive has at least the
-        solutions it had (knowledge only grows, constraints only get more room), the start emits no running or
-        commit event, and an agent it casts is interchangeable with the one cast later. The moved run reaches a
-        state at least as permissive, where the same goals fail. This needs monotone goals and effects: it is
-        off for timed protocols (a start reads the clock), with `reveal` (which waits for a quiet moment) and
-        with aliveness goals (a started run counts as alive)."""
+        solutions it had (knowledge only grows, constraints only get more room); what it received had the same
+        solutions earlier, and a value the attacker later fixes for one of its variables is checked against
+        the knowledge of that later moment (the search without levels); it emits no event, and an agent it
+        casts is interchangeable with the one cast later. The moved run reaches a state at least as
+        permissive, where the same goals fail. This needs monotone goals and effects: it is off for timed
+        protocols (a step reads the clock), with `reveal` (which waits for a quiet moment) and with aliveness
+        goals (a run that has moved counts as alive). The search with levels (`exact`) takes no receive early:
+        there a variable chosen early may not take a value learnt later. An attack found this way is replayed
+        concretely with such receives postponed until the attacker can send them (witness.py)."""
         if not self.reducible:
             return None
         for i, run in enumerate(state.runs):
-            if run.pc != 0:
+            if run.pc < 0:
                 continue
-            step = self.roles[self.instances[i].role].steps[0]
-            if step.receive is not None or step.signals:
+            role = self.roles[self.instances[i].role]
+            if run.pc >= len(role.steps):
                 continue
-            w = self.waits_for[i]
-            if w is not None and state.runs[w].pc == 0:
+            step = role.steps[run.pc]
+            if step.signals:
                 continue
-            return i
+            if step.receive is None:
+                w = self.waits_for[i]
+                if run.pc == 0 and (w is None or state.runs[w].pc != 0):
+                    return i
+                continue
+            if self.eager_receives and run.values[0] is not None and self._free_pattern(state, i, run):
+                return i
         return None
+
+    def _free_pattern(self, state: SecState, i: int, run: Run) -> bool:
+        """Whether run i's receive pattern is a tuple of variables (new ones, or ones the attacker chose) and of
+        terms derivable now: then its solutions do not depend on when it is received (see `_eager`)."""
+        inst = self.instances[i]
+        role = self.roles[inst.role]
+        _vals, pattern = self._pattern(role, self.patterns[inst.role][run.pc], run.values)
+        levels = state.store.levels()
+        known = state.store.index()
+        memo: dict = {}
+
+        def free(t: Pattern) -> bool:
+            if isinstance(t, Var):
+                return t.name.startswith("~") or t.name in levels
+            if isinstance(t, App) and t.op == "tuple":
+                return all(free(a) for a in t.args)
+            return is_ground(t) and level_of(t, known, levels, memo) < INF
+
+        return free(pattern)
 
     def is_valid_end(self, state: SecState) -> bool:
         return True
@@ -1345,7 +1382,7 @@ def _identity(state: SecState) -> tuple[tuple[str, Pattern], ...]:
 # canonical states
 
 
-def _canonical(state: SecState, memo: dict) -> tuple[SecState, dict[str, Var]]:
+def _canonical(state: SecState, memo: dict | None = None) -> tuple[SecState, dict[str, Var]]:
     """Rename variables in order of first occurrence (`?1`, `?2`, ...); returns the state and the renaming.
     `memo` keeps renamed terms per (term, renaming): the same items recur in many states."""
     order: dict[str, Var] = {}
@@ -1374,7 +1411,9 @@ def _canonical(state: SecState, memo: dict) -> tuple[SecState, dict[str, Var]]:
     if all(rename[n].name == n for n in rename):
         return state, rename
     sub: dict[str, Pattern] = dict(rename)
-    if len(memo) > 500_000:
+    if memo is None:
+        memo = {}
+    elif len(memo) > 500_000:
         memo.clear()
     key = frozenset(rename.items())
 

@@ -96,7 +96,13 @@ def _concretise(system: Any, spec: Any, name: str, path: Path) -> Attack | str:
         g = _ground(r, work.sigma, theta)
         script.append(ScriptStep(g["kind"], g["instance"], g["capability"], g["claimed"], g["term"], g["taken"],
                                  g["values"]))
-    attack = _confirmed(system, spec, name, tuple(script))
+    try:
+        attack = _confirmed(system, spec, name, tuple(script))
+    except ReplayError:
+        scheduled = _postponed(system, tuple(script))
+        if scheduled is None:
+            raise
+        attack = _confirmed(system, spec, name, scheduled)
     if attack is None:
         return "the concrete replay of the attack does not violate the goal"
     return shorten(system, attack.run.script, confirmer(system, spec, name), attack)
@@ -124,6 +130,52 @@ def _confirmed(system: Any, spec: Any, name: str, script: tuple[ScriptStep, ...]
     reason = concrete.secret_leak(spec, last) if isinstance(spec, SecretGoal) else concrete.agreement_broken(name,
                                                                                                            last)
     return None if reason is None else Attack(concrete, states, reason)
+
+
+def _postponed(system: Any, script: tuple[ScriptStep, ...]) -> tuple[ScriptStep, ...] | None:
+    """The script with steps that emit no goal event postponed until the attacker can send what they receive,
+    or None if that does not make every step possible. The search takes some receives as early as possible
+    (secsys `_eager`), before the attacker learns the values it later gives them; the same steps, each run's
+    in its order, are a concrete run once those receives wait. Postponing them changes no event, and the goals
+    are judged on the replay of the new order."""
+    concrete = ConcreteRun(system, script, _attacker_atoms(system, script))
+    state = concrete.initial_states()[0]
+    done: list[ScriptStep] = []
+    waiting: list[ScriptStep] = []
+
+    def attempt(s: ScriptStep) -> bool:
+        nonlocal state
+        try:
+            _action, state = concrete.apply(state, s)
+        except ReplayError:
+            return False
+        done.append(s)
+        return True
+
+    def quiet(s: ScriptStep) -> bool:
+        run = state.runs[s.instance]
+        steps = system.roles[system.instances[s.instance].role].steps
+        return s.kind == "step" and 0 <= run.pc < len(steps) and not steps[run.pc].signals
+
+    def flush() -> None:
+        blocked: set[int] = set()
+        for s in list(waiting):
+            if s.instance not in blocked and attempt(s):
+                waiting.remove(s)
+            else:
+                blocked.add(s.instance)
+
+    for s in script:
+        flush()
+        if any(w.instance == s.instance for w in waiting):
+            return None  # a run's steps keep their order
+        if attempt(s):
+            continue
+        if not quiet(s):
+            return None
+        waiting.append(s)
+    flush()
+    return tuple(done) if not waiting else None
 
 
 def _schedulable(system: Any, attack: Attack) -> bool:
