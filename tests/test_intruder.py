@@ -137,7 +137,7 @@ def test_dh_man_in_the_middle_through_the_attackers_half_key():
 
 
 def _state(values, store):
-    return SecState((Run(1, values),), store, frozenset(), frozenset(), frozenset(), frozenset(), frozenset(), None)
+    return SecState((Run(1, values),), store, frozenset(), frozenset(), frozenset(), frozenset(), None)
 
 
 def test_states_equal_up_to_renaming_of_variables_coincide():

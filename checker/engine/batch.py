@@ -66,6 +66,8 @@ def batchable(hooks: Sequence[tuple[str, Hooks]]) -> bool:
             return False
         if h.on_expand is not None and not h.deadlock:
             return False
+        if h.on_step is not None:
+            return False
     return True
 
 

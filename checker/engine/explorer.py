@@ -28,7 +28,7 @@ from checker.engine.fingerprint import collision_probability
 from checker.engine.properties import Property
 from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats, stop_reason
 from checker.engine.store import ExactStore, FingerprintStore, Frontier, PackedFrontier
-from checker.engine.system import ModelFault, Reducible
+from checker.engine.system import Focusing, ModelFault, Reducible
 
 
 CHUNK = 512  # frontier states expanded per batch: the clock and the memory are looked at between batches
@@ -57,6 +57,7 @@ class Explorer:
         self.graph_mode = any(h.needs_graph for _n, h in hooks) if graph_mode is None else graph_mode
         self.on_state = [(n, h.on_state) for n, h in hooks if h.on_state is not None]
         self.on_expand = [(n, h.on_expand) for n, h in hooks if h.on_expand is not None]
+        self.on_step = [(n, h.on_step) for n, h in hooks if h.on_step is not None]
         self.labels = [(n, h.labels) for n, h in hooks if h.labels]
         self.marks = [(n, h.edge_mark) for n, h in hooks if h.edge_mark is not None]
         # The search may stop early once these have all failed, unless the whole graph is wanted.
@@ -103,6 +104,10 @@ class Explorer:
         width = getattr(system, "state_width", None)
         new_frontier: Callable[[], Frontier] = (lambda: PackedFrontier(width)) if width else Frontier
         frontier = new_frontier()
+        # A system that can forget what decided properties read (engine/system.py `Focusing`) is told when
+        # properties get their verdicts; graphs keep whole states.
+        focusing = system if isinstance(system, Focusing) and not self.graph_mode else None
+        decided = 0
         try:
             if self.budget is not None:
                 self.budget.check()  # a search begun after the bound struck (a second search) stops at once
@@ -119,6 +124,9 @@ class Explorer:
                 self.level_start = len(self.parent)
                 for chunk in frontier.chunks(CHUNK):
                     self._expand(chunk, depth, nxt, start)
+                    if focusing is not None and len(self.found) != decided:
+                        decided = len(self.found)
+                        focusing.forget(frozenset(self.found))
                     settled = self.stoppable and bool(self.searched) and self.searched <= self.found.keys()
                     if self.stop_reason or settled:
                         break
@@ -130,6 +138,9 @@ class Explorer:
                 frontier = nxt
         except (BoundHit, KeyboardInterrupt, MemoryError) as err:
             self.stop_reason = stop_reason(err)
+        finally:
+            if focusing is not None:
+                focusing.forget(frozenset())
         stats.depth = depth
         stats.seconds = time.perf_counter() - start
         if not self.options.exact:
@@ -160,6 +171,9 @@ class Explorer:
                     case = check(s, succ)
                     if case is not None:
                         found[name] = Found(case, self._path(sid))
+            for name, step_check in self.on_step:
+                if name not in found:
+                    self._check_steps(name, step_check, s, sid, succ, numbered)
             first = len(targets)
             if numbered is None:
                 targets.extend(t for _a, t in succ)
@@ -264,6 +278,17 @@ class Explorer:
                     raise StateError(err, self._path(sid)) from err
                 if case is not None:
                     found[name] = Found(case, self._path(sid))
+
+    def _check_steps(self, name: str, check: Callable[[Any, Any], str | None], s: Any, sid: int,
+                     succ: list[tuple[Any, Any]], numbered: list[tuple[int, Any, Any]] | None) -> None:
+        """Property `name`'s check of each transition out of state `sid`; the first failing one ends its path."""
+        for j, (action, _t) in enumerate(succ):
+            case = check(s, action)
+            if case is not None:
+                path = self._path(sid)
+                index = j if numbered is None else numbered[j][0]
+                self.found[name] = Found(case, Path(path.initial, path.actions + (index,)))
+                return
 
     def _path(self, sid: int) -> Path:
         parent, via = self.parent, self.via

@@ -28,7 +28,9 @@ class Hooks:
     """What a property needs from the search. All optional; the explorer combines the hooks of all properties.
 
     `on_state(state)` returns the failing case's label ("" when there is one case) or None; `on_expand(state,
-    successors)` likewise for a state whose successors were computed (always the full set). `labels` are
+    successors)` likewise for a state whose successors were computed (always the full set); `on_step(state,
+    action)` likewise for each transition (a goal broken by a step, not by a state: the path then ends with
+    that step, whether or not its target was new). `labels` are
     predicates stored per state and `edge_mark` a predicate stored per edge, both only in graph mode, which
     `needs_graph` asks for. `needs_search` is False for a property decided without this search (it never keeps
     the search going). `reads` says what `on_state` looks at, in the system's terms (process models: (family,
@@ -41,6 +43,7 @@ class Hooks:
 
     on_state: Callable[[Any], str | None] | None = None
     on_expand: Callable[[Any, Sequence[tuple[Any, Any]]], str | None] | None = None
+    on_step: Callable[[Any, Any], str | None] | None = None
     labels: tuple[StatePredicate, ...] = ()
     edge_mark: Callable[[Any, Any, Any], bool] | None = None
     needs_graph: bool = False

@@ -62,6 +62,18 @@ class Reducible(Protocol):
     def ample(self, state: State, visible: frozenset[Any]) -> Sequence[tuple[int, Action, State]] | None: ...
 
 
+@runtime_checkable
+class Focusing(Protocol):
+    """Optional: a system that can stop keeping apart states that differ only in what decided properties read.
+
+    The explorer calls `forget(decided)` whenever properties get their verdicts during a search, and
+    `forget(frozenset())` when the search ends. It may change what the states hold for the properties in
+    `decided`, never the number or order of a state's successors: a path found earlier is replayed by its
+    successor indices."""
+
+    def forget(self, decided: frozenset[str]) -> None: ...
+
+
 class ModelFault(Exception):
     """A model did something undefined while running (an index out of range, `min` of an empty set, a key not
     in a map): an error in the model, reported with the run that leads to it, not a verdict."""

@@ -31,13 +31,18 @@ class Goal:
     bound: str = ""  # "2 sessions (runs: 2 A, 2 B)": the scenario the verdict is relative to
 
     def violated(self, state: Any) -> str | None:
-        """"" when the goal fails in the symbolic `state` for some values of its variables, else None."""
-        if isinstance(self.spec, SecretGoal):
-            return "" if self.system.secret_witness(self.spec, state) is not None else None
-        return "" if self.name in state.violated else None
+        """Secrecy: "" when the goal fails in the symbolic `state` for some values of its variables, else None."""
+        return "" if self.system.secret_witness(self.spec, state) is not None else None
+
+    def broken(self, state: Any, action: Any) -> str | None:
+        """Agreement: "" when the step `action` makes a commit that breaks the goal, else None. A step, not a
+        state: the state after it is the same whether or not the commit broke the goal."""
+        return "" if any(goal == self.name for goal, _w in getattr(action, "violations", ())) else None
 
     def hooks(self, system: Any) -> Hooks:
-        return Hooks(on_state=self.violated)
+        if isinstance(self.spec, SecretGoal):
+            return Hooks(on_state=self.violated)
+        return Hooks(on_step=self.broken)
 
     def judge(self, run: Run) -> Judgement:
         from checker.security.witness import concretise

@@ -30,7 +30,7 @@ from __future__ import annotations
 import copy
 import itertools
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from checker.engine.fingerprint import MASK64, digest64, encode, fingerprint
 from checker.engine.system import ClaimInfo, RunInfo, StepInfo
@@ -42,6 +42,7 @@ from checker.security.terms import (App, Atom, Pattern, Term, Var, agent_names, 
 from checker.security.unify import Subst, apply, unify, unify_all
 
 Entry = tuple[Atom, Atom, Pattern]  # (claimed sender, addressee, term)
+TIED_ORDERS = 24  # orders of sessions whose shapes tie tried for the canonical form (`_symmetric`)
 Event = tuple  # ("R" | "C", goal index, me, peer, data)
 
 
@@ -59,28 +60,71 @@ class SecState(NamedTuple):
     traffic: frozenset  # of Entry: every message sent (kept only for `replay`)
     events: frozenset  # of (Event, count)
     revealed: frozenset  # of terms given to the attacker by `reveal`
-    violated: frozenset  # of agreement goal names some commit has broken
     clock: Any  # checker.timed.timing.Clock, None for untimed protocols
 
 
-class SecAction(NamedTuple):
-    """One transition: an instance's step (`kind` "step") or the attacker dropping an in-flight message."""
+class SecAction:
+    """One transition: an instance's step (`kind` "step") or the attacker dropping an in-flight message.
 
-    owner: int  # the instance, or -1 for the attacker
-    sent: int
-    kind: str  # step | drop
-    instance: int
-    capability: str | None  # None: honest delivery or nothing received; replay | modify | masquerade
-    received: Pattern | None  # the term received, over the target state's variables
-    claimed: Atom | None  # the sender named on the received message (None: an attacker's forgery)
-    taken: Entry | None  # the in-flight message removed (honest delivery, modify, drop)
-    sends: tuple[Entry, ...]
-    note: str | None
-    values: tuple[Pattern | None, ...]  # the instance's values afterwards
-    forward: tuple[tuple[str, Pattern], ...]  # source variable -> term over the target's variables
-    witness: tuple[tuple[str, Pattern], ...] | None = None  # a commit's violating substitution (target's names)
-    atoms: tuple[tuple[Atom, Atom], ...] = ()  # fresh atoms renamed by the session symmetry (source -> target)
-    perm: tuple[int, ...] | None = None  # instance positions after the session symmetry (source -> target)
+    The terms it recorded, carried over to the target state's names (`received`, `taken`, `sends`, `forward`),
+    are computed when first read: the search makes every transition but reads them only on the paths it
+    reports (witness.py, the traces)."""
+
+    __slots__ = ("owner", "sent", "kind", "instance", "capability", "claimed", "note", "values", "violations",
+                 "atoms", "perm", "_moved", "_terms")
+
+    def __init__(self, owner: int, sent: int, kind: str, instance: int, capability: str | None,
+                 claimed: Atom | None, note: str | None, values: tuple[Pattern | None, ...],
+                 moved: Callable[[], tuple[Pattern | None, Entry | None, tuple[Entry, ...],
+                                           tuple[tuple[str, Pattern], ...]]],
+                 violations: tuple[tuple[str, tuple[tuple[str, Pattern], ...]], ...] = (),
+                 atoms: tuple[tuple[Atom, Atom], ...] = (), perm: tuple[int, ...] | None = None):
+        self.owner = owner  # the instance, or -1 for the attacker
+        self.sent = sent
+        self.kind = kind  # step | drop
+        self.instance = instance
+        self.capability = capability  # None: honest delivery or nothing received; replay | modify | masquerade
+        self.claimed = claimed  # the sender named on the received message (None: an attacker's forgery)
+        self.note = note
+        self.values = values  # the instance's values afterwards
+        # (agreement goal, the substitution under which this step's commit breaks it, over the target's
+        # variables): goals are judged on steps
+        self.violations = violations
+        self.atoms = atoms  # fresh atoms renamed by the session symmetry (source -> target)
+        self.perm = perm  # instance positions after the session symmetry (source -> target)
+        self._moved: Callable[[], tuple] | None = moved
+        self._terms: tuple | None = None
+
+    def _resolved(self) -> tuple:
+        if self._terms is None:
+            assert self._moved is not None
+            self._terms, self._moved = self._moved(), None
+        return self._terms
+
+    @property
+    def received(self) -> Pattern | None:
+        """The term received, over the target state's variables."""
+        return self._resolved()[0]
+
+    @property
+    def taken(self) -> Entry | None:
+        """The in-flight message removed (honest delivery, modify, drop)."""
+        return self._resolved()[1]
+
+    @property
+    def sends(self) -> tuple[Entry, ...]:
+        return self._resolved()[2]
+
+    @property
+    def forward(self) -> tuple[tuple[str, Pattern], ...]:
+        """Source variable -> term over the target's variables."""
+        return self._resolved()[3]
+
+
+#: Successors being collected: (state, goals the step breaks) -> (action, state). A step that breaks a goal and
+#: one that does not are both kept when they reach the same state. The key holds the events of forgotten goals
+#: (see `forget`), the state does not: which successors there are does not depend on what was forgotten.
+Successors = dict[tuple[SecState, tuple[str, ...]], tuple[SecAction, SecState]]
 
 
 class Delivery(NamedTuple):
@@ -185,6 +229,7 @@ class SecuritySystem:
         for j, inst in enumerate(self.instances):
             if inst.session is not None:
                 self.sessions[inst.session] = self.sessions.get(inst.session, ()) + (j,)
+        self._forgotten: frozenset[int] = frozenset()  # agreement goals already decided (see `forget`)
         self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
         self._solved: dict = {}  # (store, pattern) -> solutions (see `_injections`)
         self._shapes: dict = {}  # term -> its shape (see `_session_key`)
@@ -230,24 +275,24 @@ class SecuritySystem:
             runs.append(Run(0, tuple(vals)))
         clock = self.timing.initial() if self.timing is not None else None
         return [SecState(tuple(runs), self.initial_store, frozenset(), frozenset(), frozenset(), frozenset(),
-                         frozenset(), clock)]
+                         clock)]
 
     def successors(self, state: SecState) -> list[tuple[SecAction, SecState]]:
-        out: dict[SecState, SecAction] = {}
+        out: Successors = {}
         first = self._eager(state)
         if first is not None:  # only this start: see `_eager`
             self._expand(state, first, out)
             if out:
-                return [(a, s) for s, a in out.items()]
+                return list(out.values())
         for i in range(len(self.instances)):
             self._expand(state, i, out)
         if "drop" in self.capabilities and not self.network_free:
             for entry in _ordered(e for e, _n in state.net):
                 nxt = state._replace(net=_take(state.net, entry))
-                if nxt not in out:
-                    out[nxt] = SecAction(-1, 0, "drop", -1, None, None, None, entry, (), None, (),
-                                         _identity(state))
-        return [(a, s) for s, a in out.items()]
+                if (nxt, ()) not in out:
+                    out[(nxt, ())] = (SecAction(-1, 0, "drop", -1, None, None, None, (),
+                                                lambda e=entry: (None, e, (), _identity(state))), nxt)
+        return list(out.values())
 
     def _eager(self, state: SecState) -> int | None:
         """The first run whose next step may be taken before everything else, or None. When there is one, its
@@ -310,6 +355,13 @@ class SecuritySystem:
 
         return free(pattern)
 
+    def forget(self, decided: frozenset[str]) -> None:
+        """Stop tracking the events of the agreement goals in `decided` (engine/system.py `Focusing`): no other
+        goal reads them, so states that differ only in them are merged for the rest of the search. Commits of
+        those goals are no longer checked; their events are still made, and kept in the key that tells a
+        state's successors apart (`Successors`), so the successors are the same whatever was forgotten."""
+        self._forgotten = frozenset(k for k, g in enumerate(self.agreements) if g.name in decided)
+
     def is_valid_end(self, state: SecState) -> bool:
         return True
 
@@ -320,7 +372,7 @@ class SecuritySystem:
         return digest64(encode((tuple(self._one(r) for r in state.runs), self._sum(state.store.known),
                                 self._sum(state.store.simple),
                                 self._sum(state.net), self._sum(state.traffic), self._sum(state.events),
-                                self._sum(state.revealed), state.violated, state.clock)))
+                                self._sum(state.revealed), state.clock)))
 
     def _one(self, x: Any) -> int:
         cache = self._fps
@@ -347,7 +399,7 @@ class SecuritySystem:
         return state
 
     # ------------------------------------------------------------------ one instance's next step
-    def _expand(self, state: SecState, i: int, out: dict[SecState, SecAction]) -> None:
+    def _expand(self, state: SecState, i: int, out: Successors) -> None:
         run = state.runs[i]
         inst = self.instances[i]
         role = self.roles[inst.role]
@@ -508,7 +560,7 @@ class SecuritySystem:
             yield from self.intruder.solve(w, goals)
 
     def _after_receive(self, state: SecState, i: int, step: StepSpec, vals: list, work: Work, delivery: Delivery,
-                       pattern: Pattern | None, out: dict[SecState, SecAction]) -> None:
+                       pattern: Pattern | None, out: Successors) -> None:
         inst = self.instances[i]
         role = self.roles[inst.role]
         pc = state.runs[i].pc
@@ -604,7 +656,7 @@ class SecuritySystem:
 
     # ------------------------------------------------------------------ the rest of a step
     def _fire(self, state: SecState, i: int, step: StepSpec, values: list, work: Work, delivery: Delivery,
-              pattern: Pattern | None, out: dict[SecState, SecAction]) -> None:
+              pattern: Pattern | None, out: Successors) -> None:
         inst = self.instances[i]
         role = self.roles[inst.role]
         me = values[0]
@@ -663,16 +715,16 @@ class SecuritySystem:
     def _finish_step(self, state: SecState, i: int, step: StepSpec, work: Work, extra: Subst, runs: list,
                      net: frozenset, traffic: frozenset, events: frozenset, revealed: frozenset, sends: list,
                      b: dict, clock: Any, note: str | None, delivery: Delivery, pattern: Pattern | None,
-                     out: dict[SecState, SecAction]) -> None:
+                     out: Successors) -> None:
         """Goal signals, canonical form and the action, once the step's substitution is final."""
         if extra:
             runs, net, traffic, events, revealed = _substituted(extra, runs, net, traffic, events, revealed)
             sends = [(s, apply(d, extra), apply(t, extra)) for s, d, t in sends]
             b = {k: apply(v, extra) for k, v in b.items()}
         sigma = work.sigma
-        violated, witness = state.violated, None
+        violations: tuple = ()
         if step.signals:
-            events, violated, why, witness = self._signals(runs, i, step, b, events, violated, work)
+            events, violations, why = self._signals(runs, i, step, b, events, work)
             if why:
                 note = why if note is None else f"{note}; {why}"
         store = work.store() if self.timed_knowledge else work.flat_store()
@@ -680,28 +732,32 @@ class SecuritySystem:
             terms = itertools.chain((t for t, _lv in store.known), (v for r in runs for v in r.values if v is not None),
                                     (e[2] for e, _n in net), (e[2] for e in traffic))
             clock = self.timing.settle(clock, terms, self._idle(runs))
-        raw = SecState(tuple(runs), store, net, traffic, events, revealed, violated, clock)
-        sym, perm, amap = self._symmetric(raw)
-        nxt, rename = _canonical(sym, self._canon)
+        raw = SecState(tuple(runs), store, net, traffic, events, revealed, clock)
+        nxt, perm, amap, rename = self._canonical_form(raw)
 
         def fwd(t: Pattern) -> Pattern:
             return _rn(rename_atoms(t, amap) if amap else t, rename)
 
-        forward = tuple((name, fwd(apply(Var(name, v.sort), sigma)))
-                        for name, v in sorted(state.store.variables().items()))
-        if witness is not None:
-            witness = tuple((rename[n].name if n in rename else n, fwd(t)) for n, t in witness)
-        received = fwd(apply(pattern, sigma)) if pattern is not None else None
-        taken = None if delivery.taken is None else (amap.get(delivery.taken[0], delivery.taken[0]),
-                                                      amap.get(delivery.taken[1], delivery.taken[1]),
-                                                      fwd(apply(delivery.taken[2], sigma)))
+        def moved() -> tuple:
+            forward = tuple((name, fwd(apply(Var(name, v.sort), sigma)))
+                            for name, v in sorted(state.store.variables().items()))
+            received = fwd(apply(pattern, sigma)) if pattern is not None else None
+            taken = None if delivery.taken is None else (amap.get(delivery.taken[0], delivery.taken[0]),
+                                                          amap.get(delivery.taken[1], delivery.taken[1]),
+                                                          fwd(apply(delivery.taken[2], sigma)))
+            return received, taken, tuple((amap.get(a, a), fwd(d), fwd(t)) for a, d, t in sends), forward
+
+        violations = tuple((goal, tuple((rename[n].name if n in rename else n, fwd(t)) for n, t in witness))
+                           for goal, witness in violations)
         claimed = None if delivery.claimed is None else amap.get(delivery.claimed, delivery.claimed)
-        action = SecAction(i, len(sends), "step", i, delivery.capability, received, claimed, taken,
-                           tuple((amap.get(a, a), fwd(d), fwd(t)) for a, d, t in sends), note,  # type: ignore[misc]
-                           nxt.runs[perm[i] if perm else i].values, forward, witness,
+        action = SecAction(i, len(sends), "step", i, delivery.capability, claimed, note,
+                           nxt.runs[perm[i] if perm else i].values, moved, violations,
                            tuple(sorted(amap.items(), key=lambda kv: kv[0].name)) if amap else (), perm)
-        if nxt not in out:
-            out[nxt] = action
+        key = (nxt, tuple(g for g, _w in violations))
+        if key not in out:
+            if self._forgotten:
+                nxt = nxt._replace(events=frozenset((ev, n) for ev, n in nxt.events if ev[1] not in self._forgotten))
+            out[key] = (action, nxt)
 
     def _idle(self, runs: list[Run]) -> frozenset[Atom]:
         """Honest agents no run can make step again (every unfinished run is cast to another agent): their pace
@@ -718,17 +774,51 @@ class SecuritySystem:
                 busy.add(me)
         return frozenset(self.timing.honest) - busy
 
-    def _symmetric(self, state: SecState) -> tuple[SecState, tuple[int, ...] | None, dict[Atom, Atom]]:
+    def _canonical_form(self, raw: SecState) -> tuple[SecState, tuple[int, ...] | None, dict[Atom, Atom],
+                                                      dict[str, Var]]:
+        """The representative of `raw` up to session and agent symmetry and renaming of variables, with the
+        instance permutation, the atom renaming and the variable renaming that lead there. Sessions whose
+        shapes tie are tried in every order, and the order whose canonical state has the least fingerprint
+        wins, so that states equal up to swapping such sessions coincide."""
+        best: tuple | None = None
+        best_fp = 0
+        candidates = self._symmetric(raw)
+        for sym, perm, amap in candidates:
+            nxt, rename = _canonical(sym, self._canon)
+            if len(candidates) == 1:
+                return nxt, perm, amap, rename
+            fp = self.fingerprint(nxt)
+            if best is None or fp < best_fp:
+                best, best_fp = (nxt, perm, amap, rename), fp
+        assert best is not None
+        return best
+
+    def _symmetric(self, state: SecState) -> list[tuple[SecState, tuple[int, ...] | None, dict[Atom, Atom]]]:
         """Sessions are interchangeable: put them in a canonical order (by the shape of their runs, fresh values,
-        variables and, untimed, agents abstracted; ties keep their order), renaming the fresh values they
-        created (`Na#2` of the session that becomes the first is `Na#1`). Untimed, agents of one class (honest
-        ones, compromised ones, those dedicated to one role) are interchangeable too: they are renamed in order of
-        first appearance in the runs. Returns the state, the instance permutation and the atom renaming (None
-        and {} when nothing moves). Zones name timestamps: they are renamed too."""
+        variables and, untimed, agents abstracted), renaming the fresh values they created (`Na#2` of the
+        session that becomes the first is `Na#1`); sessions whose shapes tie give one candidate per order (at
+        most `TIED_ORDERS`, then ties keep their order). Untimed, agents of one class (honest ones, compromised
+        ones, those dedicated to one role) are interchangeable too: they are renamed in order of first appearance
+        in the runs. Returns, per candidate, the state, the instance permutation and the atom renaming (None and
+        {} when nothing moves). Zones name timestamps: they are renamed too."""
         if not self.session_symmetry:
-            return state, None, {}
+            return [(state, None, {})]
         keys = {k: self._session_key(state, members) for k, members in self.sessions.items()}
         order = sorted(keys, key=lambda k: keys[k])
+        groups = [list(g) for _k, g in itertools.groupby(order, key=lambda k: keys[k])]
+        orders = [order]
+        if any(len(g) > 1 for g in groups):
+            orders = []
+            for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
+                orders.append([k for g in choice for k in g])
+                if len(orders) == TIED_ORDERS:
+                    break
+        return [self._reordered(state, o) for o in orders]
+
+    def _reordered(self, state: SecState, order: list[int]) -> tuple[SecState, tuple[int, ...] | None,
+                                                                     dict[Atom, Atom]]:
+        """The state with its sessions in `order` (see `_symmetric`)."""
+        keys = self.sessions
         perm = list(range(len(self.instances)))
         amap: dict[Atom, Atom] = {}
         for new_k, old_k in zip(sorted(keys), order):
@@ -768,7 +858,7 @@ class SecuritySystem:
         return SecState(tuple(runs), store, _map_counts(state.net, entry), frozenset(entry(e) for e in state.traffic),
                         _map_counts(state.events, lambda ev: (ev[0], ev[1], ren(ev[2]), ren(ev[3]),
                                                               tuple(ren(d) for d in ev[4]))),
-                        frozenset(ren(v) for v in state.revealed), state.violated, clock), tuple(perm), amap
+                        frozenset(ren(v) for v in state.revealed), clock), tuple(perm), amap
 
     def _agent_renaming(self, state: SecState, order: list[int]) -> dict[Atom, Atom]:
         """Agents of each class renamed in order of first appearance in the runs (sessions in `order`)."""
@@ -909,9 +999,12 @@ class SecuritySystem:
 
     # ------------------------------------------------------------------ agreement
     def _signals(self, runs: list[Run], i: int, step: StepSpec, b: dict[str, Pattern], events: frozenset,
-                 violated: frozenset, work: Work) -> tuple[frozenset, frozenset, str | None, Any]:
-        why = None
-        witness = None
+                 work: Work) -> tuple[frozenset, tuple, str | None]:
+        """The step's running and commit events; the agreement goals its commits break, each with the
+        substitution that breaks it; and why, in words (None when nothing breaks). A violation belongs to the
+        step, not to the state after it: states reached with and without it coincide."""
+        whys: list[str] = []
+        violations: list[tuple[str, tuple]] = []
         counts = dict(events)
         role = self.roles[self.instances[i].role]
         values = runs[i].values
@@ -925,18 +1018,19 @@ class SecuritySystem:
                 continue
             if not all(values[s] in self.honest for s in role.role_slots if values[s] is not None):
                 continue  # a claim counts only in a run whose partners are all honest (as Scyther)
-            found = self._commit_violation(runs, goal, sig.goal, me, peer, data, counts, work)
-            counts_key = ("C", sig.goal, me, peer, data)
-            counts[counts_key] = counts.get(counts_key, 0) + 1
-            if found is None or goal.name in violated:
+            found = None if sig.goal in self._forgotten else \
+                self._commit_violation(runs, goal, sig.goal, me, peer, data, counts, work)
+            if goal.kind == "agree":  # only injective agreement counts earlier commits
+                counts_key = ("C", sig.goal, me, peer, data)
+                counts[counts_key] = counts.get(counts_key, 0) + 1
+            if found is None or any(g == goal.name for g, _w in violations):
                 continue
             reason, sigma = found
             what = ", ".join(pretty(apply(d, sigma)) for d in data)
             on = f" on {what}" if data else ""
-            why = f"{me} finishes believing it ran the protocol with {peer}{on}, but {reason}"
-            violated = violated | {goal.name}
-            witness = tuple(sorted(sigma.items()))
-        return frozenset(counts.items()), violated, why, witness
+            whys.append(f"{me} finishes believing it ran the protocol with {peer}{on}, but {reason}")
+            violations.append((goal.name, tuple(sorted(sigma.items()))))
+        return frozenset(counts.items()), tuple(violations), "; ".join(whys) or None
 
     def _commit_violation(self, runs: list[Run], goal: AgreementGoal, g: int, me: Pattern, peer: Pattern,
                           data: tuple, counts: dict, work: Work) -> tuple[str, Subst] | None:
@@ -1433,7 +1527,7 @@ def _canonical(state: SecState, memo: dict | None = None) -> tuple[SecState, dic
                     _map_counts(state.net, lambda e: (e[0], e[1], ren(e[2]))),
                     frozenset((e[0], e[1], ren(e[2])) for e in state.traffic),
                     _map_counts(state.events, lambda ev: _event_under(ev, sub)),
-                    frozenset(ren(v) for v in state.revealed), state.violated, state.clock), rename
+                    frozenset(ren(v) for v in state.revealed), state.clock), rename
 
 
 def _rn(t: Pattern, rename: dict[str, Var]) -> Pattern:

@@ -74,7 +74,7 @@ def _concretise(system: Any, spec: Any, name: str, path: Path) -> Attack | str:
                         "claimed": action.claimed, "term": action.received, "taken": action.taken,
                         "values": action.values})
     final = run[-1][0]
-    work = _witness(system, spec, final, run[-1][1])
+    work = _witness(system, spec, name, final, run[-1][1])
     if work is None:
         return "the last state of the search does not show the violation"
     counters = _taken_numbers(system, records)
@@ -188,14 +188,15 @@ def _schedulable(system: Any, attack: Attack) -> bool:
     return not isinstance(system.timing.schedule(attack.run, attack.replayed()), NoSchedule)
 
 
-def _witness(system: Any, spec: Any, final: Any, last: Any) -> Work | None:
+def _witness(system: Any, spec: Any, name: str, final: Any, last: Any) -> Work | None:
     if isinstance(spec, SecretGoal):
         found = system.secret_witness(spec, final)
         return None if found is None else found[2]
-    if last is None or last.witness is None:
+    witness = None if last is None else next((w for g, w in last.violations if g == name), None)
+    if witness is None:
         return None
     work = Work.start(final.store)
-    goals = work.bind(dict(last.witness))
+    goals = work.bind(dict(witness))
     return next(iter(system.intruder.solve(work, goals)), None)
 
 
