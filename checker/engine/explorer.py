@@ -280,7 +280,7 @@ class Explorer:
                     found[name] = Found(case, self._path(sid))
 
     def _check_steps(self, name: str, check: Callable[[Any, Any], str | None], s: Any, sid: int,
-                     succ: list[tuple[Any, Any]], numbered: list[tuple[int, Any, Any]] | None) -> None:
+                     succ: Sequence[tuple[Any, Any]], numbered: Sequence[tuple[int, Any, Any]] | None) -> None:
         """Property `name`'s check of each transition out of state `sid`; the first failing one ends its path."""
         for j, (action, _t) in enumerate(succ):
             case = check(s, action)

@@ -290,8 +290,8 @@ class SecuritySystem:
             for entry in _ordered(e for e, _n in state.net):
                 nxt = state._replace(net=_take(state.net, entry))
                 if (nxt, ()) not in out:
-                    out[(nxt, ())] = (SecAction(-1, 0, "drop", -1, None, None, None, (),
-                                                lambda e=entry: (None, e, (), _identity(state))), nxt)
+                    out[(nxt, ())] = (SecAction(-1, 0, "drop", -1, None, None, None, (), _dropped(state, entry)),
+                                      nxt)
         return list(out.values())
 
     def _eager(self, state: SecState) -> int | None:
@@ -341,7 +341,9 @@ class SecuritySystem:
         terms derivable now: then its solutions do not depend on when it is received (see `_eager`)."""
         inst = self.instances[i]
         role = self.roles[inst.role]
-        _vals, pattern = self._pattern(role, self.patterns[inst.role][run.pc], run.values)
+        pattern0 = self.patterns[inst.role][run.pc]
+        assert pattern0 is not None
+        _vals, pattern = self._pattern(role, pattern0, run.values)
         levels = state.store.levels()
         known = state.store.index()
         memo: dict = {}
@@ -1466,6 +1468,11 @@ def _map_counts(items: frozenset, f: Any) -> frozenset:
         y = f(x)
         counts[y] = counts.get(y, 0) + n
     return frozenset(counts.items())
+
+
+def _dropped(state: SecState, entry: Entry) -> Callable[[], tuple]:
+    """The carried terms of the attacker dropping `entry` (see `SecAction`): nothing received, nothing renamed."""
+    return lambda: (None, entry, (), _identity(state))
 
 
 def _identity(state: SecState) -> tuple[tuple[str, Pattern], ...]:
