@@ -42,6 +42,7 @@ from checker.security.terms import (App, Atom, Pattern, Term, Var, agent_names, 
 from checker.security.unify import Subst, apply, unify, unify_all
 
 Entry = tuple[Atom, Atom, Pattern]  # (claimed sender, addressee, term)
+_MAPPING_NUMBERS = itertools.count(1)  # see `_interned`
 TIED_ORDERS = 24  # orders of sessions whose shapes tie tried for the canonical form (`_symmetric`)
 Event = tuple  # ("R" | "C", goal index, me, peer, data)
 
@@ -235,6 +236,7 @@ class SecuritySystem:
         self._shapes: dict = {}  # term -> its shape (see `_session_key`)
         self._renamed: dict = {}  # (term, atom renaming) -> renamed term (see `_symmetric`)
         self._canon: dict = {}  # (term, variable renaming) -> renamed term (see `_canonical`)
+        self._mappings: dict = {}  # renaming -> its number, the key of the two memos above (`_interned`)
 
     def exact(self) -> SecuritySystem:
         """The same protocol with levels: what a value the attacker chose may later be bound to is limited to
@@ -786,7 +788,7 @@ class SecuritySystem:
         best_fp = 0
         candidates = self._symmetric(raw)
         for sym, perm, amap in candidates:
-            nxt, rename = _canonical(sym, self._canon)
+            nxt, rename = _canonical(sym, self._canon, self._mappings)
             if len(candidates) == 1:
                 return nxt, perm, amap, rename
             fp = self.fingerprint(nxt)
@@ -839,7 +841,7 @@ class SecuritySystem:
             clock = self.timing.rename(clock, amap)
             if clock is None:
                 return state, None, {}
-        memo, key = self._renamed, frozenset(amap.items())
+        memo, key = self._renamed, _interned(self._mappings, frozenset(amap.items()))
         if len(memo) > 500_000:
             memo.clear()
 
@@ -1483,7 +1485,8 @@ def _identity(state: SecState) -> tuple[tuple[str, Pattern], ...]:
 # canonical states
 
 
-def _canonical(state: SecState, memo: dict | None = None) -> tuple[SecState, dict[str, Var]]:
+def _canonical(state: SecState, memo: dict | None = None,
+               mappings: dict | None = None) -> tuple[SecState, dict[str, Var]]:
     """Rename variables in order of first occurrence (`?1`, `?2`, ...); returns the state and the renaming.
     `memo` keeps renamed terms per (term, renaming): the same items recur in many states."""
     order: dict[str, Var] = {}
@@ -1512,11 +1515,11 @@ def _canonical(state: SecState, memo: dict | None = None) -> tuple[SecState, dic
     if all(rename[n].name == n for n in rename):
         return state, rename
     sub: dict[str, Pattern] = dict(rename)
-    if memo is None:
-        memo = {}
+    if memo is None or mappings is None:
+        memo, mappings = {}, {}
     elif len(memo) > 500_000:
         memo.clear()
-    key = frozenset(rename.items())
+    key = _interned(mappings, frozenset(rename.items()))
 
     def ren(t: Pattern) -> Pattern:
         if isinstance(t, Atom) or (isinstance(t, App) and t._ground):
@@ -1535,6 +1538,17 @@ def _canonical(state: SecState, memo: dict | None = None) -> tuple[SecState, dic
                     frozenset((e[0], e[1], ren(e[2])) for e in state.traffic),
                     _map_counts(state.events, lambda ev: _event_under(ev, sub)),
                     frozenset(ren(v) for v in state.revealed), state.clock), rename
+
+
+def _interned(mappings: dict, mapping: frozenset) -> int:
+    """A number for `mapping` (a renaming), the same for equal mappings: memo keys then compare numbers, not
+    whole mappings term by term."""
+    found = mappings.get(mapping)
+    if found is None:
+        if len(mappings) > 100_000:
+            mappings.clear()
+        found = mappings[mapping] = next(_MAPPING_NUMBERS)  # never reused, so a memo entry never goes stale
+    return found
 
 
 def _rn(t: Pattern, rename: dict[str, Var]) -> Pattern:

@@ -27,7 +27,7 @@ SORTS = ("agent", "nonce", "key", "number", "time", "text")
 SHAPES = ("senc", "aenc", "h")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Atom:
     """A name: an agent, a nonce, a key, a number, a time, or a public text constant."""
 
@@ -43,6 +43,10 @@ class Atom:
     def __hash__(self) -> int:
         return self._hash
 
+    def __eq__(self, other: object) -> bool:  # by hand: the dataclass one builds two tuples per comparison
+        return self is other or (type(other) is Atom and self._hash == other._hash
+                                 and self.name == other.name and self.sort == other.sort)
+
     def __reduce__(self):  # rebuild (and re-hash) on unpickling: string hashes differ between processes
         return (Atom, (self.name, self.sort))
 
@@ -53,7 +57,7 @@ class Atom:
         return self.name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Var:
     """A variable: in a role's patterns, a slot it learns; in a symbolic state, a value the attacker has not yet
     had to fix. `sort` None means it may stand for any term, a sort of `SORTS` for atoms of that sort (and, for
@@ -72,6 +76,10 @@ class Var:
     def __hash__(self) -> int:
         return self._hash
 
+    def __eq__(self, other: object) -> bool:
+        return self is other or (type(other) is Var and self._hash == other._hash
+                                 and self.name == other.name and self.sort == other.sort)
+
     def __reduce__(self):
         return (Var, (self.name, self.sort))
 
@@ -82,7 +90,7 @@ class Var:
         return self.name
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class App:
     """An operator applied to arguments; constructing one validates the arity and normalises (see module doc)."""
 
@@ -118,6 +126,10 @@ class App:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (type(other) is App and self._hash == other._hash
+                                 and self.op == other.op and self.args == other.args)
 
     def __reduce__(self):
         return (App, (self.op, self.args))
