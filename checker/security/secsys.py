@@ -782,14 +782,20 @@ class SecuritySystem:
                                                       dict[str, Var]]:
         """The representative of `raw` up to session and agent symmetry and renaming of variables, with the
         instance permutation, the atom renaming and the variable renaming that lead there. Sessions whose
-        shapes tie are tried in every order, and the order whose canonical state has the least fingerprint
-        wins, so that states equal up to swapping such sessions coincide."""
+        shapes tie are tried in every order: the orders whose canonical runs have the least fingerprint are
+        kept, and of those the one whose whole canonical state has the least fingerprint wins, so that states
+        equal up to swapping such sessions coincide (the runs alone are cheap to rename; most ties end there)."""
+        orders = self._session_orders(raw)
+        if len(orders) > 1:
+            keyed = [(digest64(encode(_canonical_runs(self._reordered_runs(raw, o)))), o) for o in orders]
+            least = min(k for k, _o in keyed)
+            orders = [o for k, o in keyed if k == least]
         best: tuple | None = None
         best_fp = 0
-        candidates = self._symmetric(raw)
-        for sym, perm, amap in candidates:
+        for order in orders:
+            sym, perm, amap = self._reordered(raw, order)
             nxt, rename = _canonical(sym, self._canon, self._mappings)
-            if len(candidates) == 1:
+            if len(orders) == 1:
                 return nxt, perm, amap, rename
             fp = self.fingerprint(nxt)
             if best is None or fp < best_fp:
@@ -797,35 +803,32 @@ class SecuritySystem:
         assert best is not None
         return best
 
-    def _symmetric(self, state: SecState) -> list[tuple[SecState, tuple[int, ...] | None, dict[Atom, Atom]]]:
-        """Sessions are interchangeable: put them in a canonical order (by the shape of their runs, fresh values,
-        variables and, untimed, agents abstracted), renaming the fresh values they created (`Na#2` of the
-        session that becomes the first is `Na#1`); sessions whose shapes tie give one candidate per order (at
-        most `TIED_ORDERS`, then ties keep their order). Untimed, agents of one class (honest ones, compromised
-        ones, those dedicated to one role) are interchangeable too: they are renamed in order of first appearance
-        in the runs. Returns, per candidate, the state, the instance permutation and the atom renaming (None and
-        {} when nothing moves). Zones name timestamps: they are renamed too."""
+    def _session_orders(self, state: SecState) -> list[list[int] | None]:
+        """Sessions are interchangeable: the canonical orders of the sessions (by the shape of their runs, fresh
+        values, variables and, untimed, agents abstracted); sessions whose shapes tie give one order per
+        permutation (at most `TIED_ORDERS`, then ties keep their order). [None] without session symmetry."""
         if not self.session_symmetry:
-            return [(state, None, {})]
+            return [None]
         keys = {k: self._session_key(state, members) for k, members in self.sessions.items()}
         order = sorted(keys, key=lambda k: keys[k])
         groups = [list(g) for _k, g in itertools.groupby(order, key=lambda k: keys[k])]
-        orders = [order]
-        if any(len(g) > 1 for g in groups):
-            orders = []
-            for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
-                orders.append([k for g in choice for k in g])
-                if len(orders) == TIED_ORDERS:
-                    break
-        return [self._reordered(state, o) for o in orders]
+        if all(len(g) == 1 for g in groups):
+            return [order]
+        orders: list[list[int] | None] = []
+        for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
+            orders.append([k for g in choice for k in g])
+            if len(orders) == TIED_ORDERS:
+                break
+        return orders
 
-    def _reordered(self, state: SecState, order: list[int]) -> tuple[SecState, tuple[int, ...] | None,
-                                                                     dict[Atom, Atom]]:
-        """The state with its sessions in `order` (see `_symmetric`)."""
-        keys = self.sessions
+    def _order_maps(self, state: SecState, order: list[int]) -> tuple[list[int], dict[Atom, Atom]]:
+        """The instance permutation and the atom renaming that put the sessions in `order`: the fresh values a
+        session created follow it (`Na#2` of the session that becomes the first is `Na#1`); untimed, agents of
+        one class (honest ones, compromised ones, those dedicated to one role) are renamed in order of first
+        appearance in the runs."""
         perm = list(range(len(self.instances)))
         amap: dict[Atom, Atom] = {}
-        for new_k, old_k in zip(sorted(keys), order):
+        for new_k, old_k in zip(sorted(self.sessions), order):
             if new_k == old_k:
                 continue
             for j_old, j_new in zip(self.sessions[old_k], self.sessions[new_k]):
@@ -834,13 +837,10 @@ class SecuritySystem:
                 amap[Atom(f"{base}#{old_k}", sort)] = Atom(f"{base}#{new_k}", sort)
         if state.clock is None:
             amap.update(self._agent_renaming(state, order))
-        if not amap and all(p == j for j, p in enumerate(perm)):
-            return state, None, {}
-        clock = state.clock
-        if clock is not None:
-            clock = self.timing.rename(clock, amap)
-            if clock is None:
-                return state, None, {}
+        return perm, amap
+
+    def _renamer(self, amap: dict[Atom, Atom]) -> Callable[[Pattern], Pattern]:
+        """`rename_atoms` under `amap`, memoised per (term, renaming)."""
         memo, key = self._renamed, _interned(self._mappings, frozenset(amap.items()))
         if len(memo) > 500_000:
             memo.clear()
@@ -851,6 +851,34 @@ class SecuritySystem:
                 found = memo[(t, key)] = rename_atoms(t, amap)
             return found
 
+        return ren
+
+    def _reordered_runs(self, state: SecState, order: list[int] | None) -> tuple[Run, ...]:
+        """Only the runs of `_reordered(state, order)`: what a tie between orders is first decided on."""
+        if order is None:
+            return state.runs
+        perm, amap = self._order_maps(state, order)
+        ren = self._renamer(amap)
+        runs: list[Run] = list(state.runs)
+        for j_old, r in enumerate(state.runs):
+            runs[perm[j_old]] = Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values))
+        return tuple(runs)
+
+    def _reordered(self, state: SecState, order: list[int] | None) -> tuple[SecState, tuple[int, ...] | None,
+                                                                            dict[Atom, Atom]]:
+        """The state with its sessions in `order` (`_order_maps`), the instance permutation and the atom
+        renaming (None and {} when nothing moves). Zones name timestamps: they are renamed too."""
+        if order is None:
+            return state, None, {}
+        perm, amap = self._order_maps(state, order)
+        if not amap and all(p == j for j, p in enumerate(perm)):
+            return state, None, {}
+        clock = state.clock
+        if clock is not None:
+            clock = self.timing.rename(clock, amap)
+            if clock is None:
+                return state, None, {}
+        ren = self._renamer(amap)
         runs: list[Run] = list(state.runs)
         for j_old, r in enumerate(state.runs):
             runs[perm[j_old]] = Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values))
@@ -1483,6 +1511,29 @@ def _identity(state: SecState) -> tuple[tuple[str, Pattern], ...]:
 
 # ---------------------------------------------------------------------------------------------------------------
 # canonical states
+
+
+def _canonical_runs(runs: tuple[Run, ...]) -> tuple[Run, ...]:
+    """The runs with variables renamed in order of first occurrence, as `_canonical` renames them."""
+    order: dict[str, Var] = {}
+    for run in runs:
+        for v in run.values:
+            if v is not None and not isinstance(v, Atom):
+                for x in _vars_in_order(v):
+                    order.setdefault(x.name, x)
+    if not order:
+        return runs
+    rename = {old: Var(f"?{k}", v.sort) for k, (old, v) in enumerate(order.items(), start=1)}
+    return tuple(Run(r.pc, tuple(apply(v, rename) if v is not None else None for v in r.values)) for r in runs)
+
+
+def _vars_in_order(t: Pattern) -> Iterator[Var]:
+    """The variables of `t`, left to right (repeats included)."""
+    if isinstance(t, Var):
+        yield t
+    elif isinstance(t, App) and t._vars:
+        for a in t.args:
+            yield from _vars_in_order(a)
 
 
 def _canonical(state: SecState, memo: dict | None = None,
