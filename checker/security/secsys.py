@@ -199,6 +199,9 @@ class SecuritySystem:
         self.timed_knowledge = False
         self.lazy_agents = self.network_free
         self.eager_receives = self.network_free  # see `_eager`; off in the `exact()` twin
+        # Per role: whether its runs make claims (a commit, or a secret it knows): their partners then matter.
+        self.claims = tuple(any(sig.kind == "commit" for st in r.steps for sig in st.signals)
+                            or any(g.per_role[k] is not None for g in secrets) for k, r in enumerate(roles))
         self.reducible = timing is None and not any(r.reveal for r in roles) and \
             not any(g.kind == "alive" for g in agreements)
         self.slot_sorts = tuple(tuple(self._role_sort(name) if k in r.role_slots else None
@@ -568,7 +571,9 @@ class SecuritySystem:
         inst = self.instances[i]
         role = self.roles[inst.role]
         pc = state.runs[i].pc
-        finishing = pc + 1 == len(role.steps)
+        # A run that finishes has all its partners cast when it makes claims (they count only if every partner
+        # is honest); a run without claims (a key server's) may leave them to the attacker.
+        finishing = pc + 1 == len(role.steps) and (self.claims[inst.role] or not self.lazy_agents)
         needed = _needed_slots(role, step, finishing)
         exact: frozenset[int] = frozenset()  # slots a clock or counter needs as agents (whom it counts towards)
         if step.timing is not None:
