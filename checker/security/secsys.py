@@ -198,7 +198,9 @@ class SecuritySystem:
         # not replay is searched again with levels (checker/security/goals.py).
         self.timed_knowledge = False
         self.lazy_agents = self.network_free
-        self.eager_receives = self.network_free  # see `_eager`; off in the `exact()` twin
+        # Which receives are taken early (see `_eager`): "any" free pattern without levels, "agents" (only
+        # agent variables) with levels (the `exact()` twin), None when the attacker is not the network.
+        self.eager_receives: str | None = "any" if self.network_free else None
         # Per role: whether its runs make claims (a commit, or a secret it knows): their partners then matter.
         self.claims = tuple(any(sig.kind == "commit" for st in r.steps for sig in st.signals)
                             or any(g.per_role[k] is not None for g in secrets) for k, r in enumerate(roles))
@@ -246,7 +248,7 @@ class SecuritySystem:
         what it knew when it chose it (the exact lazy intruder)."""
         twin = copy.copy(self)
         twin.timed_knowledge = True
-        twin.eager_receives = False
+        twin.eager_receives = "agents" if twin.eager_receives else None
         twin._secret_cache = {}
         twin._fps = {}
         twin._solved = {}
@@ -304,23 +306,24 @@ class SecuritySystem:
         step is the only successor (unless it has none now). Two kinds of steps qualify; neither emits a running
         or commit event:
           * a start that only sends (no receive);
-          * without levels and with the attacker as the network (`eager_receives`), a receive whose pattern
-            (over the run's values) is a tuple of variables and of terms the attacker can derive now: its
-            solutions (the variables stay the attacker's choice, agents are cast up to symmetry) are the same
-            now as at any later point, since knowledge only grows.
+          * with the attacker as the network (`eager_receives`), a receive whose pattern (over the run's values)
+            is a tuple of variables and of terms the attacker can derive now: its solutions (the variables stay
+            the attacker's choice, agents are cast up to symmetry) are the same now as at any later point, since
+            knowledge only grows. With levels (`exact`) only agent variables qualify: any other variable taken
+            early could not take a value learnt later, as it could if the receive came later.
 
         Why no attack is lost (a simulation argument; symbolic states do not commute, so this is not a
         partial-order reduction of the explorer's kind): in any run of the system such a step can be moved to
         the front. Its messages then reach the attacker earlier, so every later receive has at least the
         solutions it had (knowledge only grows, constraints only get more room); what it received had the same
         solutions earlier, and a value the attacker later fixes for one of its variables is checked against
-        the knowledge of that later moment (the search without levels); it emits no event, and an agent it
+        the knowledge of that later moment (without levels; with levels only agents, known from the start, are
+        taken early); it emits no event, and an agent it
         casts is interchangeable with the one cast later. The moved run reaches a state at least as
         permissive, where the same goals fail. This needs monotone goals and effects: it is off for timed
         protocols (a step reads the clock), with `reveal` (which waits for a quiet moment) and with aliveness
-        goals (a run that has moved counts as alive). The search with levels (`exact`) takes no receive early:
-        there a variable chosen early may not take a value learnt later. An attack found this way is replayed
-        concretely with such receives postponed until the attacker can send them (witness.py)."""
+        goals (a run that has moved counts as alive). An attack found this way is replayed concretely with such
+        receives postponed until the attacker can send them (witness.py)."""
         if not self.reducible:
             return None
         for i, run in enumerate(state.runs):
@@ -353,8 +356,12 @@ class SecuritySystem:
         known = state.store.index()
         memo: dict = {}
 
+        agents_only = self.eager_receives == "agents"
+
         def free(t: Pattern) -> bool:
             if isinstance(t, Var):
+                if agents_only and not is_agent_sort(t.sort):
+                    return False
                 return t.name.startswith("~") or t.name in levels
             if isinstance(t, App) and t.op == "tuple":
                 return all(free(a) for a in t.args)
