@@ -202,6 +202,8 @@ def canonical_levels(known: Mapping[Pattern, int], simple: Mapping[str, tuple[Va
     """Renumber levels (see the module doc): constraint level c becomes the number of distinct constraint levels
     below it; an item's level x the number of distinct constraint levels below x."""
     distinct = sorted({lv for _v, lv in simple.values()})
+    if distinct in ([], [0]) and not any(known.values()):  # everything at level 0 (the search without levels)
+        return Store(frozenset(known.items()), frozenset(simple.values()))
     rank = {lv: k for k, lv in enumerate(distinct)}
     below = {x: bisect_left(distinct, x) for x in set(known.values())}  # constraint levels below x
     return Store(frozenset((t, below[x]) for t, x in known.items()),

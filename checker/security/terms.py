@@ -324,12 +324,21 @@ def exp(base: Pattern, *exponents: Pattern) -> App:
 
 
 def sort_key(term: Pattern) -> tuple:
-    """A total order over terms and patterns, independent of `hash()`: atoms, then applications, then variables."""
+    """A total order over terms and patterns, independent of `hash()`: atoms, then applications, then variables.
+    Memoised for applications (the search sorts the same items over and over)."""
     if isinstance(term, Atom):
         return (0, term.name, term.sort)
     if isinstance(term, App):
-        return (1, term.op, tuple(sort_key(a) for a in term.args))
+        found = _SORT_KEYS.get(term)
+        if found is None:
+            if len(_SORT_KEYS) > 200_000:
+                _SORT_KEYS.clear()
+            found = _SORT_KEYS[term] = (1, term.op, tuple(sort_key(a) for a in term.args))
+        return found
     return (2, term.name, term.sort or "")
+
+
+_SORT_KEYS: dict[App, tuple] = {}
 
 
 def is_ground(term: Pattern) -> bool:
