@@ -285,3 +285,67 @@ def test_a_role_that_takes_no_part_is_only_a_name(tmp_path):
     with pytest.raises(ModelError) as err:
         load_model(write(tmp_path, IDLE_ROLE.format(runs="run A(alice, bob)\n  run S(alice)"), "r.wolf"))
     assert "S takes no part in the protocol" in str(err.value)
+
+
+def test_receives_taken_early_are_postponed_in_the_concrete_attack(monkeypatch):
+    """The search takes the server's receive of `A, B, Na`-like tuples first (secsys `_eager`); the attack on
+    ISO/IEC 9798-2 with a trusted third party needs that receive after the attacker has learnt what it carries,
+    so the replay postpones it (witness `_postponed`) and the attack is confirmed, not searched again."""
+    import checker.security.witness as witness
+
+    postponed: list[bool] = []
+    original = witness._postponed
+
+    def spy(system, script):
+        found = original(system, script)
+        postponed.append(found is not None)
+        return found
+
+    monkeypatch.setattr(witness, "_postponed", spy)
+    assert verdicts(str(MODELS / "iso9798_2_ttp.wolf"))["A_agrees_S"] == FAILS
+    assert True in postponed
+    monkeypatch.setattr(witness, "_postponed", lambda system, script: None)
+    # without postponing, the same verdict needs the search with levels (slower, same answer)
+    assert verdicts(str(MODELS / "iso9798_2_ttp.wolf"))["A_agrees_S"] == FAILS
+
+
+def test_a_key_server_without_claims_leaves_its_partners_to_the_attacker():
+    """A run that makes no claim has its partners cast only where a step needs them: the key server's answer
+    names an agent variable, not one branch per agent (keyserver at two sessions: 752 states, was 23,190)."""
+    from checker.security.terms import Var
+
+    system, _props = load_model(str(MODELS / "keyserver.wolf"))
+    assert system.claims == (False, True, False)  # A, B (it commits), KS
+    ks = next(i for i, inst in enumerate(system.instances) if system.roles[inst.role].name == "KS")
+    finished = [s.runs[ks] for s in explorer_states(system) if s.runs[ks].pc == 1]
+    assert finished and any(isinstance(v, Var) for run in finished for v in run.values)
+
+
+def explorer_states(system) -> list:
+    """Every reachable state of `system`, breadth first (small models only)."""
+    seen = {s: None for s in system.initial_states()}
+    frontier = list(seen)
+    while frontier:
+        nxt = []
+        for s in frontier:
+            for _a, t in system.successors(s):
+                if t not in seen:
+                    seen[t] = None
+                    nxt.append(t)
+        frontier = nxt
+    return list(seen)
+
+
+def test_forgetting_a_decided_goal_keeps_every_successor_in_its_place():
+    """Paths found before a goal was forgotten are replayed by successor index after it: forgetting drops the
+    goal's events from the states, and never adds, removes or reorders successors (engine/system.py
+    `Focusing`)."""
+    system, _props = load_model(str(MODELS / "nspk.wolf"))
+    states = explorer_states(system)
+    assert any(s.events for s in states)
+    before = [[(a.instance, a.capability, a.values) for a, _t in system.successors(s)] for s in states]
+    system.forget(frozenset({"B_agrees_A", "A_agrees_B"}))
+    forgetting = [system.successors(s) for s in states]
+    system.forget(frozenset())
+    assert all(not t.events for succ in forgetting for _a, t in succ)
+    assert before == [[(a.instance, a.capability, a.values) for a, _t in succ] for succ in forgetting]
