@@ -123,10 +123,13 @@ def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: 
                 changed = True
     if not changed and base is not None:
         return known
+    opened: dict[Pattern, int] = {}  # items whose parts were added at their own level: nothing more to get
     while changed:
         changed = False
         memo: dict = {}
         for c, lc in list(known.items()):
+            if opened.get(c, INF) == lc:
+                continue
             needs = _needs(c)
             if needs is None:
                 continue
@@ -134,6 +137,8 @@ def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: 
             if need >= INF:
                 continue
             lp = max(lc, need)
+            if lp == lc:
+                opened[c] = lc
             for p in _parts(c):  # type: ignore[arg-type]
                 for u in _flat(p):
                     if not isinstance(u, Var) and known.get(u, INF) > lp:

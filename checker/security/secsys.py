@@ -236,6 +236,10 @@ class SecuritySystem:
             if inst.session is not None:
                 self.sessions[inst.session] = self.sessions.get(inst.session, ()) + (j,)
         self._forgotten: frozenset[int] = frozenset()  # agreement goals already decided (see `forget`)
+        # (old session, new session) -> the renaming of the fresh values the session creates (`_order_maps`)
+        self._fresh_moves = {(old, new): tuple((Atom(f"{base}#{old}", sort), Atom(f"{base}#{new}", sort))
+                                               for base, sort in self.fresh_bases)
+                             for old in self.sessions for new in self.sessions}
         self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
         self._solved: dict = {}  # (store, pattern) -> solutions (see `_injections`)
         self._shapes: dict = {}  # term -> its shape (see `_session_key`)
@@ -845,8 +849,7 @@ class SecuritySystem:
                 continue
             for j_old, j_new in zip(self.sessions[old_k], self.sessions[new_k]):
                 perm[j_old] = j_new
-            for base, sort in self.fresh_bases:
-                amap[Atom(f"{base}#{old_k}", sort)] = Atom(f"{base}#{new_k}", sort)
+            amap.update(self._fresh_moves[(old_k, new_k)])
         if state.clock is None:
             amap.update(self._agent_renaming(state, order))
         return perm, amap
