@@ -109,10 +109,11 @@ def _parts(c: App) -> tuple[Pattern, ...]:
 
 
 def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: Mapping[str, int],
-          base: Mapping[Pattern, int] | None = None) -> dict[Pattern, int]:
+          base: Mapping[Pattern, int] | None = None, done: dict[Pattern, int] | None = None) -> dict[Pattern, int]:
     """The analysed closure of `items` (plus the already closed `base`), each term with its lowest level.
     Tuples are split and dropped, variables dropped (a variable the attacker holds is one it chose: its
-    simple constraint says so already)."""
+    simple constraint says so already). `done` (updated in place) holds items of the base, with their level,
+    whose parts are all held at that level: they are not analysed again while their level stays."""
     known: dict[Pattern, int] = dict(base) if base else {}
     pairs = items.items() if isinstance(items, Mapping) else items
     changed = False
@@ -123,7 +124,7 @@ def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: 
                 changed = True
     if not changed and base is not None:
         return known
-    opened: dict[Pattern, int] = {}  # items whose parts were added at their own level: nothing more to get
+    opened: dict[Pattern, int] = {} if done is None else done
     while changed:
         changed = False
         memo: dict = {}
@@ -198,6 +199,19 @@ class Store:
     def is_ground(self) -> bool:
         return not self.simple and all(is_ground(t) for t, _lv in self.known)
 
+    def done(self) -> dict[Pattern, int]:
+        """The items whose parts are all held at the item's own level (their analysis is done: see `close`);
+        a store's knowledge is closed, so that is every item whose destructor's needs are derivable there."""
+        found = self._cache.get("done")
+        if found is None:
+            known, levels = self.index(), self.levels()
+            memo: dict = {}
+            found = self._cache["done"] = {
+                c: lc for c, lc in known.items()
+                if (needs := _needs(c)) is not None and max((level_of(n, known, levels, memo) for n in needs),
+                                                            default=0) <= lc}
+        return found
+
     def sorted_terms(self) -> list[Pattern]:
         """The items, sorted (deterministic order for traces and tests)."""
         return sorted((t for t, _lv in self.known), key=sort_key)
@@ -223,13 +237,15 @@ class Work:
     """One branch of the constraint search: substitution, closure and simple constraints so far (mutable;
     copied when the search branches)."""
 
-    __slots__ = ("sigma", "known", "simple", "opened", "fresh", "_decrypts")
+    __slots__ = ("sigma", "known", "simple", "opened", "fresh", "_decrypts", "done")
 
     def __init__(self, sigma: Subst, known: dict[Pattern, int], simple: dict[str, tuple[Var, int]],
-                 opened: frozenset = frozenset(), fresh: int = 0, decrypts: bool | None = None):
+                 opened: frozenset = frozenset(), fresh: int = 0, decrypts: bool | None = None,
+                 done: dict[Pattern, int] | None = None):
         self.sigma = sigma
         self.known = known
         self.simple = simple
+        self.done = {} if done is None else done  # items whose analysis is complete (see `close`)
         self.opened = opened  # (item, level) pairs decrypted on demand in this branch
         self.fresh = fresh  # variables the solver introduced (DH half-keys)
         self._decrypts = decrypts  # whether some item may open for some values of its variables (None: unknown)
@@ -242,7 +258,7 @@ class Work:
 
     @classmethod
     def start(cls, store: Store) -> Work:
-        w = cls({}, dict(store.index()), {v.name: (v, lv) for v, lv in store.simple})
+        w = cls({}, dict(store.index()), {v.name: (v, lv) for v, lv in store.simple}, done=dict(store.done()))
         found = store._cache.get("decrypts")
         if found is None:
             found = store._cache["decrypts"] = w._has_conditional()
@@ -250,7 +266,8 @@ class Work:
         return w
 
     def copy(self) -> Work:
-        return Work(dict(self.sigma), dict(self.known), dict(self.simple), self.opened, self.fresh, self._decrypts)
+        return Work(dict(self.sigma), dict(self.known), dict(self.simple), self.opened, self.fresh, self._decrypts,
+                    dict(self.done))
 
     def levels(self) -> dict[str, int]:
         return {n: lv for n, (_v, lv) in self.simple.items()}
@@ -276,18 +293,22 @@ class Work:
             if old is not None:
                 goals.append((new[name], old[1]))
         items: dict[Pattern, int] = {}
+        base: dict[Pattern, int] = {}  # items without a bound variable: closed among themselves already
         for t, lv in self.known.items():
             u = apply(t, new)
-            if items.get(u, INF) > lv:
+            if u is t:
+                base[t] = lv
+            elif items.get(u, INF) > lv:
                 items[u] = lv
-        self.known = close(items, self.levels())
+        self.done = {c: lc for c, lc in self.done.items() if c in base}
+        self.known = close(items, self.levels(), base, self.done)
         self._decrypts = None
         return goals
 
     def learn(self, terms: Sequence[Pattern], lv: int) -> None:
         """Add terms the attacker learns at level `lv` (with the substitution applied) and analyse."""
         items = [(apply(t, self.sigma), lv) for t in terms]
-        self.known = close(items, self.levels(), self.known)
+        self.known = close(items, self.levels(), self.known, self.done)
         self._decrypts = None
 
     def _has_conditional(self) -> bool:
@@ -443,7 +464,7 @@ class Intruder:
                 assert needs is not None
                 w2 = work.copy()
                 w2.opened = w2.opened | {(c, lv)}
-                w2.known = close([(p, max(lv, w2.known[c])) for p in _parts(c)], w2.levels(), w2.known)
+                w2.known = close([(p, max(lv, w2.known[c])) for p in _parts(c)], w2.levels(), w2.known, w2.done)
                 yield w2, [(t, lv)] + [(n, lv) for n in needs]
 
 
