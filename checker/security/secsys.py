@@ -742,6 +742,8 @@ class SecuritySystem:
             sends = [(s, apply(d, extra), apply(t, extra)) for s, d, t in sends]
             b = {k: apply(v, extra) for k, v in b.items()}
         sigma = work.sigma
+        if any(ev[0] == "R" and ev[3] in self.compromised for ev, _n in events):  # bound to one now
+            events = frozenset((ev, n) for ev, n in events if not (ev[0] == "R" and ev[3] in self.compromised))
         violations: tuple = ()
         if step.signals:
             events, violations, why = self._signals(runs, i, step, b, events, work)
@@ -1060,8 +1062,9 @@ class SecuritySystem:
             me, peer = b[role.slots[sig.me]], b[role.slots[sig.peer]]
             data = tuple(instantiate(d, b) for d in sig.data)
             if sig.kind == "running":
-                key = ("R", sig.goal, me, peer, data)
-                counts[key] = counts.get(key, 0) + 1
+                if peer not in self.compromised:  # only a commit of `peer`'s could match it, and commits are honest
+                    key = ("R", sig.goal, me, peer, data)
+                    counts[key] = counts.get(key, 0) + 1
                 continue
             if not all(values[s] in self.honest for s in role.role_slots if values[s] is not None):
                 continue  # a claim counts only in a run whose partners are all honest (as Scyther)
