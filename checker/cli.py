@@ -140,7 +140,7 @@ def default_max_memory() -> int | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wolf", description="Model checker for distributed algorithms and "
                                                               "security protocols.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="check every property of one or more models (or of every model in a "
                                          "directory)")
@@ -210,6 +210,19 @@ def _bounds(args: argparse.Namespace) -> Bounds:
     """The bounds of a run from the options; --max-memory defaults to 80% of the memory available now."""
     memory = args.max_memory if args.max_memory is not None else default_max_memory()
     return Bounds(getattr(args, "max_states", None), getattr(args, "max_depth", None), args.timeout, memory)
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: the installed version, looked up only when asked for (importlib.metadata is slow to load)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **_kwargs: Any):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show program's version number and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        print(f"{parser.prog} {_version()}")
+        parser.exit()
 
 
 def _version() -> str:
@@ -364,9 +377,11 @@ def _check_one(path: str, options: Options, args: argparse.Namespace) -> tuple[i
 def _write_charts(analysis: Analysis, args: argparse.Namespace) -> dict[str, list[str]]:
     """Every violated property's counterexample in each asked format, under DIR/<model>/; the files written,
     by property."""
+    formats = _chart_formats(args)
+    if not formats:
+        return {}  # nothing to draw: the renderers (and graphviz) are not even imported
     from checker.output.render_msc import RendererUnavailable, msc_dot, render_binary, render_svg
     from checker.output.sequence_text import mermaid, plantuml
-    formats = _chart_formats(args)
     out_dir = Path(args.svg_dir or "reports") / Path(analysis.path).stem
     written: dict[str, list[str]] = {}
     for v in analysis.verdicts:

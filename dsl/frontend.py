@@ -4,16 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from checker.process.procsys import ProcessSystem
 from checker.engine.properties import Property
 
-if TYPE_CHECKING:  # the security front end is imported only when a protocol is loaded
+if TYPE_CHECKING:  # each front end is imported only when a model of its kind is loaded
+    from checker.process.procsys import ProcessSystem
     from checker.security.secsys import SecuritySystem
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError
 from .limits import SizeLimits, check_sessions
-from .lower import lower
 from .parser import parse_model, read_source
 
 #: Attacker capabilities of a process model that inject messages (and so may grow the state space forever).
@@ -43,6 +42,7 @@ def load_model(path: str, defines: dict[str, Any] | None = None, attacker: tuple
                                               "the attacker's messages are bounded by what the roles accept")])
         check_sessions(model, defines or {}, limits)
         return compile_protocol(model, defines or {}, Path(path).stem, attacker, untyped)
+    from .lower import lower
     system, props = lower(model, defines or {}, Path(path).stem, attacker, limits, attacker_limit)
     _warn_unlimited_injection(system, notice)
     return system, props
