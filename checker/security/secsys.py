@@ -246,6 +246,7 @@ class SecuritySystem:
         self._renamed: dict = {}  # (term, atom renaming) -> renamed term (see `_symmetric`)
         self._canon: dict = {}  # (term, variable renaming) -> renamed term (see `_canonical`)
         self._mappings: dict = {}  # renaming -> its number, the key of the two memos above (`_interned`)
+        self._agent_atoms: dict = {}  # term -> the agents in it (`_agents_in`)
 
     def exact(self) -> SecuritySystem:
         """The same protocol with levels: what a value the attacker chose may later be bound to is limited to
@@ -805,7 +806,7 @@ class SecuritySystem:
         equal up to swapping such sessions coincide (the runs alone are cheap to rename; most ties end there)."""
         orders = self._session_orders(raw)
         if len(orders) > 1:
-            keyed = [(digest64(encode(_canonical_runs(self._reordered_runs(raw, o)))), o) for o in orders]
+            keyed = [(tuple(self._one(r) for r in _canonical_runs(self._reordered_runs(raw, o))), o) for o in orders]
             least = min(k for k, _o in keyed)
             orders = [o for k, o in keyed if k == least]
         best: tuple | None = None
@@ -909,6 +910,15 @@ class SecuritySystem:
                                                               tuple(ren(d) for d in ev[4]))),
                         frozenset(ren(v) for v in state.revealed), clock), tuple(perm), amap
 
+    def _agents_in(self, t: Pattern) -> tuple[Atom, ...]:
+        """The scenario's agents in `t`, left to right (memoised: run values recur across states)."""
+        found = self._agent_atoms.get(t)
+        if found is None:
+            if len(self._agent_atoms) > 200_000:
+                self._agent_atoms.clear()
+            found = self._agent_atoms[t] = tuple(a for a in _atoms(t) if a in self.agent_class)
+        return found
+
     def _agent_renaming(self, state: SecState, order: list[int]) -> dict[Atom, Atom]:
         """Agents of each class renamed in order of first appearance in the runs (sessions in `order`)."""
         seen: dict[tuple, list[Atom]] = {}
@@ -916,9 +926,9 @@ class SecuritySystem:
             for j in self.sessions[k]:
                 for v in state.runs[j].values:
                     if v is not None:
-                        for a in _atoms(v):
-                            cls = self.agent_class.get(a)
-                            if cls is not None and a not in seen.setdefault(cls, []):
+                        for a in self._agents_in(v):
+                            cls = self.agent_class[a]
+                            if a not in seen.setdefault(cls, []):
                                 seen[cls].append(a)
         out: dict[Atom, Atom] = {}
         for cls, first in seen.items():
