@@ -43,7 +43,7 @@ from checker.security.unify import Subst, apply, unify, unify_all
 
 Entry = tuple[Atom, Atom, Pattern]  # (claimed sender, addressee, term)
 _MAPPING_NUMBERS = itertools.count(1)  # see `_interned`
-TIED_ORDERS = 24  # orders of sessions whose shapes tie tried for the canonical form (`_symmetric`)
+TIED_ORDERS = 24  # orders of sessions whose shapes tie tried for the canonical form (`_session_orders`)
 Event = tuple  # ("R" | "C", goal index, me, peer, data)
 
 
