@@ -243,7 +243,7 @@ class SecuritySystem:
         self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
         self._solved: dict = {}  # (store, pattern) -> solutions (see `_injections`)
         self._shapes: dict = {}  # term -> its shape (see `_session_key`)
-        self._renamed: dict = {}  # (term, atom renaming) -> renamed term (see `_symmetric`)
+        self._renamed: dict = {}  # (term, atom renaming) -> renamed term (see `_renamer`)
         self._canon: dict = {}  # (term, variable renaming) -> renamed term (see `_canonical`)
         self._mappings: dict = {}  # renaming -> its number, the key of the two memos above (`_interned`)
         self._agent_atoms: dict = {}  # term -> the agents in it (`_agents_in`)
@@ -1456,7 +1456,7 @@ def _flat_key(key: tuple) -> list[Pattern]:
 
 def _shape(t: Pattern | None, fresh: frozenset[str], agents: Mapping[Atom, tuple] | None = None) -> tuple:
     """A term with fresh values reduced to their names, variables to their sorts and (given `agents`) agents to
-    their classes: what stays the same when sessions or agents are swapped (a sort key for `_symmetric`)."""
+    their classes: what stays the same when sessions or agents are swapped (a sort key for `_session_orders`)."""
     if t is None:
         return ("0",)
     if isinstance(t, Atom):
