@@ -104,13 +104,14 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
         except BoundHit as hit:
             return Analysis(path, model_name(path), "", (), Stats(seconds=budget.elapsed), False,
                             f"{hit.reason} while compiling the model")
-        props = _selected(props, options.only)
-        searched = _symmetric(system, props, options)
-        search = SearchOptions(exact=options.exact, reduce=options.reduce)
-        explorer = Explorer(searched, props, options.bounds, options.progress, options=search, budget=budget)
         result: Exploration | None = None
+        explorer: Explorer | None = None
         verdicts: list[Verdict] = []
         try:
+            props = _selected(props, options.only)
+            searched = _symmetric(system, props, options)
+            search = SearchOptions(exact=options.exact, reduce=options.reduce)
+            explorer = Explorer(searched, props, options.bounds, options.progress, options=search, budget=budget)
             result = explorer.run()
             if result.reduced and result.found:
                 _shortest_violations(searched, props, options, budget, result)
@@ -124,7 +125,8 @@ def analyze(path: str, options: Options = Options()) -> Analysis:
             # while shorter paths are sought, while judging (a liveness analysis, a schedule). No verdict then.
             if result is None:
                 unknown = tuple(Verdict(p.name, p.text, UNKNOWN, f"not decided: {hit.reason}") for p in props)
-                return Analysis(path, system.name, system.network.name, unknown, explorer.stats, False, hit.reason,
+                stats = getattr(explorer, "stats", None) or Stats(seconds=budget.elapsed)
+                return Analysis(path, system.name, system.network.name, unknown, stats, False, hit.reason,
                                 attacker=_attacker_of(system))
             verdicts += [Verdict(p.name, p.text, UNKNOWN, f"not decided: {hit.reason} while judging")
                          for p in props[len(verdicts):]]
