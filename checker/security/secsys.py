@@ -236,8 +236,9 @@ class SecuritySystem:
             if inst.session is not None:
                 self.sessions[inst.session] = self.sessions.get(inst.session, ()) + (j,)
         self._forgotten: frozenset[int] = frozenset()  # agreement goals already decided (see `forget`)
+        self._fresh_atoms: dict[tuple[str, int, str], Atom] = {}  # see `_fresh_atom`
         # (old session, new session) -> the renaming of the fresh values the session creates (`_order_maps`)
-        self._fresh_moves = {(old, new): tuple((Atom(f"{base}#{old}", sort), Atom(f"{base}#{new}", sort))
+        self._fresh_moves = {(old, new): tuple((self._fresh_atom(base, old, sort), self._fresh_atom(base, new, sort))
                                                for base, sort in self.fresh_bases)
                              for old in self.sessions for new in self.sessions}
         self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
@@ -684,7 +685,7 @@ class SecuritySystem:
         assert isinstance(me, Atom)
         for slot, sort in step.fresh:
             if values[slot] is None:
-                values[slot] = Atom(f"{role.slots[slot]}#{inst.number}", sort)
+                values[slot] = self._fresh_atom(role.slots[slot], inst.number, sort)
         clock = state.clock
         if self.timing is not None:
             timed = self._time_step(clock, i, role, step, values, work)
@@ -909,6 +910,15 @@ class SecuritySystem:
                         _map_counts(state.events, lambda ev: (ev[0], ev[1], ren(ev[2]), ren(ev[3]),
                                                               tuple(ren(d) for d in ev[4]))),
                         frozenset(ren(v) for v in state.revealed), clock), tuple(perm), amap
+
+    def _fresh_atom(self, base: str, number: int, sort: str) -> Atom:
+        """The fresh value `base#number`, always the same object: dictionaries keyed by terms then find it by
+        identity instead of comparing names."""
+        key = (base, number, sort)
+        found = self._fresh_atoms.get(key)
+        if found is None:
+            found = self._fresh_atoms[key] = Atom(f"{base}#{number}", sort)
+        return found
 
     def _agents_in(self, t: Pattern) -> tuple[Atom, ...]:
         """The scenario's agents in `t`, left to right (memoised: run values recur across states)."""
