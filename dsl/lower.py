@@ -282,12 +282,13 @@ class Lowerer(ExpressionLowering, PropertyLowering):
             for frame_size, fn in init_fns:
                 locs.append(None)
                 if fn is None:
-                    continue
+                    break  # its error is reported; the later initial values may read this one
                 try:
                     locs[-1] = fn(Ctx(locs, [None] * frame_size, member, fam.offset + member, None))
                 except ModelFault as err:
                     self.error("E403", f"initial value: {err}", err.span or decl.span)
                     break  # the later initial values may read this one
+            locs.extend([None] * (len(init_fns) + 1 - len(locs)))  # after an error: the slots stay, unfilled
             initial.append(tuple(locs))
         frame_size = 0
         transitions = []

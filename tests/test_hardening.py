@@ -97,7 +97,9 @@ def test_huge_integers_stop_the_run_as_a_bound_and_print_by_their_size(capsys):
 def test_causes_found_by_the_fuzz_campaign(tmp_path, capsys):
     """Each once ended in exit 4 (an internal error): a message term nested 200 levels deep (RecursionError in
     the attacker's analysis), a message bound computed past 4,300 digits (ValueError printing it), an initial
-    value read after the one before it failed (TypeError on None), `sessions 1000000` (compiles for minutes)."""
+    value read after the one before it failed (TypeError on None), the same when the one before could not even be
+    compiled (a range too large; found by the second campaign of 2026-11-30), `sessions 1000000` (compiles for
+    minutes)."""
     nsl = (ROOT / "models/security/nsl.wolf").read_text()
     lamport = (ROOT / "models/mutex/lamport.wolf").read_text()
     cases = [
@@ -107,6 +109,8 @@ def test_causes_found_by_the_fuzz_campaign(tmp_path, capsys):
                          "messages per P.critical == 3 * (N - " + "9" * 4300 + ")"),
          "the message bound is too large: about 10^4300, more than 4,300 digits"),
         ("process P {\n  var a = 1 / 0\n  var b = -a\n  state s\n}\n", "initial value: division by zero"),
+        ("process P {\n  var a = sum(x for x in (2..99999999999999999999))\n  var b = 2 / --a\n  state s\n}\n",
+         "more than the 10,000,000 that wolf's compile-time limit allows"),
         (nsl.replace("sessions SESSIONS", "sessions 1000000"), "sessions 1,000,000 need 2,000,000 role instances"),
     ]
     assert "messages per P.critical == 3 * (N - 1)" in lamport and "sessions SESSIONS" in nsl
