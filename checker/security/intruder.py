@@ -124,12 +124,13 @@ def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: 
                 changed = True
     if not changed and base is not None:
         return known
-    opened: dict[Pattern, int] = {} if done is None else done
+    if done is None:
+        done = {}
     while changed:
         changed = False
         memo: dict = {}
         for c, lc in list(known.items()):
-            if opened.get(c, INF) == lc:
+            if done.get(c, INF) == lc:
                 continue
             needs = _needs(c)
             if needs is None:
@@ -139,7 +140,7 @@ def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: 
                 continue
             lp = max(lc, need)
             if lp == lc:
-                opened[c] = lc
+                done[c] = lc
             for p in _parts(c):  # type: ignore[arg-type]
                 for u in _flat(p):
                     if not isinstance(u, Var) and known.get(u, INF) > lp:

@@ -744,8 +744,6 @@ class SecuritySystem:
             sends = [(s, apply(d, extra), apply(t, extra)) for s, d, t in sends]
             b = {k: apply(v, extra) for k, v in b.items()}
         sigma = work.sigma
-        if any(ev[0] == "R" and ev[3] in self.compromised for ev, _n in events):  # bound to one now
-            events = frozenset((ev, n) for ev, n in events if not (ev[0] == "R" and ev[3] in self.compromised))
         violations: tuple = ()
         if step.signals:
             events, violations, why = self._signals(runs, i, step, b, events, work)
@@ -1551,14 +1549,20 @@ def _identity(state: SecState) -> tuple[tuple[str, Pattern], ...]:
 # canonical states
 
 
-def _canonical_runs(runs: tuple[Run, ...]) -> tuple[Run, ...]:
-    """The runs with variables renamed in order of first occurrence, as `_canonical` renames them."""
+def _first_occurrences(runs: Sequence[Run]) -> dict[str, Var]:
+    """The variables of the runs in order of first occurrence (runs in order, values in order, left to right)."""
     order: dict[str, Var] = {}
     for run in runs:
         for v in run.values:
             if v is not None and not isinstance(v, Atom):
                 for x in _vars_in_order(v):
                     order.setdefault(x.name, x)
+    return order
+
+
+def _canonical_runs(runs: tuple[Run, ...]) -> tuple[Run, ...]:
+    """The runs with variables renamed in order of first occurrence, as `_canonical` renames them."""
+    order = _first_occurrences(runs)
     if not order:
         return runs
     rename = {old: Var(f"?{k}", v.sort) for k, (old, v) in enumerate(order.items(), start=1)}
@@ -1578,26 +1582,11 @@ def _canonical(state: SecState, memo: dict | None = None,
                mappings: dict | None = None) -> tuple[SecState, dict[str, Var]]:
     """Rename variables in order of first occurrence (`?1`, `?2`, ...); returns the state and the renaming.
     `memo` keeps renamed terms per (term, renaming): the same items recur in many states."""
-    order: dict[str, Var] = {}
-
-    def visit(t: Pattern | None) -> None:
-        if t is None or isinstance(t, Atom):
-            return
-        if isinstance(t, Var):
-            if t.name not in order:
-                order[t.name] = t
-            return
-        if t._vars:
-            for a in t.args:
-                visit(a)
-
-    for run in state.runs:
-        for v in run.values:
-            visit(v)
+    order = _first_occurrences(state.runs)
     rest = sorted({v for t, _lv in state.store.known for v in term_vars(t)} | {v for v, _lv in state.store.simple},
                   key=lambda v: v.name)
     for v in rest:
-        visit(v)
+        order.setdefault(v.name, v)
     if not order:
         return state, {}
     rename = {old: Var(f"?{k}", v.sort) for k, (old, v) in enumerate(order.items(), start=1)}
