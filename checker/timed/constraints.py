@@ -365,12 +365,13 @@ class ConstraintSet:
     unsatisfiability that only Z3 can see) may leave logically equal sets unequal. That only costs duplicate
     states, never soundness."""
 
-    __slots__ = ("_names", "_dbm", "_general", "_false", "_canon", "_hash", "_vars")
+    __slots__ = ("_names", "_dbm", "_general", "_false", "_identity", "_canon", "_hash", "_vars")
     _names: tuple[str, ...]
     _dbm: tuple[tuple[float, ...], ...]
     _general: tuple[Constraint, ...]
     _false: bool
-    _canon: tuple[Constraint, ...]
+    _identity: tuple  # what equality, hashing and fingerprints compare (see `_init`)
+    _canon: tuple[Constraint, ...] | None  # the sorted constraints, built when first read (`canonical()`)
     _hash: int
     _vars: frozenset[str]
 
@@ -387,9 +388,25 @@ class ConstraintSet:
         sa(self, "_dbm", dbm)
         sa(self, "_general", tuple(sorted(general, key=_key)))
         sa(self, "_false", false)
-        sa(self, "_canon", (_FALSE,) if false else self._emit() + self._general)
-        sa(self, "_hash", hash(self._canon))
-        sa(self, "_vars", frozenset(n for c in self._canon for n, _k in c.lhs.terms))
+        # The identity is the closed matrix itself, over the constrained variables in name order (unbounded
+        # entries as None) plus the general constraints: a function of the solution set like the sorted
+        # constraints (`_emit`), but built without creating and sorting a Constraint per bound, which was most
+        # of the cost of a timed search (every step makes several zones, most of which are never printed).
+        if false:
+            sa(self, "_identity", ("false",))
+            sa(self, "_canon", (_FALSE,))
+            sa(self, "_vars", frozenset())
+        else:
+            n = len(names) + 1
+            live = [i for i in range(1, n) if any(dbm[i][j] != _INF or dbm[j][i] != _INF for j in range(n) if j != i)]
+            live.sort(key=lambda i: names[i - 1])
+            nodes = [0] + live
+            bounds = tuple(None if dbm[i][j] == _INF else dbm[i][j] for i in nodes for j in nodes)
+            sa(self, "_identity", (tuple(names[i - 1] for i in live), bounds, self._general))
+            sa(self, "_canon", None)
+            sa(self, "_vars", frozenset(names[i - 1] for i in live) |
+               frozenset(n for c in self._general for n, _k in c.lhs.terms))
+        sa(self, "_hash", hash(self._identity))
 
     @classmethod
     def _make(cls, names: tuple[str, ...], dbm: _Matrix | tuple[tuple[float, ...], ...],
@@ -424,32 +441,34 @@ class ConstraintSet:
         raise AttributeError("ConstraintSet is immutable")
 
     def __reduce__(self) -> tuple[type, tuple[tuple[Constraint, ...]]]:
-        return (ConstraintSet, (self._canon,))
+        return (ConstraintSet, (self.canonical(),))
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ConstraintSet) and self._hash == other._hash and self._canon == other._canon
+        return isinstance(other, ConstraintSet) and self._hash == other._hash and self._identity == other._identity
 
     def __hash__(self) -> int:
         return self._hash
 
     def __iter__(self) -> Iterator[Constraint]:
-        return iter(self._canon)
+        return iter(self.canonical())
 
     def __len__(self) -> int:
-        return len(self._canon)
+        return len(self.canonical())
 
     def __str__(self) -> str:
-        return "{" + ", ".join(map(str, self._canon)) + "}"
+        return "{" + ", ".join(map(str, self.canonical())) + "}"
 
     def __repr__(self) -> str:
-        return f"ConstraintSet({', '.join(map(str, self._canon))})"
+        return f"ConstraintSet({', '.join(map(str, self.canonical()))})"
 
-    def __canonical__(self) -> tuple[Constraint, ...]:  # for state fingerprints (checker/engine/fingerprint.py)
-        return self._canon
+    def __canonical__(self) -> tuple:  # for state fingerprints (checker/engine/fingerprint.py)
+        return self._identity
 
     def canonical(self) -> tuple[Constraint, ...]:
-        """The normal form (sorted constraints) that equality, hashing and fingerprints are based on."""
-        return self._canon
+        """The normal form: sorted constraints, equal exactly when the sets are equal (see `_init`)."""
+        if self._canon is None:
+            object.__setattr__(self, "_canon", self._emit() + self._general)
+        return self._canon  # type: ignore[return-value]
 
     @property
     def is_false(self) -> bool:
@@ -471,7 +490,7 @@ class ConstraintSet:
 
     def evaluate(self, assignment: Mapping[str, int]) -> bool:
         """Plain-Python truth of the conjunction; the check every witness must pass (principle 4)."""
-        return not self._false and all(c.holds(assignment) for c in self._canon)
+        return not self._false and all(c.holds(assignment) for c in self.canonical())
 
     def add(self, *constraints: Constraint) -> ConstraintSet:
         """The conjunction of this set with `constraints`, canonicalised (incremental DBM closure)."""
@@ -504,7 +523,7 @@ class ConstraintSet:
         return ConstraintSet._make(tuple(names), d, general)
 
     def conjoin(self, other: ConstraintSet) -> ConstraintSet:
-        return ConstraintSet.false() if other._false else self.add(*other._canon)
+        return ConstraintSet.false() if other._false else self.add(*other.canonical())
 
     def project(self, keep: Iterable[str]) -> ConstraintSet:
         """Existentially eliminate every variable not in `keep`, exactly over the integers.
@@ -525,7 +544,7 @@ class ConstraintSet:
         pending = sorted(in_general - keep)
         if not pending:  # a principal submatrix of a closed DBM is closed: nothing to rebuild
             return kept
-        cons = list(kept._canon)
+        cons = list(kept.canonical())
         progress = True
         while pending and progress:
             progress = False
