@@ -285,6 +285,7 @@ def _check(args: argparse.Namespace) -> int:
     checked: list[tuple[str, int, Analysis | None]] = []
     for path in files:
         code, payload, analysis = _check_one(path, options, args)
+        gc.collect()  # full passes are not automatic (`command_line`): one between two models frees the last one's
         checked.append((path, code, analysis))
         if payload is not None:
             results.append(payload)
@@ -553,6 +554,8 @@ class _ModelLibrary:
             return analyze(str(path), options)
         except ModelError as err:
             raise ModelFailure(_rendered(str(path), err)) from None
+        finally:
+            gc.collect()  # between two models (full passes are not automatic: see `command_line`)
 
     def system(self, path: Path) -> Any:
         from dsl.frontend import load_model
@@ -573,11 +576,18 @@ def _source(path: str) -> str | None:
         return None
 
 
+FULL_PASSES_NEVER = 10 ** 9  # young collections between two automatic full passes of the collector
+
+
 def command_line() -> int:
     """The `wolf` command and `python -m checker`: `main` in a process of its own. Everything imported by now
-    lives as long as the process, so it is frozen out of the garbage collector's full passes; on a large heap
-    those pause the search for tenths of a second (and hold up the clock of `--timeout` meanwhile)."""
+    lives as long as the process, so it is frozen out of the garbage collector's passes. Full passes are not run
+    automatically either: a search keeps what it makes (states, memo tables), so each full pass walks a heap
+    that only grows, to find almost nothing (X.509 three-way at 3 sessions: 26 passes, 12 of
+    its 40 s, 147 objects freed); wolf's own reference cycles are short-lived and die in the young generations,
+    which are still collected as usual."""
     gc.freeze()
+    gc.set_threshold(*gc.get_threshold()[:2], FULL_PASSES_NEVER)
     return main()
 
 
