@@ -284,8 +284,9 @@ def _check(args: argparse.Namespace) -> int:
     results: list[dict[str, Any]] = []
     checked: list[tuple[str, int, Analysis | None]] = []
     for path in files:
+        if checked:
+            gc.collect()  # full passes are not automatic (`command_line`): one between two models frees the last one's
         code, payload, analysis = _check_one(path, options, args)
-        gc.collect()  # full passes are not automatic (`command_line`): one between two models frees the last one's
         checked.append((path, code, analysis))
         if payload is not None:
             results.append(payload)
