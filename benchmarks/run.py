@@ -11,11 +11,14 @@ checked here, never by timed assertions in tests (issue 8):
   * the security and time libraries: each model's verdict in under 1 s (whole process); NSPK under 0.25 s;
     three-role protocols with servers at `sessions 2` under 5 s, two-role ones at `sessions 3` under 10 s, with
     the states explored before and after the symbolic search (`--security`, see `security_section`).
+Whole-process times include starting Python and importing wolf, so wolf's packages are byte-compiled first
+(`compile_wolf`): with PYTHONDONTWRITEBYTECODE set and no cached bytecode, every process would compile them again.
 Usage: python benchmarks/run.py [--quick] [--no-spin] [--security] [--out benchmarks/results.json]
 """
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import shutil
@@ -47,6 +50,14 @@ class Row:
     bytes_per_state: float | None  # peak memory above the baseline run, per stored state
     verdicts: str
     extra: dict = field(default_factory=dict)
+
+
+def compile_wolf() -> None:
+    """Byte-compile wolf's packages (as `make` does when it installs wolf), so that whole-process times measure
+    a start from cached bytecode even where PYTHONDONTWRITEBYTECODE is set."""
+    for package in ("checker", "dsl"):
+        if not compileall.compile_dir(ROOT / package, quiet=1):
+            raise SystemExit(f"could not byte-compile {ROOT / package}")
 
 
 def measure(argv: list[str], timeout: float, cwd: Path = ROOT) -> tuple[int, str, float, float]:
@@ -225,6 +236,7 @@ def main() -> int:
     parser.add_argument("--security-before", metavar="CHECKOUT",
                         help="measure the security section's 'before' figures with the wolf at CHECKOUT")
     args = parser.parse_args()
+    compile_wolf()
     rows: list[Row] = []
     base = run_wolf("baseline (trivial model)", ["models/mutex/central.wolf", "-D", "N=2", "-p", "mutex"],
                     60.0, 0.0)
