@@ -19,7 +19,7 @@ from checker.security.terms import Var, variables
 from . import ast as A
 from .diagnostics import Diagnostic
 from .limits import MAX_TIME_VALUE, quantity
-from .lower_props import formula_text
+from .formulas import formula_text
 from .narration import Compiled, RoleView
 
 NUMERIC = ("time", "number")
