@@ -1,6 +1,11 @@
 """Syntax tree of a wolf model: plain frozen data with source spans, produced by dsl/parser.py.
 
 Every node carries the span it came from so that checks can point at the exact line and column.
+
+Nodes are compared and hashed by identity (`eq=False`): each stands for one place in the source, and nothing
+compares two trees. Generated `__eq__` and `__hash__` would walk whole subtrees, and making them for 50-odd
+classes is a third of what importing this module costs, which every `wolf` process pays. `Span` is a value
+and keeps both. Every class has a docstring, which also spares `dataclass` computing one from its signature.
 """
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class Span:
+    """Where a node was written: first line and column, last line and column (1-based; 0 where unknown)."""
+
     line: int
     column: int
     end_line: int
@@ -19,7 +26,7 @@ NO_SPAN = Span(0, 0, 0, 0)
 
 
 # ------------------------------------------------------------------ types
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TypeExpr:
     """A written type: `int`, `set[(int, pid)]`, `map[pid, int]`, `(int, pid)`."""
 
@@ -29,32 +36,42 @@ class TypeExpr:
 
 
 # ------------------------------------------------------------------ expressions
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Expr:
+    """An expression of the process language; `span` is keyword-only so that subclasses list their own fields first."""
+
     span: Span = field(default=NO_SPAN, kw_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IntLit(Expr):
+    """An integer literal: `42`."""
+
     value: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BoolLit(Expr):
+    """`true` or `false`."""
+
     value: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StrLit(Expr):
+    """A quoted string: `"idle"`."""
+
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Name(Expr):
+    """A variable, constant, parameter or bound name."""
+
     id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BinOp(Expr):
     """Arithmetic, comparison, membership and boolean operators (`op` is the operator as written;
     `in`, `not in`, `and`, `or`, `->`)."""
@@ -64,30 +81,36 @@ class BinOp(Expr):
     right: Expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Not(Expr):
+    """`not e`."""
+
     operand: Expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Neg(Expr):
+    """`-e`."""
+
     operand: Expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Eventually(Expr):
     """`eventually q`: only legal as the right side of `->` directly under `always`, or at the top."""
 
     operand: Expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Index(Expr):
+    """`target[index]`: an element of a sequence or map, or a member of a process family."""
+
     target: Expr
     index: Expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Field(Expr):
     """`P[j].clock`, `p.critical`: a variable or control-state test of a process instance."""
 
@@ -95,7 +118,7 @@ class Field(Expr):
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Call(Expr):
     """A built-in function applied to plain arguments: `max(a, b)`, `min(queue)`, `len(q)`."""
 
@@ -103,7 +126,7 @@ class Call(Expr):
     args: tuple[Expr, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Comprehension(Expr):
     """Everything that binds a variable over a collection.
 
@@ -119,44 +142,56 @@ class Comprehension(Expr):
     cond: Expr | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TupleLit(Expr):
+    """`(a, b)`."""
+
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SetLit(Expr):
+    """`{a, b}`: a non-empty set."""
+
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EmptyBraces(Expr):
     """`{}`: an empty set or an empty map, whichever the declared type says."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MapLit(Expr):
+    """`{k: v, ...}`: a non-empty map."""
+
     items: tuple[tuple[Expr, Expr], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SeqLit(Expr):
+    """`[a, b]`: a sequence."""
+
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RangeLit(Expr):
+    """`low..high`: the integers from `low` to `high`, both included."""
+
     low: Expr
     high: Expr
 
 
 # ------------------------------------------------------------------ statements
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Stmt:
+    """A statement of a transition or handler body; `span` is keyword-only, as in `Expr`."""
+
     span: Span = field(default=NO_SPAN, kw_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Assign(Stmt):
     """`x = e`, `m[k] = e`, and the augmented forms `x += e` / `x -= e` (`op` is `=`, `+=`, `-=`)."""
 
@@ -166,21 +201,25 @@ class Assign(Stmt):
     value: Expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ProcTarget:
+    """A process as the target of a send or a crash: `P[i]`, `M` (`index` None for a single process)."""
+
     family: str
     index: Expr | None
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Send(Stmt):
+    """`send m(args) to P[i]`."""
+
     message: str
     args: tuple[Expr, ...]
     to: ProcTarget
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Broadcast(Stmt):
     """Send to every member of `family` (default: the sender's own family) except the sender."""
 
@@ -189,54 +228,68 @@ class Broadcast(Stmt):
     family: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class If(Stmt):
+    """`if c { ... } elif c2 { ... } else { ... }`: (condition, body) branches and the `else` body."""
+
     branches: tuple[tuple[Expr, tuple[Stmt, ...]], ...]
     orelse: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class For(Stmt):
+    """`for x in S { ... }`."""
+
     var: str
     source: Expr
     body: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Goto(Stmt):
+    """`goto s`: move to control state `s`."""
+
     state: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Skip(Stmt):
-    pass
+    """`skip`: a statement that does nothing."""
 
 
 # ------------------------------------------------------------------ declarations
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Param:
+    """A message parameter: `name: type`."""
+
     name: str
     type: TypeExpr
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MessageDecl:
+    """`message m(a: int, b: pid)`."""
+
     name: str
     params: tuple[Param, ...]
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class VarDecl:
+    """`var x: type = init` of a process (the type may be left to the initial value)."""
+
     name: str
     type: TypeExpr | None
     init: Expr
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Transition:
+    """`source -> target as label when guard { body }` (label, guard and body optional)."""
+
     source: str
     target: str
     label: str | None
@@ -245,8 +298,10 @@ class Transition:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Handler:
+    """`on m(params) from sender in states when guard { body }`."""
+
     message: str
     params: tuple[str, ...]
     sender: str | None
@@ -256,8 +311,10 @@ class Handler:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ProcessDecl:
+    """A process, or a family `P[i in 0..N-1]` of them: variables, control states and behaviour."""
+
     name: str
     index_var: str | None
     index_range: Expr | None
@@ -270,21 +327,25 @@ class ProcessDecl:
     state_spans: tuple[Span, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ConstDecl:
+    """`const N = 3` (overridable with `-D N=...`)."""
+
     name: str
     value: Expr
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CrashDecl:
+    """`crash P[i] when c`: the process may stop for good (when `c` holds, if given)."""
+
     target: ProcTarget
     when: Expr | None
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CheckDecl:
     """A property. kind: `deadlock_free`, `always`, `eventually`, `messages_per`.
 
@@ -302,8 +363,10 @@ class CheckDecl:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Model:
+    """A whole model file: a process model, or a security protocol (`protocol` and `scenario`)."""
+
     name: str | None
     consts: tuple[ConstDecl, ...]
     network: tuple[str, ...]
@@ -320,28 +383,28 @@ class Model:
 
 
 # ------------------------------------------------------------------ security protocols (narrations)
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TermExpr:
     """A message term as written in a narration; dsl/narration.py turns it into a checker.terms pattern."""
 
     span: Span = field(default=NO_SPAN, kw_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TName(TermExpr):
     """A name: a role, a fresh value, a constant."""
 
     id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TString(TermExpr):
     """A quoted public text constant: `"I am A"`."""
 
     value: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TCall(TermExpr):
     """A function application: `pk(B)`, `k(A, S)`, `h(Na)`, `exp(g, X)`, `sign(m, sk(A))`."""
 
@@ -349,7 +412,7 @@ class TCall(TermExpr):
     args: tuple[TermExpr, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TEnc(TermExpr):
     """`{m1, m2}key`: asymmetric under `pk(X)`, a signature under `sk(X)`, symmetric otherwise."""
 
@@ -357,12 +420,14 @@ class TEnc(TermExpr):
     key: TermExpr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TTuple(TermExpr):
+    """`(t1, t2)`: a pair or longer tuple of terms."""
+
     items: tuple[TermExpr, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class NarrationMsg:
     """One line `A -> B: terms` of a narration."""
 
@@ -372,14 +437,16 @@ class NarrationMsg:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class KnowsDecl:
+    """`A knows k(A, S), pk(B)`: what a role knows before the protocol starts."""
+
     role: str
     terms: tuple[TermExpr, ...]
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class GoalDecl:
     """kind: `secret` (terms), `agree` (injective), `niagree`, `wagree`, `alive`; claimer/partner are roles."""
 
@@ -390,7 +457,7 @@ class GoalDecl:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class TimeCheckDecl:
     """A guard on the receiver of the message line written before it (`after`, from 1; 0: no message yet).
 
@@ -406,8 +473,10 @@ class TimeCheckDecl:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ProtocolDecl:
+    """A narration: roles, initial knowledge, message lines, goals, sorts, secrets and time checks."""
+
     roles: tuple[str, ...]
     roles_span: Span
     knows: tuple[KnowsDecl, ...]
@@ -420,7 +489,7 @@ class ProtocolDecl:
     counters: tuple[tuple[str, Span], ...] = ()  # `counter N`: per-pair sequence numbers
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RunDecl:
     """`run A(alice, eve)`: one role instance; `_` leaves a role to be learnt from messages."""
 
@@ -429,8 +498,10 @@ class RunDecl:
     span: Span = NO_SPAN
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ScenarioDecl:
+    """The runs to check a protocol on: agents, sessions or runs, compromised agents, the attacker, clocks."""
+
     honest: tuple[tuple[str, Span], ...]
     compromised: tuple[tuple[str, Span], ...]
     sessions: tuple[str | int, Span] | None
