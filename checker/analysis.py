@@ -23,7 +23,7 @@ from checker.engine.budget import BoundHit, Bounds, Budget
 from checker.engine.explorer import Explorer, SearchOptions
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Judgement, Property, Run
 from checker.engine.run import Exploration, Path, StateError, Stats, replay
-from checker.process.network import CAPABILITIES
+from checker.process.capabilities import CAPABILITIES
 from checker.output.trace import Trace
 from checker.output.tracebuild import build_trace
 

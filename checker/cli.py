@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
 import os
 import re
@@ -26,7 +25,7 @@ from checker.analysis import FAILS, Analysis, Options, analyze
 from checker.engine.budget import BoundHit, Bounds, Budget
 from checker.engine.run import Stats
 from checker.output.render_text import render_text
-from checker.process.network import CAPABILITIES
+from checker.process.capabilities import CAPABILITIES
 from checker.output.summary import analysis_to_json, render_analysis
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_BOUND, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -293,6 +292,7 @@ def _check(args: argparse.Namespace) -> int:
         if SEVERITY[code] > SEVERITY[worst]:
             worst = code
     if args.format == "json":
+        import json  # here, not at the top: only --format json needs it
         print(json.dumps(results[0] if len(results) == 1 and len(files) == 1 else results, indent=2))
     elif len(files) > 1:
         print(_summary_table(checked))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from checker.process.network import CAPABILITIES
+from checker.process.capabilities import CAPABILITIES
 
 #: Options whose value is a directory or a file to write; the others (numbers, NAME=VALUE) get no completion.
 _PATH_OPTIONS = frozenset({"--svg-dir", "--out", "--svg"})

@@ -5,7 +5,6 @@ under the offending column, then notes and a hint.
 """
 from __future__ import annotations
 
-import difflib
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -90,6 +89,8 @@ def visible(text: str) -> str:
 
 def did_you_mean(word: str, known: Iterable[str]) -> str | None:
     """The known name closest to a misspelt one (`protcol` -> `protocol`, `n` -> `N`), or None."""
+    import difflib  # here, not at the top: only a misspelt name needs it, and most runs have none
+
     names = list(known)
     same = [k for k in names if k.lower() == word.lower()]
     close = same or difflib.get_close_matches(word, names, n=1, cutoff=0.7)

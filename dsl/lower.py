@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Callable, cast
 
-from checker.process.network import CAPABILITIES, Network
+from checker.process.capabilities import CAPABILITIES
+from checker.process.network import Network
 from checker.engine.system import ModelFault
 from checker.process.symmetry import SymmetrySpec
 from checker.process.procsys import (Ctx, FamilySpec, HandlerSpec, MessageSpec, ProcessSystem,

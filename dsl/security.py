@@ -12,7 +12,7 @@ import itertools
 import re
 from typing import Any
 
-from checker.process.network import CAPABILITIES
+from checker.process.capabilities import CAPABILITIES
 from checker.security.goals import Executable, Goal
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, Signal
 from checker.security.secsys import Scenario, SecuritySystem

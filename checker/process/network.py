@@ -22,9 +22,6 @@ from checker.process.values import vkey
 
 Channel = tuple  # the messages waiting on one channel
 
-#: The attacker's capabilities, in the order the seeds list the threats; shared by both model kinds.
-CAPABILITIES = ("eavesdrop", "drop", "modify", "replay", "masquerade")
-
 
 @dataclass(frozen=True)
 class Network:

@@ -10,7 +10,7 @@ import itertools
 from dataclasses import replace
 
 from checker.analysis import FAILS, Analysis, Options, analyze
-from checker.process.network import CAPABILITIES
+from checker.process.capabilities import CAPABILITIES
 
 
 def weakest_attackers(path: str, analysis: Analysis, options: Options) -> dict[str, list[list[str]]]:
