@@ -36,6 +36,9 @@ class CounterexampleMismatch(Exception):
 
 @dataclass(frozen=True)
 class Options:
+    """How to check a model: what the command line can override, the bounds, and where progress and
+    warnings go."""
+
     defines: dict[str, Any] = field(default_factory=dict)
     bounds: Bounds = Bounds()
     attacker: tuple[str, ...] | None = None  # overrides the model's capabilities; () means no attacker
@@ -50,6 +53,8 @@ class Options:
 
 @dataclass(frozen=True)
 class Verdict:
+    """One property's verdict, with the reason in words and, for a failure, the replayed counterexample."""
+
     name: str
     text: str
     status: str  # holds | fails | unknown
@@ -71,6 +76,8 @@ class AttackerSummary:
 
 @dataclass(frozen=True)
 class Analysis:
+    """Everything `analyze` found out about one model file, as the text and JSON outputs show it."""
+
     path: str
     model: str
     network: str

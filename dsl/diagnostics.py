@@ -39,6 +39,8 @@ CODES = {
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One error in a model: its code (see CODES), what is wrong, where, and notes and a hint on fixing it."""
+
     code: str
     message: str
     span: Span

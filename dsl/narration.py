@@ -114,6 +114,8 @@ class Terms:
 
 @dataclass
 class _Step:
+    """A role step while the narration is compiled: filled in line by line, frozen into a StepSpec at the end."""
+
     receive: Pattern | None = None
     receive_number: int = 0
     sender_slot: int | None = None
@@ -302,6 +304,8 @@ def _is_blob(v: Pattern) -> bool:
 
 @dataclass
 class Compiled:
+    """A compiled narration: the names and their kinds, each role's view, and every message line as a pattern."""
+
     names: Names
     views: dict[str, RoleView]
     messages: list[tuple[A.NarrationMsg, Pattern]]

@@ -13,6 +13,8 @@ from typing import Any
 
 @dataclass
 class Stats:
+    """Figures of a search, updated as it runs (progress lines show them) and final once it ends."""
+
     states: int = 0
     transitions: int = 0
     depth: int = 0

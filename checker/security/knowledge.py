@@ -186,6 +186,9 @@ def _how(origin: Origin) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Explainer:
+    """What `explain` needs to say how the attacker derives a term: the closed knowledge, where each of its
+    terms came from, the fresh values, and a memo of the parts of terms built from it."""
+
     closed: set[Pattern]
     origins: dict[Pattern, Origin]
     fresh: frozenset[Atom]

@@ -78,6 +78,8 @@ class StepTiming:
 
 @dataclass(frozen=True)
 class RoleSpec:
+    """A compiled role: its variables (slots, with their sorts) and its steps, as every instance runs them."""
+
     name: str
     slots: tuple[str, ...]  # variable names; slot 0 is the role's own agent
     sorts: tuple[str | None, ...]
