@@ -397,15 +397,16 @@ class ConstraintSet:
             sa(self, "_canon", (_FALSE,))
             sa(self, "_vars", frozenset())
         else:
-            n = len(names) + 1
-            live = [i for i in range(1, n) if any(dbm[i][j] != _INF or dbm[j][i] != _INF for j in range(n) if j != i)]
+            size = len(names) + 1
+            live = [i for i in range(1, size)
+                    if any(dbm[i][j] != _INF or dbm[j][i] != _INF for j in range(size) if j != i)]
             live.sort(key=lambda i: names[i - 1])
             nodes = [0] + live
             bounds = tuple(None if dbm[i][j] == _INF else dbm[i][j] for i in nodes for j in nodes)
             sa(self, "_identity", (tuple(names[i - 1] for i in live), bounds, self._general))
             sa(self, "_canon", None)
             sa(self, "_vars", frozenset(names[i - 1] for i in live) |
-               frozenset(n for c in self._general for n, _k in c.lhs.terms))
+               frozenset(name for c in self._general for name, _k in c.lhs.terms))
         sa(self, "_hash", hash(self._identity))
 
     @classmethod
