@@ -9,7 +9,7 @@ STAMP   := $(VENV)/.installed
 
 # wolf and what it needs to run: all that `make demo` installs. The editable install leaves wolf's own packages
 # uncompiled, and where PYTHONDONTWRITEBYTECODE is set no run would ever cache their bytecode: every `wolf`
-# process would compile them again (0.15 s of the half second NSPK takes), so they are byte-compiled here once.
+# process would compile them again (0.1-0.15 s of every check of NSPK), so they are byte-compiled here once.
 $(RUNTIME): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
