@@ -37,7 +37,7 @@ class Goal:
     def broken(self, state: Any, action: Any) -> str | None:
         """Agreement: "" when the step `action` makes a commit that breaks the goal, else None. A step, not a
         state: the state after it is the same whether or not the commit broke the goal."""
-        return "" if any(goal == self.name for goal, _w in getattr(action, "violations", ())) else None
+        return "" if any(goal == self.name for goal, _w in action.violations) else None
 
     def hooks(self, system: Any) -> Hooks:
         if isinstance(self.spec, SecretGoal):

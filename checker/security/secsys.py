@@ -114,6 +114,7 @@ class SecAction:
 
     @property
     def sends(self) -> tuple[Entry, ...]:
+        """The messages the step sent (claimed sender, addressee, term)."""
         return self._resolved()[2]
 
     @property
@@ -324,9 +325,8 @@ class SecuritySystem:
         solutions it had (knowledge only grows, constraints only get more room); what it received had the same
         solutions earlier, and a value the attacker later fixes for one of its variables is checked against
         the knowledge of that later moment (without levels; with levels only agents, known from the start, are
-        taken early); it emits no event, and an agent it
-        casts is interchangeable with the one cast later. The moved run reaches a state at least as
-        permissive, where the same goals fail. This needs monotone goals and effects: it is off for timed
+        taken early); it emits no event, and an agent it casts is interchangeable with the one cast later. The
+        moved run reaches a state at least as permissive, where the same goals fail. This needs monotone goals and effects: it is off for timed
         protocols (a step reads the clock), with `reveal` (which waits for a quiet moment) and with aliveness
         goals (a run that has moved counts as alive). An attack found this way is replayed concretely with such
         receives postponed until the attacker can send them (witness.py)."""
@@ -1565,8 +1565,13 @@ def _canonical_runs(runs: tuple[Run, ...]) -> tuple[Run, ...]:
     order = _first_occurrences(runs)
     if not order:
         return runs
-    rename = {old: Var(f"?{k}", v.sort) for k, (old, v) in enumerate(order.items(), start=1)}
+    rename = _numbered(order)
     return tuple(Run(r.pc, tuple(apply(v, rename) if v is not None else None for v in r.values)) for r in runs)
+
+
+def _numbered(order: dict[str, Var]) -> dict[str, Var]:
+    """Each variable of `order` renamed to its position: `?1`, `?2`, ... (its sort kept)."""
+    return {old: Var(f"?{k}", v.sort) for k, (old, v) in enumerate(order.items(), start=1)}
 
 
 def _vars_in_order(t: Pattern) -> Iterator[Var]:
@@ -1589,7 +1594,7 @@ def _canonical(state: SecState, memo: dict | None = None,
         order.setdefault(v.name, v)
     if not order:
         return state, {}
-    rename = {old: Var(f"?{k}", v.sort) for k, (old, v) in enumerate(order.items(), start=1)}
+    rename = _numbered(order)
     if all(rename[n].name == n for n in rename):
         return state, rename
     sub: dict[str, Pattern] = dict(rename)
