@@ -258,8 +258,10 @@ def main() -> int:
             rows.append(spin)
             print(_line(spin), flush=True)
             wolf = rows[-3]
-            if spin.states is not None and wolf.states is not None:
+            if spin.states is not None and wolf.exit_code in (0, 1) and spin.exit_code in (0, 1):
                 print(f"    wolf / SPIN time to verdict: {wolf.wall / spin.wall:.2f}", flush=True)
+            else:  # a run stopped by a bound has no time to verdict
+                print("    wolf / SPIN time to verdict: - (no verdict on one side)", flush=True)
     lamport = ["models/mutex/lamport.wolf", "--timeout", "300"]
     for label, extra in (("all properties", []), ("all properties, no reduction", ["--no-reduction"])):
         row = run_wolf(f"wolf lamport N=3 R=1 ({label})", lamport + extra, 400.0, baseline_mb)
