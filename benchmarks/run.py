@@ -112,8 +112,13 @@ def run_spin(model: str, n: int, rounds: int, timeout: float) -> Row | None:
     transitions = _number(out, "transitions (= stored+matched)")
     errors = _number(out, "errors:", after=True)
     verdict = "no result" if states is None else ("mutex=fails" if errors else "mutex=holds")
-    if "out of memory" in out or "max search depth too small" in out:
-        verdict = "no result (" + ("out of memory" if "out of memory" in out else "search depth") + ")"
+    # pan stops at its -DMEMLIM bound with "reached -DMEMLIM bound" and still prints its statistics and
+    # "errors: 0": a search cut short, not a verdict.
+    for sign, why in (("reached -DMEMLIM bound", "memory bound"), ("out of memory", "out of memory"),
+                      ("max search depth too small", "search depth")):
+        if sign in out:
+            verdict = f"no result ({why})"
+            break
     return Row(f"SPIN {model} N={n} R={rounds}", " ".join(defines), code, states, transitions, None,
                round(wall, 3), round(states / wall) if states and wall else None, round(peak_mb, 1),
                round(peak_mb * 2 ** 20 / states, 1) if states else None, verdict)
