@@ -52,8 +52,9 @@ class Goal:
         found = result.found.get(self.name)
         if found is not None:
             attack = concretise(system, self.spec, self.name, found.path)
-            if isinstance(attack, str) and not system.timed_knowledge:
-                return self._exactly(system.exact(), run)
+            finer = system.finer() if isinstance(attack, str) else None
+            if finer is not None:
+                return self._exactly(finer, run)
             if isinstance(attack, str):
                 return Judgement(UNKNOWN, f"unknown: the search found a violation that could not be confirmed "
                                           f"on a concrete run ({attack}): an engine error, reported rather "
@@ -77,8 +78,8 @@ class Goal:
                                   f"{result.stop_reason or 'depth bound'}")
 
     def _exactly(self, exact: Any, run: Run) -> Judgement:
-        """The search again with levels, for this goal alone: the over-approximating search found only a run
-        that needs the attacker to use, earlier, what it learnt later."""
+        """The search again with levels (`finer`), for this goal alone: the over-approximating search found only
+        a run that needs the attacker to use, earlier, what it learnt later."""
         from checker.engine.explorer import Explorer
 
         goal = Goal(self.name, self.text, self.spec, exact, self.bound)

@@ -44,6 +44,10 @@ from checker.security.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, e
 from checker.security.unify import Subst, apply, unify
 
 INF = 1 << 30
+#: The level of a variable of a receive taken early (secsys `_eager`) with levels: it was chosen at some moment
+#: before its run's next step, not yet known which, so every item is usable for it (below INF) until that step
+#: pins it to the level of the moment (`Store.pinned`).
+FLOAT = INF - 1
 Goal = tuple[Pattern, int]
 
 #: Solver steps allowed for one set of goals before the search is declared not to terminate (an engine bug:
@@ -194,8 +198,19 @@ class Store:
         """The level of a goal posed now: every item held is usable (levels are canonical, see the module doc)."""
         found = self._cache.get("now")
         if found is None:
-            found = self._cache["now"] = len({lv for _v, lv in self.simple})
+            found = self._cache["now"] = len({lv for _v, lv in self.simple if lv != FLOAT})
         return found
+
+    def pinned(self, names: frozenset[str]) -> Store:
+        """The store with the floating variables among `names` fixed at the level of now (see FLOAT)."""
+        levels = self.levels()
+        if not any(levels.get(n) == FLOAT for n in names):
+            return self
+        now = self.now
+        simple = {v.name: (v, now if lv == FLOAT and v.name in names else lv) for v, lv in self.simple}
+        levels = {n: lv for n, (_v, lv) in simple.items()}
+        # what was opened with a floating key is opened again at the key's new level
+        return canonical_levels(close([(t, lv) for t, lv in self.known if lv != FLOAT], levels), simple)
 
     def is_ground(self) -> bool:
         return not self.simple and all(is_ground(t) for t, _lv in self.known)
@@ -221,11 +236,12 @@ class Store:
 def canonical_levels(known: Mapping[Pattern, int], simple: Mapping[str, tuple[Var, int]]) -> Store:
     """Renumber levels (see the module doc): constraint level c becomes the number of distinct constraint levels
     below it; an item's level x the number of distinct constraint levels below x."""
-    distinct = sorted({lv for _v, lv in simple.values()})
+    distinct = sorted({lv for _v, lv in simple.values() if lv != FLOAT})
     if distinct in ([], [0]) and not any(known.values()):  # everything at level 0 (the search without levels)
         return Store(frozenset(known.items()), frozenset(simple.values()))
     rank = {lv: k for k, lv in enumerate(distinct)}
-    below = {x: bisect_left(distinct, x) for x in set(known.values())}  # constraint levels below x
+    rank[FLOAT] = FLOAT
+    below = {x: FLOAT if x == FLOAT else bisect_left(distinct, x) for x in set(known.values())}  # levels below x
     return Store(frozenset((t, below[x]) for t, x in known.items()),
                  frozenset((v, rank[lv]) for v, lv in simple.values()))
 
@@ -318,10 +334,10 @@ class Work:
         become derivable (`_could_open`)."""
         levels = self.levels()
         memo: dict = {}
-        for c in self.known:
+        for c, lc in self.known.items():
             needs = _needs(c)
             if needs and any(not is_ground(n) for n in needs) and \
-                    max(level_of(n, self.known, levels, memo) for n in needs) >= INF and \
+                    max(level_of(n, self.known, levels, memo) for n in needs) > lc and \
                     all(self._could_open(n) for n in needs):
                 return True
         return False

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from checker.engine.fingerprint import MASK64, digest64, encode, fingerprint
 from checker.engine.system import ClaimInfo, RunInfo, StepInfo
-from checker.security.intruder import INF, Intruder, Store, Work, canonical_levels, level_of
+from checker.security.intruder import FLOAT, INF, Intruder, Store, Work, canonical_levels, level_of
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
 from checker.security.terms import (App, Atom, Pattern, Term, Var, agent_names, agent_sort, instantiate, is_agent_sort,
                                     is_ground,
@@ -253,9 +253,22 @@ class SecuritySystem:
     def exact(self) -> SecuritySystem:
         """The same protocol with levels: what a value the attacker chose may later be bound to is limited to
         what it knew when it chose it (the exact lazy intruder)."""
+        return self._with_levels(floating=False)
+
+    def finer(self) -> SecuritySystem | None:
+        """The next search after a violation that does not replay concretely (checker/security/goals.py), None
+        after the exact one. Without levels first; then with levels, receives still taken early (`_eager`) with
+        their variables floating until their run's next step (see intruder.FLOAT): an over-approximation of
+        the exact search that keeps the early receives' reduction; then the exact search."""
+        if not self.timed_knowledge:
+            return self._with_levels(floating=True) if self.reducible and self.eager_receives else self.exact()
+        return self.exact() if self.eager_receives == "floating" else None
+
+    def _with_levels(self, floating: bool) -> SecuritySystem:
         twin = copy.copy(self)
         twin.timed_knowledge = True
-        twin.eager_receives = "agents" if twin.eager_receives else None
+        if twin.eager_receives:
+            twin.eager_receives = "floating" if floating else "agents"
         twin._secret_cache = {}
         twin._fps = {}
         twin._solved = {}
@@ -295,7 +308,7 @@ class SecuritySystem:
         out: Successors = {}
         first = self._eager(state)
         if first is not None:  # only this start: see `_eager`
-            self._expand(state, first, out)
+            self._expand(state, first, out, eager=True)
             if out:
                 return list(out.values())
         for i in range(len(self.instances)):
@@ -419,7 +432,7 @@ class SecuritySystem:
         return state
 
     # ------------------------------------------------------------------ one instance's next step
-    def _expand(self, state: SecState, i: int, out: Successors) -> None:
+    def _expand(self, state: SecState, i: int, out: Successors, eager: bool = False) -> None:
         run = state.runs[i]
         inst = self.instances[i]
         role = self.roles[inst.role]
@@ -431,6 +444,11 @@ class SecuritySystem:
                 return
         step = role.steps[run.pc]
         pattern0 = self.patterns[inst.role][run.pc]
+        floating = self.eager_receives == "floating"
+        if floating and not eager and run.pc > 0:  # the receives taken early happened by now (see FLOAT)
+            state = state._replace(store=state.store.pinned(frozenset(
+                v.name for x in run.values if x is not None for v in term_vars(x))))
+        level = FLOAT if floating and eager else None
         for st in self._starts(state, i):
             values = st.runs[i].values
             if pattern0 is None:
@@ -440,7 +458,7 @@ class SecuritySystem:
             vals, pattern = self._pattern(role, pattern0, values)
             me = vals[0]
             assert isinstance(me, Atom)
-            for delivery, work in self._deliveries(st, pattern, me):
+            for delivery, work in self._deliveries(st, pattern, me, level):
                 for checked in self._checked(work, role, step, vals):
                     self._after_receive(st, i, step, vals, checked, delivery, pattern, out)
 
@@ -525,8 +543,10 @@ class SecuritySystem:
                 vals[k] = nv
         return vals, instantiate(pattern, {**b, **fresh})
 
-    def _deliveries(self, state: SecState, pattern: Pattern, me: Atom) -> Iterator[tuple[Delivery, Work]]:
-        """Every way the receiver can get a message matching `pattern`, by capability (see the module doc)."""
+    def _deliveries(self, state: SecState, pattern: Pattern, me: Atom,
+                    level: int | None = None) -> Iterator[tuple[Delivery, Work]]:
+        """Every way the receiver can get a message matching `pattern`, by capability (see the module doc); an
+        injected one derivable at `level` (None: now)."""
         caps = self.capabilities
         mine: list[Entry] = []
         if not self.network_free:
@@ -538,7 +558,7 @@ class SecuritySystem:
                     yield from self._unified(state, pattern, entry[2], Delivery("replay", entry[0], None))
         if not self.injects or (not self.network_free and "masquerade" not in caps and not mine):
             return
-        solutions = self._injections(state.store, pattern)
+        solutions = self._injections(state.store, pattern, level)
         if "modify" in caps and not self.network_free:
             for entry in mine:
                 for w in solutions:
@@ -547,15 +567,16 @@ class SecuritySystem:
             for w in solutions:
                 yield Delivery("masquerade", None, None), w.copy()
 
-    def _injections(self, store: Store, pattern: Pattern) -> list[Work]:
-        """The solutions of "the attacker can derive `pattern` now" (memoised: a pure function of the store and
-        the pattern, which recur across states; callers copy before changing one)."""
-        key = (store, pattern)
+    def _injections(self, store: Store, pattern: Pattern, level: int | None = None) -> list[Work]:
+        """The solutions of "the attacker can derive `pattern` at `level`" (None: now; memoised: a pure function
+        of the store, the pattern and the level, which recur across states; callers copy before changing one)."""
+        key = (store, pattern, level)
         found = self._solved.get(key)
         if found is None:
             if len(self._solved) > 50_000:
                 self._solved.clear()
-            found = self._solved[key] = list(self.intruder.solve(Work.start(store), [(pattern, store.now)]))
+            goal = (pattern, store.now if level is None else level)
+            found = self._solved[key] = list(self.intruder.solve(Work.start(store), [goal]))
         return found
 
     def _unified(self, state: SecState, pattern: Pattern, term: Pattern,
