@@ -293,3 +293,40 @@ def test_cli_overrides_the_declared_attacker(tmp_path, capsys):
     assert main(["check", path, "--attacker", "none", "--quiet"]) == 0
     assert main(["check", path, "--attacker", "teleport", "--quiet"]) == 2
     assert "unknown attacker capability teleport" in capsys.readouterr().err
+
+
+class _Line:
+    """States 0..5 in a line; every state from 2 on breaks a property, which `confirm` accepts only from `good`."""
+
+    def initial_states(self):
+        return [0]
+
+    def successors(self, s):
+        return [("step", s + 1)] if s < 5 else []
+
+    def fingerprint(self, s):
+        return s
+
+    def exact_key(self, s):
+        return s
+
+    def is_valid_end(self, s):
+        return True
+
+
+class _Broken:
+    name = "broken"
+
+    def __init__(self, good: int):
+        self.good = good
+
+    def hooks(self, system):
+        from checker.engine.properties import Hooks
+        return Hooks(on_state=lambda s: "" if s >= 2 else None, confirm=lambda path: len(path.actions) >= self.good)
+
+
+def test_rejected_violations_let_the_search_go_on_and_the_first_is_kept_when_none_is_confirmed():
+    found = Explorer(_Line(), [_Broken(good=4)]).run().found["broken"]
+    assert len(found.path.actions) == 4  # states 2 and 3 were rejected: the first confirmed one is the case
+    result = Explorer(_Line(), [_Broken(good=99)]).run()
+    assert result.complete and len(result.found["broken"].path.actions) == 2  # none confirmed: the first rejected

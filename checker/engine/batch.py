@@ -66,7 +66,7 @@ def batchable(hooks: Sequence[tuple[str, Hooks]]) -> bool:
             return False
         if h.on_expand is not None and not h.deadlock:
             return False
-        if h.on_step is not None:
+        if h.on_step is not None or h.confirm is not None:
             return False
     return True
 

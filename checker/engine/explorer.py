@@ -32,6 +32,8 @@ from checker.engine.system import Focusing, ModelFault, Reducible
 
 
 CHUNK = 512  # frontier states expanded per batch: the clock and the memory are looked at between batches
+#: Failing cases of one property that its `confirm` may reject before the first of them is taken as its case.
+MAX_REJECTED = 10
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ class Explorer:
         self.on_state = [(n, h.on_state) for n, h in hooks if h.on_state is not None]
         self.on_expand = [(n, h.on_expand) for n, h in hooks if h.on_expand is not None]
         self.on_step = [(n, h.on_step) for n, h in hooks if h.on_step is not None]
+        self.confirms = {n: h.confirm for n, h in hooks if h.confirm is not None}
         self.labels = [(n, h.labels) for n, h in hooks if h.labels]
         self.marks = [(n, h.edge_mark) for n, h in hooks if h.edge_mark is not None]
         # The search may stop early once these have all failed, unless the whole graph is wanted.
@@ -85,6 +88,7 @@ class Explorer:
         system = self.system
         self.stats = stats = Stats()
         self.found: dict[str, Found] = {}
+        self.rejected: dict[str, tuple[Found, int]] = {}  # the first case `confirm` rejected, and how many
         self.graph = graph = Graph() if self.graph_mode else None
         if graph is not None:
             for name, preds in self.labels:
@@ -141,6 +145,8 @@ class Explorer:
         finally:
             if focusing is not None:
                 focusing.forget(frozenset())
+        for name, (first, _count) in self.rejected.items():
+            self.found.setdefault(name, first)
         stats.depth = depth
         stats.seconds = time.perf_counter() - start
         if not self.options.exact:
@@ -170,7 +176,7 @@ class Explorer:
                 if name not in found:
                     case = check(s, succ)
                     if case is not None:
-                        found[name] = Found(case, self._path(sid))
+                        self._record(name, Found(case, self._path(sid)))
             for name, step_check in self.on_step:
                 if name not in found:
                     self._check_steps(name, step_check, s, sid, succ, numbered)
@@ -277,18 +283,32 @@ class Explorer:
                 except ModelFault as err:  # a property the model cannot evaluate in this state
                     raise StateError(err, self._path(sid)) from err
                 if case is not None:
-                    found[name] = Found(case, self._path(sid))
+                    self._record(name, Found(case, self._path(sid)))
+
+    def _record(self, name: str, found: Found) -> None:
+        """A failing case of property `name`: its verdict, unless the property's `confirm` rejects it (see
+        `Hooks`); after MAX_REJECTED rejections the first rejected case is taken."""
+        confirm = self.confirms.get(name)
+        if confirm is None or confirm(found.path):
+            self.found[name] = found
+            return
+        first, count = self.rejected.get(name, (found, 0))
+        self.rejected[name] = (first, count + 1)
+        if count + 1 >= MAX_REJECTED:
+            self.found[name] = first
 
     def _check_steps(self, name: str, check: Callable[[Any, Any], str | None], s: Any, sid: int,
                      succ: Sequence[tuple[Any, Any]], numbered: Sequence[tuple[int, Any, Any]] | None) -> None:
-        """Property `name`'s check of each transition out of state `sid`; the first failing one ends its path."""
+        """Property `name`'s check of each transition out of state `sid`; the first failing one (that `confirm`
+        accepts) ends its path."""
         for j, (action, _t) in enumerate(succ):
             case = check(s, action)
             if case is not None:
                 path = self._path(sid)
                 index = j if numbered is None else numbered[j][0]
-                self.found[name] = Found(case, Path(path.initial, path.actions + (index,)))
-                return
+                self._record(name, Found(case, Path(path.initial, path.actions + (index,))))
+                if name in self.found:
+                    return
 
     def _path(self, sid: int) -> Path:
         parent, via = self.parent, self.via

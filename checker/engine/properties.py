@@ -39,7 +39,12 @@ class Hooks:
     Three declarations let an explorer that works on whole batches of states (checker/engine/batch.py) evaluate a
     property natively: `cases`, when `on_state` is "the label of the first case whose predicate is false";
     `deadlock`, when `on_expand` is "stuck: no process step and not a valid end state"; `entry` (instances,
-    control state), when `edge_mark` is "one of these instances steps into that control state"."""
+    control state), when `edge_mark` is "one of these instances steps into that control state".
+
+    `confirm(path)`, when given, is asked about each failing case `on_state` or `on_step` finds: False means the
+    case is spurious (a run of an over-approximating search that does not replay), and the search goes on
+    looking for another; if none is confirmed, the first one is the property's case at the end (the property's
+    `judge` then knows it was not confirmed)."""
 
     on_state: Callable[[Any], str | None] | None = None
     on_expand: Callable[[Any, Sequence[tuple[Any, Any]]], str | None] | None = None
@@ -52,6 +57,7 @@ class Hooks:
     cases: tuple[tuple[str, StatePredicate], ...] = ()
     deadlock: bool = False
     entry: tuple[frozenset[int], int] | None = None
+    confirm: Callable[[Any], bool] | None = None
 
 
 @dataclass(frozen=True)

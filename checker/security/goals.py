@@ -40,18 +40,22 @@ class Goal:
         return "" if any(goal == self.name for goal, _w in action.violations) else None
 
     def hooks(self, system: Any) -> Hooks:
+        """The check, and the confirmation of each violation by its concrete replay: a violation that does not
+        replay (the search without levels over-approximates) lets the search go on for one that does, which
+        spares the search with levels when there is one (`finer`)."""
+        def confirm(path: Any) -> bool:
+            return not isinstance(system.attack(self.spec, self.name, path), str)
+
         if isinstance(self.spec, SecretGoal):
-            return Hooks(on_state=self.violated)
-        return Hooks(on_step=self.broken)
+            return Hooks(on_state=self.violated, confirm=confirm)
+        return Hooks(on_step=self.broken, confirm=confirm)
 
     def judge(self, run: Run) -> Judgement:
-        from checker.security.witness import concretise
-
         system, result = run.system, run.exploration
         timing = getattr(system, "timing", None)
         found = result.found.get(self.name)
         if found is not None:
-            attack = concretise(system, self.spec, self.name, found.path)
+            attack = system.attack(self.spec, self.name, found.path)
             finer = system.finer() if isinstance(attack, str) else None
             if finer is not None:
                 return self._exactly(finer, run)

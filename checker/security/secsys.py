@@ -217,6 +217,7 @@ class SecuritySystem:
         self.intruder = Intruder(tuple(b for b in bases if not isinstance(b, Var)))
         self.initial_store = Store.initial(list(self.initial_terms) + list(own))
         self._secret_cache: dict = {}
+        self._attacks: dict = {}  # (goal, path) -> its concrete attack, or why there is none (see `attack`)
         # The role that sends the narration's first message opens a session (casts it); if none starts by
         # sending, the first role does.
         self.opener = next((k for k, r in enumerate(roles) if r.steps and r.steps[0].receive is None), 0)
@@ -270,9 +271,20 @@ class SecuritySystem:
         if twin.eager_receives:
             twin.eager_receives = "floating" if floating else "agents"
         twin._secret_cache = {}
+        twin._attacks = {}
         twin._fps = {}
         twin._solved = {}
         return twin
+
+    def attack(self, spec: SecretGoal | AgreementGoal, name: str, path: Any) -> Any:
+        """The concrete attack behind the violation of goal `name` at the end of `path`, or why none could be
+        confirmed (checker/security/witness.py), memoised: the search asks to confirm it, the verdict shows it."""
+        key = (name, path)
+        found = self._attacks.get(key)
+        if found is None:
+            from checker.security.witness import concretise
+            found = self._attacks[key] = concretise(self, spec, name, path)
+        return found
 
     def _role_sort(self, role_name: str) -> str:
         """The sort of a variable naming who plays `role_name`: the agents the scenario allows in it."""
