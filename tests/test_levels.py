@@ -17,9 +17,10 @@ from checker.engine.explorer import Explorer
 from checker.security.goals import Goal
 from dsl.diagnostics import ModelError
 from dsl.frontend import load_model
+from oracle import TooBig, brute_force
 from test_oracle import SCENARIO, protocols
 
-EXAMPLES = int(os.environ.get("WOLF_ORACLE_EXAMPLES", "25"))
+EXAMPLES = int(os.environ.get("WOLF_ORACLE_EXAMPLES", "12"))  # about 1 s each
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -48,6 +49,7 @@ def _chain(path: Path, untyped: bool) -> list[set[str]]:
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(protocols(), st.booleans())
 def test_each_search_finds_every_violation_of_the_next(tmp_path_factory, protocol, untyped):
+    """... and the exact search, last in the chain, every attack of the brute force (tests/oracle.py)."""
     path = tmp_path_factory.mktemp("levels") / "random.wolf"
     path.write_text(protocol + SCENARIO[untyped])
     try:
@@ -57,6 +59,13 @@ def test_each_search_finds_every_violation_of_the_next(tmp_path_factory, protoco
         raise
     for coarse, fine in zip(found, found[1:]):
         assert fine <= coarse, f"{sorted(fine - coarse)} found only by a finer search\n{path.read_text()}"
+    system, props = load_model(str(path), untyped=untyped or None)
+    try:
+        oracle = brute_force(system, [p for p in props if isinstance(p, Goal)], depth=1, max_states=5_000)
+    except TooBig:
+        return
+    if oracle.complete:
+        assert set(oracle.attacks) <= found[-1], f"the exact search misses {sorted(set(oracle.attacks) - found[-1])}"
 
 
 def test_floating_levels_dismiss_a_violation_that_does_not_replay(tmp_path):

@@ -233,9 +233,20 @@ class Store:
         return sorted((t for t, _lv in self.known), key=sort_key)
 
 
+#: Sorts whose variables stand for atoms only (a `key` variable also admits `pk(X)`, `k(A, B)`, DH keys).
+ATOMIC_SORTS = ("nonce", "text")
+
+
 def canonical_levels(known: Mapping[Pattern, int], simple: Mapping[str, tuple[Var, int]]) -> Store:
     """Renumber levels (see the module doc): constraint level c becomes the number of distinct constraint levels
-    below it; an item's level x the number of distinct constraint levels below x."""
+    below it; an item's level x the number of distinct constraint levels below x.
+
+    First, a variable that stands for an atom (agents, nonces, texts) moves down to the level at which the last
+    atom of its sort it could be became derivable: "derivable at l" then admits the same values (the closed
+    knowledge holds every derivable atom as an item, and nothing learnt later gets a level at or below l), so the
+    states that differ only in when such a variable was chosen between two new atoms of its sort coincide."""
+    if any(lv for _v, lv in simple.values()):
+        simple = _atoms_lowered(known, simple)
     distinct = sorted({lv for _v, lv in simple.values() if lv != FLOAT})
     if distinct in ([], [0]) and not any(known.values()):  # everything at level 0 (the search without levels)
         return Store(frozenset(known.items()), frozenset(simple.values()))
@@ -244,6 +255,26 @@ def canonical_levels(known: Mapping[Pattern, int], simple: Mapping[str, tuple[Va
     below = {x: FLOAT if x == FLOAT else bisect_left(distinct, x) for x in set(known.values())}  # levels below x
     return Store(frozenset((t, below[x]) for t, x in known.items()),
                  frozenset((v, rank[lv]) for v, lv in simple.values()))
+
+
+def _atoms_lowered(known: Mapping[Pattern, int], simple: Mapping[str, tuple[Var, int]]
+                   ) -> Mapping[str, tuple[Var, int]]:
+    """`simple` with each atom variable at the lowest level that admits the same atoms (see `canonical_levels`)."""
+    atom_levels: dict[str, list[int]] = {}
+    out = dict(simple)
+    for name, (v, lv) in simple.items():
+        if lv == 0 or lv == FLOAT or v.sort is None:
+            continue
+        if is_agent_sort(v.sort):
+            out[name] = (v, 0)  # every agent's name is known from the start
+            continue
+        if v.sort not in ATOMIC_SORTS:
+            continue
+        found = atom_levels.get(v.sort)
+        if found is None:
+            found = atom_levels[v.sort] = [x for t, x in known.items() if isinstance(t, Atom) and t.sort == v.sort]
+        out[name] = (v, max((x for x in found if x <= lv), default=0))
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------
