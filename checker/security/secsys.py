@@ -341,8 +341,9 @@ class SecuritySystem:
           * with the attacker as the network (`eager_receives`), a receive whose pattern (over the run's values)
             is a tuple of variables and of terms the attacker can derive now: its solutions (the variables stay
             the attacker's choice, agents are cast up to symmetry) are the same now as at any later point, since
-            knowledge only grows. With levels (`exact`) only agent variables qualify: any other variable taken
-            early could not take a value learnt later, as it could if the receive came later.
+            knowledge only grows. With exact levels (`exact`) only agent variables qualify: any other variable
+            taken early could not take a value learnt later, as it could if the receive came later; with floating
+            levels (`finer`) any do, their variables at level FLOAT until their run's next step pins them.
 
         Why no attack is lost (a simulation argument; symbolic states do not commute, so this is not a
         partial-order reduction of the explorer's kind): in any run of the system such a step can be moved to
