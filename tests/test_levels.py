@@ -70,8 +70,8 @@ def test_each_search_finds_every_violation_of_the_next(tmp_path_factory, protoco
 
 def test_floating_levels_dismiss_a_violation_that_does_not_replay(tmp_path):
     """Carlsen's protocol (models/security/carlsen.wolf) with alice talking to herself: the search without levels
-    finds a violation of B's agreement that does not replay (the server's request is bound to a nonce that bob
-    creates after the server answered); levels with floating receives, and the exact search, show it holds, and
+    finds a violation of B's agreement that does not replay (the nonce of the first message a run of bob's receives is
+    bound to a nonce that run creates later); levels with floating receives, and the exact search, show it holds, and
     the check says so."""
     text = (ROOT / "models" / "security" / "carlsen.wolf").read_text()
     text = text[:text.index("  run A(")] + ("  run A(alice, alice, server)\n  run B(alice, _, server)\n"

@@ -242,7 +242,7 @@ def canonical_levels(known: Mapping[Pattern, int], simple: Mapping[str, tuple[Va
     below it; an item's level x the number of distinct constraint levels below x.
 
     First, a variable that stands for an atom (agents, nonces, texts) moves down to the level at which the last
-    atom of its sort it could be became derivable: "derivable at l" then admits the same values (the closed
+    atom of its sort became derivable: "derivable at l" then admits the same values (the closed
     knowledge holds every derivable atom as an item, and nothing learnt later gets a level at or below l), so the
     states that differ only in when such a variable was chosen between two new atoms of its sort coincide."""
     if any(lv for _v, lv in simple.values()):
