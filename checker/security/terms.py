@@ -27,67 +27,79 @@ SORTS = ("agent", "nonce", "key", "number", "time", "text")
 SHAPES = ("senc", "aenc", "h")
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Atom:
+class _Interned:
+    """Base of atoms and variables: one object per (name, sort), so that equality and hashing are identity,
+    done in C by every dict and set that holds terms (the search hashes atoms millions of times per second;
+    a Python-level `__hash__` costed a tenth of it). Immutable; unpickling and copying go through the
+    constructor, so a copy is the same object. Atoms and variables are few (names of a model, fresh values per
+    session, canonical variable names), so the table stays small."""
+
+    __slots__ = ("name", "sort")
+    name: str
+    sort: str | None
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __delattr__(self, key: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def __reduce__(self):
+        return (type(self), (self.name, self.sort))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, sort={self.sort!r})"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _interned(cls: type, table: dict, name: str, sort: str | None) -> object:
+    made = object.__new__(cls)
+    object.__setattr__(made, "name", name)
+    object.__setattr__(made, "sort", sort)
+    return table.setdefault((name, sort), made)  # atomic: two threads making one atom get the same object
+
+
+_ATOMS: dict[tuple[str, str], "Atom"] = {}
+_VARS: dict[tuple[str, str | None], "Var"] = {}
+
+
+class Atom(_Interned):
     """A name: an agent, a nonce, a key, a number, a time, or a public text constant."""
 
-    name: str
+    __slots__ = ()
     sort: str
-    _hash: int = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        if self.sort not in SORTS:
-            raise ValueError(f"unknown sort {self.sort!r} for atom {self.name!r}")
-        object.__setattr__(self, "_hash", hash(("atom", self.name, self.sort)))
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __eq__(self, other: object) -> bool:  # by hand: the dataclass one builds two tuples per comparison
-        return self is other or (type(other) is Atom and self._hash == other._hash
-                                 and self.name == other.name and self.sort == other.sort)
-
-    def __reduce__(self):  # rebuild (and re-hash) on unpickling: string hashes differ between processes
-        return (Atom, (self.name, self.sort))
+    def __new__(cls, name: str, sort: str) -> Atom:
+        found = _ATOMS.get((name, sort))
+        if found is not None:
+            return found
+        if sort not in SORTS:
+            raise ValueError(f"unknown sort {sort!r} for atom {name!r}")
+        return _interned(cls, _ATOMS, name, sort)  # type: ignore[return-value]
 
     def __canonical__(self) -> tuple[str, str]:  # for state fingerprints (checker/engine/fingerprint.py)
         return (self.name, self.sort)
 
-    def __str__(self) -> str:
-        return self.name
 
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Var:
+class Var(_Interned):
     """A variable: in a role's patterns, a slot it learns; in a symbolic state, a value the attacker has not yet
     had to fix. `sort` None means it may stand for any term, a sort of `SORTS` for atoms of that sort (and, for
     `key`, key constructions), a shape of `SHAPES` for any application of that operator."""
 
-    name: str
-    sort: str | None = None
-    _hash: int = field(init=False, repr=False, compare=False)
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
-        if self.sort is not None and self.sort not in SORTS and self.sort not in SHAPES and \
-                not self.sort.startswith("agent:"):
-            raise ValueError(f"unknown sort {self.sort!r} for variable {self.name!r}")
-        object.__setattr__(self, "_hash", hash(("var", self.name, self.sort)))
-
-    def __hash__(self) -> int:
-        return self._hash
-
-    def __eq__(self, other: object) -> bool:
-        return self is other or (type(other) is Var and self._hash == other._hash
-                                 and self.name == other.name and self.sort == other.sort)
-
-    def __reduce__(self):
-        return (Var, (self.name, self.sort))
+    def __new__(cls, name: str, sort: str | None = None) -> Var:
+        found = _VARS.get((name, sort))
+        if found is not None:
+            return found
+        if sort is not None and sort not in SORTS and sort not in SHAPES and not sort.startswith("agent:"):
+            raise ValueError(f"unknown sort {sort!r} for variable {name!r}")
+        return _interned(cls, _VARS, name, sort)  # type: ignore[return-value]
 
     def __canonical__(self) -> tuple:
         return ("v", self.name, self.sort or "")
-
-    def __str__(self) -> str:
-        return self.name
 
 
 @dataclass(frozen=True, slots=True, eq=False)
