@@ -55,7 +55,7 @@ class _Interned:
 
 
 def _interned(cls: type, table: dict, name: str, sort: str | None) -> object:
-    made = object.__new__(cls)
+    made: object = object.__new__(cls)
     object.__setattr__(made, "name", name)
     object.__setattr__(made, "sort", sort)
     return table.setdefault((name, sort), made)  # atomic: two threads making one atom get the same object
