@@ -246,6 +246,7 @@ class SecuritySystem:
         self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
         self._solved: dict = {}  # (store, pattern) -> solutions (see `_injections`)
         self._shapes: dict = {}  # term -> its shape (see `_session_key`)
+        self._patterns: dict = {}  # (role, receive pattern, run values) -> `_pattern`'s result
         self._renamed: dict = {}  # (term, atom renaming) -> renamed term (see `_renamer`)
         self._canon: dict = {}  # (term, variable renaming) -> renamed term (see `_canonical`)
         self._mappings: dict = {}  # renaming -> its number, the key of the two memos above (`_interned`)
@@ -540,7 +541,17 @@ class SecuritySystem:
 
     def _pattern(self, role: RoleSpec, pattern: Pattern, values: tuple) -> tuple[list, Pattern]:
         """The receive pattern over the instance's values; a slot it learns becomes a new variable (named `~x`,
-        which sorts after every state variable, so unification binds it rather than an old one)."""
+        which sorts after every state variable, so unification binds it rather than an old one). Memoised: a run's
+        values recur in every state that only other runs changed."""
+        key = (role.name, pattern, values)
+        found = self._patterns.get(key)
+        if found is None:
+            if len(self._patterns) > 100_000:
+                self._patterns.clear()
+            found = self._patterns[key] = self._pattern_of(role, pattern, values)
+        return list(found[0]), found[1]
+
+    def _pattern_of(self, role: RoleSpec, pattern: Pattern, values: tuple) -> tuple[list, Pattern]:
         vals = list(values)
         b: dict[str, Pattern] = {}
         for k, name in enumerate(role.slots):

@@ -102,6 +102,9 @@ class Var(_Interned):
         return ("v", self.name, self.sort or "")
 
 
+_NO_VARS: frozenset = frozenset()
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class App:
     """An operator applied to arguments; constructing one validates the arity and normalises (see module doc)."""
@@ -121,18 +124,31 @@ class App:
             if not isinstance(a, (Atom, App, Var)):
                 raise TypeError(f"argument of {self.op} is not a term: {a!r}")
         prim.check_arity(len(args))
+        self._settle(prim, args)
+
+    @staticmethod
+    def rebuilt(op: str, args: tuple[Pattern, ...]) -> App:
+        """The application of `op` to `args` where they replace the arguments of a valid application (the
+        same operator and number of terms: substitution, renaming): normalised, not validated again."""
+        made = object.__new__(App)
+        object.__setattr__(made, "op", op)
+        made._settle(PRIMITIVES[op], args)
+        return made
+
+    def _settle(self, prim: Primitive, args: tuple[Pattern, ...]) -> None:
+        """Normalise the arguments (see the module doc) and cache the hash and the variables inside."""
         if prim.normalise is not None:
             args = prim.normalise(args)
         if prim.commutative:
             args = tuple(sorted(args, key=sort_key))
         object.__setattr__(self, "args", args)
         object.__setattr__(self, "_hash", hash((self.op, args)))
-        found: frozenset = frozenset()
+        found = _NO_VARS
         for a in args:
-            if isinstance(a, Var):
+            if type(a) is Var:
                 found = found | {a}
-            elif isinstance(a, App) and a._vars:
-                found = found | a._vars
+            elif type(a) is App and a._vars:
+                found = found | a._vars if found else a._vars
         object.__setattr__(self, "_vars", found)
         object.__setattr__(self, "_ground", not found)
 
@@ -580,7 +596,7 @@ def instantiate(pattern: Pattern, bindings: Bindings) -> Pattern:
     args = tuple(instantiate(a, bindings) for a in pattern.args)
     if all(a is b for a, b in zip(args, pattern.args)):
         return pattern  # nothing bound inside: the same term, no rebuilding
-    return App(pattern.op, args)
+    return App.rebuilt(pattern.op, args)
 
 
 def rename_atoms(term: Pattern, mapping: Mapping[Atom, Atom]) -> Pattern:
@@ -592,7 +608,7 @@ def rename_atoms(term: Pattern, mapping: Mapping[Atom, Atom]) -> Pattern:
     args = tuple(rename_atoms(a, mapping) for a in term.args)
     if all(a is b for a, b in zip(args, term.args)):
         return term  # no renamed atom inside: the same term, no rebuilding
-    return App(term.op, args)
+    return App.rebuilt(term.op, args)
 
 
 def substitute(pattern: Pattern, bindings: Bindings) -> Term:
