@@ -517,14 +517,36 @@ class Intruder:
 
 
 def _same_head(t: Pattern, u: Pattern) -> bool:
-    """Whether item `u` could unify with goal `t` (same operator, or an atom equal to it)."""
-    if isinstance(u, Var):
+    """Whether item `u` could unify with goal `t`: both applications of the same operator, not both ground (an
+    atom goal unifies only with itself, which `_identity` handles), and no clash below (`_clash`)."""
+    if type(t) is not App or type(u) is not App or u.op != t.op or (t._ground and u._ground):
         return False
-    if isinstance(t, Atom):
-        return False  # an atom goal unifies only with itself, which `_identity` handles
-    if isinstance(u, Atom):
+    return not any(_clash(a, b) for a, b in zip(t.args, u.args)) if t.op not in _SPECIAL else \
+        t.op != "tuple" or not _clash(t.args[0], u.args[0])
+
+
+#: Operators whose unification is not argument by argument: right-nested tuples, DH exponents, `k`'s two orders.
+_SPECIAL = frozenset({"tuple", "exp", "k"})
+
+
+def _clash(s: Pattern, t: Pattern) -> bool:
+    """Whether `s` and `t` (under the current substitution) certainly do not unify: two different atoms, an
+    atom against an application, different operators or arities, or such a clash in corresponding arguments.
+    A cheap test that spares most failing calls of `unify` (a variable never clashes: sorts are left to it)."""
+    if s is t:
         return False
-    return isinstance(t, App) and u.op == t.op and not (t._ground and u._ground)
+    ts, tt = type(s), type(t)
+    if ts is Var or tt is Var:
+        return False
+    if ts is Atom or tt is Atom:
+        return True  # atoms are interned: two different objects are two different atoms
+    if s.op != t.op:  # type: ignore[union-attr]
+        return True
+    if s._ground and t._ground:  # type: ignore[union-attr]
+        return s != t
+    if s.op in _SPECIAL:  # type: ignore[union-attr]
+        return s.op == "tuple" and _clash(s.args[0], t.args[0])  # type: ignore[union-attr]
+    return len(s.args) != len(t.args) or any(_clash(a, b) for a, b in zip(s.args, t.args))  # type: ignore
 
 
 def fresh_value(v: Var, counters: dict[str, int], own: Mapping[str, Atom], agent: Callable[[str], Atom]) -> Term:

@@ -251,6 +251,7 @@ class SecuritySystem:
         self._canon: dict = {}  # (term, variable renaming) -> renamed term (see `_canonical`)
         self._mappings: dict = {}  # renaming -> its number, the key of the two memos above (`_interned`)
         self._agent_atoms: dict = {}  # term -> the agents in it (`_agents_in`)
+        self._last_agents: tuple | None = None  # the last state and its agents per session (`_session_agents`)
 
     def exact(self) -> SecuritySystem:
         """The same protocol with levels: what a value the attacker chose may later be bound to is limited to
@@ -974,15 +975,13 @@ class SecuritySystem:
 
     def _agent_renaming(self, state: SecState, order: list[int]) -> dict[Atom, Atom]:
         """Agents of each class renamed in order of first appearance in the runs (sessions in `order`)."""
+        firsts = self._session_agents(state)
         seen: dict[tuple, list[Atom]] = {}
         for k in order:
-            for j in self.sessions[k]:
-                for v in state.runs[j].values:
-                    if v is not None:
-                        for a in self._agents_in(v):
-                            cls = self.agent_class[a]
-                            if a not in seen.setdefault(cls, []):
-                                seen[cls].append(a)
+            for a in firsts[k]:
+                cls = self.agent_class[a]
+                if a not in seen.setdefault(cls, []):
+                    seen[cls].append(a)
         out: dict[Atom, Atom] = {}
         for cls, first in seen.items():
             members = self.agent_classes[cls]
@@ -991,6 +990,25 @@ class SecuritySystem:
                 if old != new:
                     out[old] = new
         return out
+
+    def _session_agents(self, state: SecState) -> dict[int, list[Atom]]:
+        """Per session, the agents in its runs in order of first appearance. Every order of the sessions tried
+        for one state (`_canonical_form`) merges these, so the last state's are kept."""
+        last = self._last_agents
+        if last is not None and last[0] is state:
+            return last[1]
+        firsts: dict[int, list[Atom]] = {}
+        for k, members in self.sessions.items():
+            first: list[Atom] = []
+            for j in members:
+                for v in state.runs[j].values:
+                    if v is not None:
+                        for a in self._agents_in(v):
+                            if a not in first:
+                                first.append(a)
+            firsts[k] = first
+        self._last_agents = (state, firsts)
+        return firsts
 
     def _session_key(self, state: SecState, members: tuple[int, ...]) -> tuple:
         cast = state.runs[members[0]].values[0] is not None or state.runs[members[0]].pc != 0
