@@ -1,6 +1,7 @@
 """Tests of the term algebra: normal forms, printing, ordering, matching and substitution."""
 from __future__ import annotations
 
+import copy
 import pickle
 
 import pytest
@@ -97,6 +98,26 @@ def test_terms_are_hashable_and_pickle(t):
     assert pickle.loads(pickle.dumps(t)) == t
     assert hash(pickle.loads(pickle.dumps(t))) == hash(t)
     assert is_ground(t)
+
+
+@given(st.permutations([x, y, z]), term_st)
+def test_equal_terms_are_one_object(order, t):
+    """Terms are interned after normalisation, so equality is identity: the search's dictionaries rely on it."""
+    assert exp(exp(g, order[0]), order[1], order[2]) is exp(g, x, y, z)
+    assert k(B, A) is k(A, B) and senc(Na, k(B, A)) is senc(Na, k(A, B))
+    assert mk_tuple(Na, mk_tuple(A, B)) is mk_tuple(Na, A, B)
+    assert Atom("Na", "nonce") is Na and Var("X", "nonce") is Var("X", "nonce") and Var("X") is not Var("X", "nonce")
+    assert pickle.loads(pickle.dumps(t)) is t and copy.deepcopy(t) is t and copy.copy(t) is t
+    if isinstance(t, App):
+        assert App(t.op, t.args) is t
+
+
+def test_terms_are_immutable():
+    for t in (Na, Var("X"), senc(Na, Kab)):
+        with pytest.raises(AttributeError):
+            t.name = "other"  # type: ignore[union-attr]
+    with pytest.raises(AttributeError):
+        senc(Na, Kab).args = (Nb, Kab)  # type: ignore[misc]
 
 
 # ---------------------------------------------------------------------------------------------------------------

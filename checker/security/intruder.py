@@ -521,8 +521,7 @@ def _same_head(t: Pattern, u: Pattern) -> bool:
     atom goal unifies only with itself, which `_identity` handles), and no clash below (`_clash`)."""
     if type(t) is not App or type(u) is not App or u.op != t.op or (t._ground and u._ground):
         return False
-    return not any(_clash(a, b) for a, b in zip(t.args, u.args)) if t.op not in _SPECIAL else \
-        t.op != "tuple" or not _clash(t.args[0], u.args[0])
+    return not _clash(t, u)
 
 
 #: Operators whose unification is not argument by argument: right-nested tuples, DH exponents, `k`'s two orders.
@@ -543,7 +542,7 @@ def _clash(s: Pattern, t: Pattern) -> bool:
     if s.op != t.op:  # type: ignore[union-attr]
         return True
     if s._ground and t._ground:  # type: ignore[union-attr]
-        return s != t
+        return True  # applications are interned too: two ground ones that are not the same object differ
     if s.op in _SPECIAL:  # type: ignore[union-attr]
         return s.op == "tuple" and _clash(s.args[0], t.args[0])  # type: ignore[union-attr]
     return len(s.args) != len(t.args) or any(_clash(a, b) for a, b in zip(s.args, t.args))  # type: ignore
