@@ -156,7 +156,15 @@ class App:
         return pretty(self)
 
 
-_APPS: weakref.WeakValueDictionary[tuple, App] = weakref.WeakValueDictionary()
+#: (operator, normalised arguments) -> a weak reference to the one such application. A dictionary of
+#: `KeyedRef`s rather than a `WeakValueDictionary`, whose Python-level `get` cost more than the lookup itself.
+_APPS: dict[tuple, weakref.KeyedRef] = {}
+
+
+def _dropped(ref: weakref.KeyedRef) -> None:
+    """An interned application died: forget it, unless its key already names a newer one."""
+    if _APPS.get(ref.key) is ref:
+        del _APPS[ref.key]
 
 
 def _made(op: str, prim: Primitive, args: tuple[Pattern, ...]) -> App:
@@ -166,9 +174,11 @@ def _made(op: str, prim: Primitive, args: tuple[Pattern, ...]) -> App:
     if prim.commutative:
         args = tuple(sorted(args, key=sort_key))
     key = (op, args)
-    found = _APPS.get(key)
-    if found is not None:
-        return found
+    ref = _APPS.get(key)
+    if ref is not None:
+        found = ref()
+        if found is not None:
+            return found
     found_vars = _NO_VARS
     for a in args:
         if type(a) is Var:
@@ -178,7 +188,7 @@ def _made(op: str, prim: Primitive, args: tuple[Pattern, ...]) -> App:
     made = object.__new__(App)
     for name, value in (("op", op), ("args", args), ("_vars", found_vars), ("_ground", not found_vars)):
         object.__setattr__(made, name, value)
-    _APPS[key] = made
+    _APPS[key] = weakref.KeyedRef(made, _dropped, key)
     return made
 
 
