@@ -296,13 +296,17 @@ def test_cli_overrides_the_declared_attacker(tmp_path, capsys):
 
 
 class _Line:
-    """States 0..5 in a line; every state from 2 on breaks a property, which `confirm` accepts only from `good`."""
+    """States 0..length in a line; every state from 2 on breaks a property, which `confirm` accepts only from
+    `good`."""
+
+    def __init__(self, length: int = 5):
+        self.length = length
 
     def initial_states(self):
         return [0]
 
     def successors(self, s):
-        return [("step", s + 1)] if s < 5 else []
+        return [("step", s + 1)] if s < self.length else []
 
     def fingerprint(self, s):
         return s
@@ -330,3 +334,28 @@ def test_rejected_violations_let_the_search_go_on_and_the_first_is_kept_when_non
     assert len(found.path.actions) == 4  # states 2 and 3 were rejected: the first confirmed one is the case
     result = Explorer(_Line(), [_Broken(good=99)]).run()
     assert result.complete and len(result.found["broken"].path.actions) == 2  # none confirmed: the first rejected
+
+
+def test_rejections_may_outnumber_max_rejected_while_they_are_fewer_than_the_states_explored():
+    from checker.engine.explorer import MAX_REJECTED
+    good = 4 * MAX_REJECTED  # 4 * MAX_REJECTED - 2 rejections before it, each with more states explored
+    found = Explorer(_Line(length=good + 10), [_Broken(good=good)]).run().found["broken"]
+    assert len(found.path.actions) == good
+
+
+def test_replay_with_a_cache_gives_the_same_states_and_computes_only_new_prefixes():
+    from checker.engine.run import Path, replay
+
+    class Counting(_Line):
+        calls = 0
+
+        def successors(self, s):
+            Counting.calls += 1
+            return super().successors(s)
+
+    system, cache = Counting(length=8), {}
+    assert replay(system, Path(0, (0,) * 6), cache) == replay(system, Path(0, (0,) * 6))
+    before = Counting.calls
+    states = replay(system, Path(0, (0,) * 7), cache)
+    assert Counting.calls == before + 1  # the six steps before were cached
+    assert [s for s, _a, _i in states] == list(range(8))

@@ -106,11 +106,27 @@ class StateError(Exception):
         self.path = path
 
 
-def replay(system: Any, path: Path) -> list[tuple[Any, Any, int | None]]:
-    """The states of a path with the action that led to each: [(state, action, index), ...]."""
+#: Prefixes a replay cache keeps before it starts afresh (each holds one state).
+REPLAY_CACHE_LIMIT = 4_096
+
+
+def replay(system: Any, path: Path, cache: dict | None = None) -> list[tuple[Any, Any, int | None]]:
+    """The states of a path with the action that led to each: [(state, action, index), ...].
+
+    `cache` (a path prefix -> its last state and action), when given, is read and filled: the violations one
+    search finds one after another share most of their prefixes, and computing successors along a path was
+    nearly all the cost of replaying one. Only for one system: another has other successors."""
     s = system.initial_states()[path.initial]
     out: list[tuple[Any, Any, int | None]] = [(s, None, None)]
-    for idx in path.actions:
-        act, s = system.successors(s)[idx]
+    for k, idx in enumerate(path.actions):
+        key = (path.initial, path.actions[:k + 1])
+        found = cache.get(key) if cache is not None else None
+        if found is None:
+            found = system.successors(s)[idx]
+            if cache is not None:
+                if len(cache) >= REPLAY_CACHE_LIMIT:
+                    cache.clear()
+                cache[key] = found
+        act, s = found
         out.append((s, act, idx))
     return out

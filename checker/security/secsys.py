@@ -54,6 +54,10 @@ class Run(NamedTuple):
     values: tuple[Pattern | None, ...]
 
 
+#: States whose successors `SecuritySystem.successors` keeps: the explorer's last and a replay's path to it.
+RECENT_EXPANSIONS = 64
+
+
 class SecState(NamedTuple):
     runs: tuple[Run, ...]
     store: Store
@@ -218,6 +222,8 @@ class SecuritySystem:
         self.initial_store = Store.initial(list(self.initial_terms) + list(own))
         self._secret_cache: dict = {}
         self._attacks: dict = {}  # (goal, path) -> its concrete attack, or why there is none (see `attack`)
+        self.replays: dict = {}  # path prefix -> its last step, for the replays of `attack` (engine.run.replay)
+        self._recent: dict = {}  # the last states expanded -> their successors (`successors`)
         # The role that sends the narration's first message opens a session (casts it); if none starts by
         # sending, the first role does.
         self.opener = next((k for k, r in enumerate(roles) if r.steps and r.steps[0].receive is None), 0)
@@ -274,6 +280,8 @@ class SecuritySystem:
             twin.eager_receives = "floating" if floating else "agents"
         twin._secret_cache = {}
         twin._attacks = {}
+        twin.replays = {}
+        twin._recent = {}
         twin._fps = {}
         twin._solved = {}
         return twin
@@ -319,6 +327,17 @@ class SecuritySystem:
                          clock)]
 
     def successors(self, state: SecState) -> list[tuple[SecAction, SecState]]:
+        """The successors of `state`; those of the last few states are kept (callers do not change the list):
+        confirming a violation found among them replays the path to it (`attack`), which asks for them again."""
+        recent = self._recent
+        found = recent.get(state)
+        if found is None:
+            if len(recent) >= RECENT_EXPANSIONS:
+                recent.clear()
+            found = recent[state] = self._successors(state)
+        return found
+
+    def _successors(self, state: SecState) -> list[tuple[SecAction, SecState]]:
         out: Successors = {}
         first = self._eager(state)
         if first is not None:  # only this start: see `_eager`
@@ -409,6 +428,7 @@ class SecuritySystem:
         those goals are no longer checked; their events are still made, and kept in the key that tells a
         state's successors apart (`Successors`), so the successors are the same whatever was forgotten."""
         self._forgotten = frozenset(k for k, g in enumerate(self.agreements) if g.name in decided)
+        self._recent = {}  # made with the events forgotten now
 
     def is_valid_end(self, state: SecState) -> bool:
         return True

@@ -63,7 +63,7 @@ def concretise(system: Any, spec: Any, name: str, path: Path) -> Attack | str:
 
 
 def _concretise(system: Any, spec: Any, name: str, path: Path) -> Attack | str:
-    run = replay(system, path)
+    run = replay(system, path, system.replays)
     records: list[dict[str, Any]] = []
     for k in range(1, len(run)):
         action = run[k][1]
