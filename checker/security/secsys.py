@@ -252,6 +252,7 @@ class SecuritySystem:
         self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
         self._solved: dict = {}  # (store, pattern) -> solutions (see `_injections`)
         self._shapes: dict = {}  # term -> its shape (see `_session_key`)
+        self._run_shapes: dict = {}  # (run, untimed) -> its pc and the shapes of its values (`_run_shape`)
         self._patterns: dict = {}  # (role, receive pattern, run values) -> `_pattern`'s result
         self._renamed: dict = {}  # (term, atom renaming) -> renamed term (see `_renamer`)
         self._canon: dict = {}  # (term, variable renaming) -> renamed term (see `_canonical`)
@@ -1032,20 +1033,27 @@ class SecuritySystem:
 
     def _session_key(self, state: SecState, members: tuple[int, ...]) -> tuple:
         cast = state.runs[members[0]].values[0] is not None or state.runs[members[0]].pc != 0
-        shapes = self._shapes
-        if len(shapes) > 200_000:
-            shapes.clear()
-        out = []
-        for j in members:
-            run = state.runs[j]
-            key = []
+        untimed = state.clock is None
+        return (not cast, tuple(self._run_shape(state.runs[j], untimed) for j in members))
+
+    def _run_shape(self, run: Run, untimed: bool) -> tuple:
+        """A run's pc and the shapes of its values (`_shape`), memoised per run: most runs of a successor are
+        its parent's, unchanged."""
+        key = (run, untimed)
+        found = self._run_shapes.get(key)
+        if found is None:
+            shapes = self._shapes
+            if len(shapes) > 200_000 or len(self._run_shapes) > 200_000:
+                shapes.clear()
+                self._run_shapes.clear()
+            parts = []
             for v in run.values:
-                found = shapes.get(v)
-                if found is None:
-                    found = shapes[v] = _shape(v, self.fresh_names, self.agent_class if state.clock is None else None)
-                key.append(found)
-            out.append((run.pc, tuple(key)))
-        return (not cast, tuple(out))
+                part = shapes.get(v)
+                if part is None:
+                    part = shapes[v] = _shape(v, self.fresh_names, self.agent_class if untimed else None)
+                parts.append(part)
+            found = self._run_shapes[key] = (run.pc, tuple(parts))
+        return found
 
     def _split(self, work: Work, runs: list[Run]) -> Iterator[Work]:
         """Decide, for each agent variable in the key of something the attacker holds but cannot open, whether it
