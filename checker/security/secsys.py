@@ -258,6 +258,7 @@ class SecuritySystem:
         self._canon: dict = {}  # (term, variable renaming) -> renamed term (see `_canonical`)
         self._mappings: dict = {}  # renaming -> its number, the key of the two memos above (`_interned`)
         self._agent_atoms: dict = {}  # term -> the agents in it (`_agents_in`)
+        self._orders: dict = {}  # (session order, agents per session) -> `_order_maps`'s result
         self._last_agents: tuple | None = None  # the last state and its agents per session (`_session_agents`)
 
     def exact(self) -> SecuritySystem:
@@ -906,11 +907,24 @@ class SecuritySystem:
                 break
         return orders
 
-    def _order_maps(self, state: SecState, order: list[int]) -> tuple[list[int], dict[Atom, Atom]]:
-        """The instance permutation and the atom renaming that put the sessions in `order`: the fresh values a
-        session created follow it (`Na#2` of the session that becomes the first is `Na#1`); untimed, agents of
-        one class (honest ones, compromised ones, those dedicated to one role) are renamed in order of first
-        appearance in the runs."""
+    def _order_maps(self, state: SecState, order: list[int]
+                    ) -> tuple[list[int], dict[Atom, Atom], Callable[[Pattern], Pattern]]:
+        """The instance permutation and the atom renaming that put the sessions in `order`, and the renaming as a
+        function (`_renamer`): the fresh values a session created follow it (`Na#2` of the session that becomes
+        the first is `Na#1`); untimed, agents of one class (honest ones, compromised ones, those dedicated to one
+        role) are renamed in order of first appearance in the runs. Memoised per order and agents of each
+        session, which is all they depend on (callers do not change them)."""
+        agents = tuple(tuple(f) for f in self._session_agents(state).values()) if state.clock is None else None
+        key = (tuple(order), agents)
+        found = self._orders.get(key)
+        if found is None:
+            if len(self._orders) > 10_000:
+                self._orders.clear()
+            perm, amap = self._order_maps_of(state, order)
+            found = self._orders[key] = (perm, amap, self._renamer(amap))
+        return found
+
+    def _order_maps_of(self, state: SecState, order: list[int]) -> tuple[list[int], dict[Atom, Atom]]:
         perm = list(range(len(self.instances)))
         amap: dict[Atom, Atom] = {}
         for new_k, old_k in zip(sorted(self.sessions), order):
@@ -941,8 +955,7 @@ class SecuritySystem:
         """Only the runs of `_reordered(state, order)`: what a tie between orders is first decided on."""
         if order is None:
             return state.runs
-        perm, amap = self._order_maps(state, order)
-        ren = self._renamer(amap)
+        perm, amap, ren = self._order_maps(state, order)
         runs: list[Run] = list(state.runs)
         for j_old, r in enumerate(state.runs):
             runs[perm[j_old]] = Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values))
@@ -954,7 +967,7 @@ class SecuritySystem:
         renaming (None and {} when nothing moves). Zones name timestamps: they are renamed too."""
         if order is None:
             return state, None, {}
-        perm, amap = self._order_maps(state, order)
+        perm, amap, ren = self._order_maps(state, order)
         if not amap and all(p == j for j, p in enumerate(perm)):
             return state, None, {}
         clock = state.clock
@@ -962,7 +975,6 @@ class SecuritySystem:
             clock = self.timing.rename(clock, amap)
             if clock is None:
                 return state, None, {}
-        ren = self._renamer(amap)
         runs: list[Run] = list(state.runs)
         for j_old, r in enumerate(state.runs):
             runs[perm[j_old]] = Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values))
