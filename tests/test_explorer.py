@@ -319,14 +319,17 @@ class _Line:
 
 
 class _Broken:
+    """Broken in every `period`-th state from 2 on; `confirm` accepts only from state `good`."""
     name = "broken"
 
-    def __init__(self, good: int):
+    def __init__(self, good: int, period: int = 1):
         self.good = good
+        self.period = period
 
     def hooks(self, system):
         from checker.engine.properties import Hooks
-        return Hooks(on_state=lambda s: "" if s >= 2 else None, confirm=lambda path: len(path.actions) >= self.good)
+        return Hooks(on_state=lambda s: "" if s >= 2 and s % self.period == 0 else None,
+                     confirm=lambda path: len(path.actions) >= self.good)
 
 
 def test_rejected_violations_let_the_search_go_on_and_the_first_is_kept_when_none_is_confirmed():
@@ -336,11 +339,15 @@ def test_rejected_violations_let_the_search_go_on_and_the_first_is_kept_when_non
     assert result.complete and len(result.found["broken"].path.actions) == 2  # none confirmed: the first rejected
 
 
-def test_rejections_may_outnumber_max_rejected_while_they_are_fewer_than_the_states_explored():
-    from checker.engine.explorer import MAX_REJECTED
-    good = 4 * MAX_REJECTED  # 4 * MAX_REJECTED - 2 rejections before it, each with more states explored
-    found = Explorer(_Line(length=good + 10), [_Broken(good=good)]).run().found["broken"]
+def test_rejections_may_outnumber_max_rejected_while_the_search_is_much_larger():
+    from checker.engine.explorer import MAX_REJECTED, REJECTION_COST
+    period = 2 * REJECTION_COST  # a violation every `period` states: rejections stay under states / cost
+    good = 3 * MAX_REJECTED * period  # 3 * MAX_REJECTED - 1 rejections before the confirmed one
+    found = Explorer(_Line(length=good + 10), [_Broken(good=good, period=period)]).run().found["broken"]
     assert len(found.path.actions) == good
+    # a violation in every state: the rejections soon outnumber states / cost, and the first one is taken
+    found = Explorer(_Line(length=good + 10), [_Broken(good=good)]).run().found["broken"]
+    assert len(found.path.actions) == 2
 
 
 def test_replay_with_a_cache_gives_the_same_states_and_computes_only_new_prefixes():
