@@ -486,7 +486,7 @@ class Intruder:
             else:
                 yield work.copy(), [(a, lv) for a in reversed(t.args)]
         # unify with an item held at this level
-        candidates = [u for u, lu in work.known.items() if lu <= lv and _same_head(t, u) and u != t]
+        candidates = _candidates(work.known, t, lv) if type(t) is App else []
         for u in sorted(candidates, key=sort_key):
             for sigma in unify(t, u, work.sigma):
                 w2 = work.copy()
@@ -516,12 +516,13 @@ class Intruder:
                 yield w2, [(t, lv)] + [(n, lv) for n in needs]
 
 
-def _same_head(t: Pattern, u: Pattern) -> bool:
-    """Whether item `u` could unify with goal `t`: both applications of the same operator, not both ground (an
-    atom goal unifies only with itself, which `_identity` handles), and no clash below (`_clash`)."""
-    if type(t) is not App or type(u) is not App or u.op != t.op or (t._ground and u._ground):
-        return False
-    return not _clash(t, u)
+def _candidates(known: Mapping[Pattern, int], t: App, lv: int) -> list[App]:
+    """The items usable at `lv` that could unify with the application `t` (an atom goal unifies only with itself,
+    which `_identity` handles): other applications of its operator, not both ground, that do not clash."""
+    op, ground = t.op, t._ground
+    return [u for u, lu in known.items()
+            if lu <= lv and type(u) is App and u.op == op and u is not t and not (ground and u._ground)
+            and not _clash(t, u)]
 
 
 #: Operators whose unification is not argument by argument: right-nested tuples, DH exponents, `k`'s two orders.
