@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
 
@@ -31,7 +31,7 @@ SHAPES = ("senc", "aenc", "h")
 class _Interned:
     """Base of atoms and variables: one object per (name, sort), so that equality and hashing are identity,
     done in C by every dict and set that holds terms (the search hashes atoms millions of times per second;
-    a Python-level `__hash__` costed a tenth of it). Immutable; unpickling and copying go through the
+    a Python-level `__hash__` cost a tenth of it). Immutable; unpickling and copying go through the
     constructor, so a copy is the same object. Atoms and variables are few (names of a model, fresh values per
     session, canonical variable names), so the table stays small."""
 
