@@ -15,6 +15,7 @@ from checker.analysis import HOLDS, Options, analyze
 from checker.engine.budget import Bounds
 from checker.engine.explorer import Explorer
 from checker.security.goals import Goal
+from checker.security.secsys import SecuritySystem
 from dsl.diagnostics import ModelError
 from dsl.frontend import load_model
 from oracle import TooBig, brute_force
@@ -68,16 +69,28 @@ def test_each_search_finds_every_violation_of_the_next(tmp_path_factory, protoco
         assert set(oracle.attacks) <= found[-1], f"the exact search misses {sorted(set(oracle.attacks) - found[-1])}"
 
 
-def test_floating_levels_dismiss_a_violation_that_does_not_replay(tmp_path):
-    """Carlsen's protocol (models/security/carlsen.wolf) with alice talking to herself: the search without levels
-    finds a violation of B's agreement that does not replay (the nonce of the first message a run of bob's receives is
-    bound to a nonce that run creates later); levels with floating receives, and the exact search, show it holds, and
-    the check says so."""
+def _carlsen_self(tmp_path: Path) -> Path:
+    """Carlsen's protocol (models/security/carlsen.wolf) with alice talking to herself."""
     text = (ROOT / "models" / "security" / "carlsen.wolf").read_text()
     text = text[:text.index("  run A(")] + ("  run A(alice, alice, server)\n  run B(alice, _, server)\n"
                                             "  run B(alice, _, server)\n  run S(server, _, _)\n}\n")
     path = tmp_path / "carlsen_self.wolf"
     path.write_text(text)
-    assert [sorted(f) for f in _chain(path, False)] == [["B_agrees_A"], [], []]
+    return path
+
+
+def test_floating_levels_dismiss_a_violation_that_does_not_replay(tmp_path, monkeypatch):
+    """Without the pruning of runs that received their own later nonce, the search without levels finds a
+    violation of B's agreement that does not replay (the nonce of the first message a run of bob's receives is
+    bound to a nonce that run creates later); levels with floating receives, and the exact search, dismiss it."""
+    monkeypatch.setattr(SecuritySystem, "_fresh_received", lambda self, runs: False)
+    assert [sorted(f) for f in _chain(_carlsen_self(tmp_path), False)] == [["B_agrees_A"], [], []]
+
+
+def test_a_run_never_receives_its_own_later_nonce(tmp_path):
+    """The same violation is pruned from the search without levels (it is unreachable): every search agrees that
+    B's agreement holds, and the check says so."""
+    path = _carlsen_self(tmp_path)
+    assert [sorted(f) for f in _chain(path, False)] == [[], [], []]
     verdicts = {v.name: v for v in analyze(str(path), Options()).verdicts}
     assert verdicts["B_agrees_A"].status == HOLDS, verdicts["B_agrees_A"].reason

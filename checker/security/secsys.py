@@ -211,6 +211,7 @@ class SecuritySystem:
                             or any(g.per_role[k] is not None for g in secrets) for k, r in enumerate(roles))
         self.reducible = timing is None and not any(r.reveal for r in roles) and \
             not any(g.kind == "alive" for g in agreements)
+        self.fresh_after = tuple(_fresh_after(r) for r in roles)
         self.slot_sorts = tuple(tuple(self._role_sort(name) if k in r.role_slots else None
                                       for k, name in enumerate(r.slots)) for r in roles)
         self.waits_for = tuple(self._predecessor(i) for i in range(len(self.instances)))
@@ -258,6 +259,7 @@ class SecuritySystem:
         self._canon: dict = {}  # (term, variable renaming) -> renamed term (see `_canonical`)
         self._mappings: dict = {}  # renaming -> its number, the key of the two memos above (`_interned`)
         self._agent_atoms: dict = {}  # term -> the agents in it (`_agents_in`)
+        self._term_atoms: dict = {}  # term -> the atoms in it (`_atoms_of`)
         self._orders: dict = {}  # (session order, agents per session) -> `_order_maps`'s result
         self._last_agents: tuple | None = None  # the last state and its agents per session (`_session_agents`)
 
@@ -809,6 +811,8 @@ class SecuritySystem:
         """Goal signals, canonical form and the action, once the step's substitution is final."""
         if extra:
             runs, net, traffic, events, revealed = _substituted(extra, runs, net, traffic, events, revealed)
+        if self._fresh_received(runs):
+            return  # no concrete run gets here (see `_fresh_received`)
             sends = [(s, apply(d, extra), apply(t, extra)) for s, d, t in sends]
             b = {k: apply(v, extra) for k, v in b.items()}
         sigma = work.sigma
@@ -848,6 +852,31 @@ class SecuritySystem:
             if self._forgotten:
                 nxt = nxt._replace(events=frozenset((ev, n) for ev, n in nxt.events if ev[1] not in self._forgotten))
             out[key] = (action, nxt)
+
+    def _fresh_received(self, runs: Sequence[Run]) -> bool:
+        """Whether a run holds, in a slot it received, a fresh value that it created only later: impossible in
+        every concrete run (a value created at a step is in nothing that existed before it), so such a state is
+        unreachable, and pruning it keeps every search an over-approximation of the concrete one. Without
+        levels nothing else forbids it: the attacker's choice for the received slot could be bound afterwards to
+        the run's own later nonce (Carlsen's responder), an attack that never replays."""
+        for inst, run in zip(self.instances, runs):
+            for s, f, k, sort in self.fresh_after[inst.role]:
+                if run.pc > k:
+                    value, made = run.values[s], run.values[f]
+                    if made is not self._fresh_atom(self.roles[inst.role].slots[f], inst.number, sort):
+                        continue  # not created by the run (a value the scenario gave it)
+                    if value is made or (type(value) is App and made in self._atoms_of(value)):
+                        return True
+        return False
+
+    def _atoms_of(self, t: App) -> frozenset[Atom]:
+        """The atoms in `t` (memoised: run values recur across states)."""
+        found = self._term_atoms.get(t)
+        if found is None:
+            if len(self._term_atoms) > 200_000:
+                self._term_atoms.clear()
+            found = self._term_atoms[t] = frozenset(_atoms(t))
+        return found
 
     def _idle(self, runs: list[Run]) -> frozenset[Atom]:
         """Honest agents no run can make step again (every unfinished run is cast to another agent): their pace
@@ -1522,6 +1551,23 @@ def _mode(pattern: Pattern, role: RoleSpec, typed: bool) -> Pattern:
         return pattern
     mapping = {v.name: Var(v.name, None) for v in term_vars(pattern) if v.sort != "agent"}
     return instantiate(pattern, mapping) if mapping else pattern
+
+
+def _fresh_after(role: RoleSpec) -> tuple[tuple[int, int, int, str], ...]:
+    """(s, f, k, sort): slot s is received at or before step k, which creates the fresh value (of `sort`) of slot
+    f, so s never holds that value (see `SecuritySystem._fresh_received`)."""
+    received: dict[int, int] = {}
+    created: dict[int, tuple[int, str]] = {}
+    for j, step in enumerate(role.steps):
+        if step.receive is not None:
+            for v in term_vars(step.receive):
+                k = role.slots.index(v.name)
+                if k not in created and k not in received:
+                    received[k] = j
+        for f, sort in step.fresh:
+            created.setdefault(f, (j, sort))
+    return tuple((s, f, k, sort) for s, j in sorted(received.items())
+                 for f, (k, sort) in sorted(created.items()) if j <= k)
 
 
 def _needed_slots(role: RoleSpec, step: StepSpec, finishing: bool) -> frozenset[int]:
