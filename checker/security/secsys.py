@@ -811,10 +811,10 @@ class SecuritySystem:
         """Goal signals, canonical form and the action, once the step's substitution is final."""
         if extra:
             runs, net, traffic, events, revealed = _substituted(extra, runs, net, traffic, events, revealed)
-        if self._fresh_received(runs):
-            return  # no concrete run gets here (see `_fresh_received`)
             sends = [(s, apply(d, extra), apply(t, extra)) for s, d, t in sends]
             b = {k: apply(v, extra) for k, v in b.items()}
+        if self._fresh_received(runs):
+            return  # no concrete run gets here (see `_fresh_received`)
         sigma = work.sigma
         violations: tuple = ()
         if step.signals:
