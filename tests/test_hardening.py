@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from checker.cli import EXIT_BOUND, EXIT_INTERNAL, default_max_memory, internal_error_message, main
+from checker.cli import EXIT_BOUND, EXIT_FAIL, EXIT_INTERNAL, default_max_memory, internal_error_message, main
 from dsl.diagnostics import ModelError
 from dsl.frontend import load_model
 from dsl.limits import MAX_ELEMENTS, SizeLimits
@@ -281,9 +281,11 @@ def test_the_work_after_a_bound_is_bounded_too():
 
 
 def test_a_second_search_after_the_bound_ends_too(tmp_path):
-    """The fuzzed input that hung: the attacker's search uses up --timeout, then `executable` searches the
-    honest system; it must end as a bound (exit 3), not run on (it ran for minutes). In a process of its own:
-    a child forked from a long pytest session runs measurably slower, and this is about hanging, not speed."""
+    """The fuzzed input that hung: the attacker's search takes most of --timeout, then `executable` searches the
+    honest system; it must end at the bound, not run on (it ran for minutes). Whether the attacker's search
+    finds its 3-step attack before the bound (exit 1) or not (exit 3) depends on the machine's speed; either
+    way `executable` is cut off. In a process of its own: a child forked from a long pytest session runs
+    measurably slower, and this is about hanging, not speed."""
     model = tmp_path / "three_sessions.wolf"
     model.write_text("""model GenProto
 protocol {
@@ -307,8 +309,9 @@ scenario {
     done = subprocess.run([sys.executable, "-m", "checker", "check", str(model), "--timeout", "2", "-q"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
     seconds = time.perf_counter() - start
-    assert done.returncode == EXIT_BOUND, done.stderr[-2000:]
+    assert done.returncode in (EXIT_BOUND, EXIT_FAIL), done.stderr[-2000:]
     assert "time bound 2 s reached" in done.stdout
+    assert re.search(r"executable +unknown", done.stdout), done.stdout[:2000]
     assert seconds < 20, f"{seconds:.1f} s for --timeout 2: the work after the bound was not cut off"
 
 

@@ -83,7 +83,7 @@ def test_floating_levels_dismiss_a_violation_that_does_not_replay(tmp_path, monk
     """Without the pruning of runs that received their own later nonce, the search without levels finds a
     violation of B's agreement that does not replay (the nonce of the first message a run of bob's receives is
     bound to a nonce that run creates later); levels with floating receives, and the exact search, dismiss it."""
-    monkeypatch.setattr(SecuritySystem, "_fresh_received", lambda self, runs: False)
+    monkeypatch.setattr(SecuritySystem, "_fresh_received", lambda self, runs, before: False)
     assert [sorted(f) for f in _chain(_carlsen_self(tmp_path), False)] == [["B_agrees_A"], [], []]
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import struct
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
@@ -252,8 +253,8 @@ class SecuritySystem:
                              for old in self.sessions for new in self.sessions}
         self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
         self._solved: dict = {}  # (store, pattern) -> solutions (see `_injections`)
-        self._shapes: dict = {}  # term -> its shape (see `_session_key`)
-        self._run_shapes: dict = {}  # (run, untimed) -> its pc and the shapes of its values (`_run_shape`)
+        self._shapes: dict = {}  # (term, session, untimed) -> its shape (see `_session_view`)
+        self._view_memo: dict = {}  # (session, its runs, untimed) -> `_session_view`'s result
         self._patterns: dict = {}  # (role, receive pattern, run values) -> `_pattern`'s result
         self._renamed: dict = {}  # (term, atom renaming) -> renamed term (see `_renamer`)
         self._canon: dict = {}  # (term, variable renaming) -> renamed term (see `_canonical`)
@@ -261,7 +262,7 @@ class SecuritySystem:
         self._agent_atoms: dict = {}  # term -> the agents in it (`_agents_in`)
         self._term_atoms: dict = {}  # term -> the atoms in it (`_atoms_of`)
         self._orders: dict = {}  # (session order, agents per session) -> `_order_maps`'s result
-        self._last_agents: tuple | None = None  # the last state and its agents per session (`_session_agents`)
+        self._last_views: tuple | None = None  # the last state and its `_session_views`
 
     def exact(self) -> SecuritySystem:
         """The same protocol with levels: what a value the attacker chose may later be bound to is limited to
@@ -440,11 +441,13 @@ class SecuritySystem:
     def fingerprint(self, state: SecState) -> int:
         """The canonical encoding of the runs, and each set of the state as the sum (mod 2^64) of its members'
         fingerprints, memoised per member: members recur across states, so a state costs little more than its
-        runs (the Zobrist idea; sums of uniform 64-bit values are uniform)."""
-        return digest64(encode((tuple(self._one(r) for r in state.runs), self._sum(state.store.known),
-                                self._sum(state.store.simple),
-                                self._sum(state.net), self._sum(state.traffic), self._sum(state.events),
-                                self._sum(state.revealed), state.clock)))
+        runs (the Zobrist idea; sums of uniform 64-bit values are uniform). The 64-bit parts are packed as they
+        are (a system has a fixed number of runs, so the packing is injective), then the clock's encoding."""
+        parts = [self._one(r) for r in state.runs]
+        parts += (self._sum(state.store.known), self._sum(state.store.simple), self._sum(state.net),
+                  self._sum(state.traffic), self._sum(state.events), self._sum(state.revealed))
+        data = struct.pack(f"<{len(parts)}Q", *parts)
+        return digest64(data if state.clock is None else data + encode(state.clock))
 
     def _one(self, x: Any) -> int:
         cache = self._fps
@@ -813,7 +816,7 @@ class SecuritySystem:
             runs, net, traffic, events, revealed = _substituted(extra, runs, net, traffic, events, revealed)
             sends = [(s, apply(d, extra), apply(t, extra)) for s, d, t in sends]
             b = {k: apply(v, extra) for k, v in b.items()}
-        if self._fresh_received(runs):
+        if self._fresh_received(runs, state.runs):
             return  # no concrete run gets here (see `_fresh_received`)
         sigma = work.sigma
         violations: tuple = ()
@@ -853,13 +856,17 @@ class SecuritySystem:
                 nxt = nxt._replace(events=frozenset((ev, n) for ev, n in nxt.events if ev[1] not in self._forgotten))
             out[key] = (action, nxt)
 
-    def _fresh_received(self, runs: Sequence[Run]) -> bool:
+    def _fresh_received(self, runs: Sequence[Run], before: Sequence[Run]) -> bool:
         """Whether a run holds, in a slot it received, a fresh value that it created only later: impossible in
         every concrete run (a value created at a step is in nothing that existed before it), so such a state is
         unreachable, and pruning it keeps every search an over-approximation of the concrete one. Without
         levels nothing else forbids it: the attacker's choice for the received slot could be bound afterwards to
-        the run's own later nonce (Carlsen's responder), an attack that never replays."""
-        for inst, run in zip(self.instances, runs):
+        the run's own later nonce (Carlsen's responder), an attack that never replays. Only runs that differ
+        from the parent's (`before`) are looked at: the parent passed (the test is per run, and the same up to
+        the renamings of the canonical form)."""
+        for inst, run, old in zip(self.instances, runs, before):
+            if run == old:
+                continue
             for s, f, k, sort in self.fresh_after[inst.role]:
                 if run.pc > k:
                     value, made = run.values[s], run.values[f]
@@ -924,7 +931,7 @@ class SecuritySystem:
         permutation (at most `TIED_ORDERS`, then ties keep their order). [None] without session symmetry."""
         if not self.session_symmetry:
             return [None]
-        keys = {k: self._session_key(state, members) for k, members in self.sessions.items()}
+        keys = {k: v[0] for k, v in self._session_views(state).items()}
         order = sorted(keys, key=lambda k: keys[k])
         groups = [list(g) for _k, g in itertools.groupby(order, key=lambda k: keys[k])]
         if all(len(g) == 1 for g in groups):
@@ -943,7 +950,7 @@ class SecuritySystem:
         the first is `Na#1`); untimed, agents of one class (honest ones, compromised ones, those dedicated to one
         role) are renamed in order of first appearance in the runs. Memoised per order and agents of each
         session, which is all they depend on (callers do not change them)."""
-        agents = tuple(tuple(f) for f in self._session_agents(state).values()) if state.clock is None else None
+        agents = tuple(v[1] for v in self._session_views(state).values()) if state.clock is None else None
         key = (tuple(order), agents)
         found = self._orders.get(key)
         if found is None:
@@ -1037,10 +1044,10 @@ class SecuritySystem:
 
     def _agent_renaming(self, state: SecState, order: list[int]) -> dict[Atom, Atom]:
         """Agents of each class renamed in order of first appearance in the runs (sessions in `order`)."""
-        firsts = self._session_agents(state)
+        views = self._session_views(state)
         seen: dict[tuple, list[Atom]] = {}
         for k in order:
-            for a in firsts[k]:
+            for a in views[k][1]:
                 cls = self.agent_class[a]
                 if a not in seen.setdefault(cls, []):
                     seen[cls].append(a)
@@ -1053,47 +1060,50 @@ class SecuritySystem:
                     out[old] = new
         return out
 
-    def _session_agents(self, state: SecState) -> dict[int, list[Atom]]:
-        """Per session, the agents in its runs in order of first appearance. Every order of the sessions tried
-        for one state (`_canonical_form`) merges these, so the last state's are kept."""
-        last = self._last_agents
+    def _session_views(self, state: SecState) -> dict[int, tuple[tuple, tuple[Atom, ...]]]:
+        """Every session's `_session_view`. The last state's are kept: its orders are tried one by one."""
+        last = self._last_views
         if last is not None and last[0] is state:
             return last[1]
-        firsts: dict[int, list[Atom]] = {}
-        for k, members in self.sessions.items():
-            first: list[Atom] = []
-            for j in members:
-                for v in state.runs[j].values:
-                    if v is not None:
-                        for a in self._agents_in(v):
-                            if a not in first:
-                                first.append(a)
-            firsts[k] = first
-        self._last_agents = (state, firsts)
-        return firsts
+        views = {k: self._session_view(state, k) for k in self.sessions}
+        self._last_views = (state, views)
+        return views
 
-    def _session_key(self, state: SecState, members: tuple[int, ...]) -> tuple:
-        cast = state.runs[members[0]].values[0] is not None or state.runs[members[0]].pc != 0
+    def _session_view(self, state: SecState, k: int) -> tuple[tuple, tuple[Atom, ...]]:
+        """Session k's sort key for `_session_orders` and its agents in order of first appearance, memoised per
+        the session's runs: most sessions of a successor are its parent's, unchanged. The key is what survives
+        every swap of sessions and (untimed) renaming of agents: whether the session is cast, the pc and shape
+        of each run's values (`_shape`) and, untimed, which of the session's agents each agent in them is
+        (numbered in order of first appearance). The finer the key, the fewer orders tie and are all tried."""
+        runs = tuple(state.runs[j] for j in self.sessions[k])
         untimed = state.clock is None
-        return (not cast, tuple(self._run_shape(state.runs[j], untimed) for j in members))
-
-    def _run_shape(self, run: Run, untimed: bool) -> tuple:
-        """A run's pc and the shapes of its values (`_shape`), memoised per run: most runs of a successor are
-        its parent's, unchanged."""
-        key = (run, untimed)
-        found = self._run_shapes.get(key)
-        if found is None:
-            shapes = self._shapes
-            if len(shapes) > 200_000 or len(self._run_shapes) > 200_000:
-                shapes.clear()
-                self._run_shapes.clear()
+        memo_key = (k, runs, untimed)
+        found = self._view_memo.get(memo_key)
+        if found is not None:
+            return found
+        if len(self._view_memo) > 200_000 or len(self._shapes) > 200_000:
+            self._view_memo.clear()
+            self._shapes.clear()
+        first: list[Atom] = []
+        links: list[int] = []
+        shapes = []
+        for r in runs:
             parts = []
-            for v in run.values:
-                part = shapes.get(v)
+            for v in r.values:
+                part = self._shapes.get((v, k, untimed))
                 if part is None:
-                    part = shapes[v] = _shape(v, self.fresh_names, self.agent_class if untimed else None)
+                    part = self._shapes[(v, k, untimed)] = _shape(v, self.fresh_names, k,
+                                                                  self.agent_class if untimed else None)
                 parts.append(part)
-            found = self._run_shapes[key] = (run.pc, tuple(parts))
+                if v is not None:
+                    for a in self._agents_in(v):
+                        if a not in first:
+                            first.append(a)
+                        links.append(first.index(a))
+            shapes.append((r.pc, tuple(parts)))
+        cast = runs[0].values[0] is not None or runs[0].pc != 0
+        key = (not cast, tuple(shapes), tuple(links)) if untimed else (not cast, tuple(shapes))
+        found = self._view_memo[memo_key] = (key, tuple(first))
         return found
 
     def _split(self, work: Work, runs: list[Run]) -> Iterator[Work]:
@@ -1611,19 +1621,22 @@ def _flat_key(key: tuple) -> list[Pattern]:
     return [y for x in key for y in (x if isinstance(x, tuple) else (x,))]
 
 
-def _shape(t: Pattern | None, fresh: frozenset[str], agents: Mapping[Atom, tuple] | None = None) -> tuple:
-    """A term with fresh values reduced to their names, variables to their sorts and (given `agents`) agents to
-    their classes: what stays the same when sessions or agents are swapped (a sort key for `_session_orders`)."""
+def _shape(t: Pattern | None, fresh: frozenset[str], session: int | None,
+           agents: Mapping[Atom, tuple] | None = None) -> tuple:
+    """A term held by a run of `session`, with fresh values reduced to their names and whether that session
+    created them, variables to their sorts and (given `agents`) agents to their classes: what stays the same
+    when sessions or agents are swapped (a sort key for `_session_orders`: the finer it is, the fewer orders
+    tie and have to be tried)."""
     if t is None:
         return ("0",)
     if isinstance(t, Atom):
         if agents is not None and t in agents:
             return ("g", agents[t])
-        base, hash_, _n = t.name.partition("#")
-        return ("f", base) if hash_ and base in fresh else ("a", t.name)
+        base, hash_, number = t.name.partition("#")
+        return ("f", base, number == str(session)) if hash_ and base in fresh else ("a", t.name)
     if isinstance(t, Var):
         return ("v", t.sort or "")
-    return ("o", t.op, tuple(_shape(a, fresh, agents) for a in t.args))
+    return ("o", t.op, tuple(_shape(a, fresh, session, agents) for a in t.args))
 
 
 def _could_match(key: tuple, target: tuple, sigma: Subst) -> bool:
@@ -1703,9 +1716,12 @@ def _first_occurrences(runs: Sequence[Run]) -> dict[str, Var]:
     order: dict[str, Var] = {}
     for run in runs:
         for v in run.values:
-            if v is not None and not isinstance(v, Atom):
-                for x in _vars_in_order(v):
-                    order.setdefault(x.name, x)
+            if type(v) is App:
+                if v._vars:
+                    for x in _vars_in_order(v):
+                        order.setdefault(x.name, x)
+            elif type(v) is Var:
+                order.setdefault(v.name, v)
     return order
 
 
@@ -1737,9 +1753,14 @@ def _canonical(state: SecState, memo: dict | None = None,
     """Rename variables in order of first occurrence (`?1`, `?2`, ...); returns the state and the renaming.
     `memo` keeps renamed terms per (term, renaming): the same items recur in many states."""
     order = _first_occurrences(state.runs)
-    rest = sorted({v for t, _lv in state.store.known for v in term_vars(t)} | {v for v, _lv in state.store.simple},
-                  key=lambda v: v.name)
-    for v in rest:
+    rest = {v for v, _lv in state.store.simple}
+    for t, _lv in state.store.known:  # most items are ground: skip them without a call
+        if type(t) is App:
+            if t._vars:
+                rest |= t._vars
+        elif type(t) is Var:
+            rest.add(t)
+    for v in sorted(rest, key=lambda v: v.name):
         order.setdefault(v.name, v)
     if not order:
         return state, {}
