@@ -1473,11 +1473,12 @@ class SecuritySystem:
 def _substituted(sigma: Subst, runs: Sequence[Run], net: frozenset, traffic: frozenset, events: frozenset,
                  revealed: frozenset) -> tuple[list[Run], frozenset, frozenset, frozenset, frozenset]:
     """The parts of a state that hold terms, with `sigma` applied to every one of them."""
+    def f(t: Pattern) -> Pattern:
+        return apply(t, sigma)
+
     return ([Run(r.pc, tuple(apply(v, sigma) if v is not None else None for v in r.values)) for r in runs],
-            _map_counts(net, lambda e: (e[0], e[1], apply(e[2], sigma))),
-            frozenset((e[0], e[1], apply(e[2], sigma)) for e in traffic),
-            _map_counts(events, lambda ev: _event_under(ev, sigma)),
-            frozenset(apply(v, sigma) for v in revealed))
+            _map_counts(net, lambda e: _entry_by(e, f)), _map_set(traffic, lambda e: _entry_by(e, f)),
+            _map_counts(events, lambda ev: _event_by(ev, f)), _map_set(revealed, f))
 
 
 def _step_text(system: Any, runs: Sequence[Run], i: int, sends: bool) -> str:
@@ -1603,9 +1604,19 @@ def _bindings(role: RoleSpec, values: list, sigma: Subst) -> dict[str, Pattern]:
     return {role.slots[k]: apply(v, sigma) for k, v in enumerate(values) if v is not None}
 
 
-def _event_under(ev: Event, sigma: Any) -> Event:
-    """A running or commit event under a substitution (its agents may be variables too)."""
-    return (ev[0], ev[1], apply(ev[2], sigma), apply(ev[3], sigma), tuple(apply(d, sigma) for d in ev[4]))
+def _event_by(ev: Event, f: Callable[[Pattern], Pattern]) -> Event:
+    """A running or commit event with `f` (a substitution or renaming) applied to its terms (its agents may be
+    variables too); the event itself when nothing changes (see `_map_counts`)."""
+    a, b, data = f(ev[2]), f(ev[3]), tuple(f(d) for d in ev[4])
+    if a is ev[2] and b is ev[3] and all(x is y for x, y in zip(data, ev[4])):
+        return ev
+    return (ev[0], ev[1], a, b, data)
+
+
+def _entry_by(e: Entry, f: Callable[[Pattern], Pattern]) -> Entry:
+    """A message in flight or sent with `f` applied to its term; the entry itself when that does not change."""
+    t = f(e[2])
+    return e if t is e[2] else (e[0], e[1], t)
 
 
 def _apply_all(items: tuple, sigma: Subst) -> tuple:
@@ -1691,11 +1702,27 @@ def _add(net: frozenset, entries: list[Entry]) -> frozenset:
 
 
 def _map_counts(items: frozenset, f: Any) -> frozenset:
+    """A multiset (a set of (member, count)) with `f` applied to its members; `items` itself when `f` returns
+    every member unchanged (the same object), which a substitution or renaming of variables mostly does: the
+    set is then neither rebuilt nor hashed again."""
     counts: dict = {}
+    changed = False
     for x, n in items:
         y = f(x)
+        changed = changed or y is not x
         counts[y] = counts.get(y, 0) + n
-    return frozenset(counts.items())
+    return frozenset(counts.items()) if changed else items
+
+
+def _map_set(items: frozenset, f: Any) -> frozenset:
+    """A set with `f` applied to its members; `items` itself when every member stays the same object."""
+    out = []
+    changed = False
+    for x in items:
+        y = f(x)
+        changed = changed or y is not x
+        out.append(y)
+    return frozenset(out) if changed else items
 
 
 def _dropped(state: SecState, entry: Entry) -> Callable[[], tuple]:
@@ -1775,7 +1802,8 @@ def _canonical(state: SecState, memo: dict | None = None,
     key = _interned(mappings, frozenset(rename.items()))
 
     def ren(t: Pattern) -> Pattern:
-        if isinstance(t, Atom) or (isinstance(t, App) and t._ground):
+        kind = type(t)
+        if kind is Atom or (kind is App and t._ground):  # type: ignore[union-attr]
             return t
         found = memo.get((t, key))
         if found is None:
@@ -1787,10 +1815,10 @@ def _canonical(state: SecState, memo: dict | None = None,
     simple = {rename[v.name].name: (rename[v.name], lv) for v, lv in store.simple}
     runs = tuple(Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values)) for r in state.runs)
     return SecState(runs, canonical_levels(known, simple),
-                    _map_counts(state.net, lambda e: (e[0], e[1], ren(e[2]))),
-                    frozenset((e[0], e[1], ren(e[2])) for e in state.traffic),
-                    _map_counts(state.events, lambda ev: _event_under(ev, sub)),
-                    frozenset(ren(v) for v in state.revealed), state.clock), rename
+                    _map_counts(state.net, lambda e: _entry_by(e, ren)),
+                    _map_set(state.traffic, lambda e: _entry_by(e, ren)),
+                    _map_counts(state.events, lambda ev: _event_by(ev, ren)),
+                    _map_set(state.revealed, ren), state.clock), rename
 
 
 def _interned(mappings: dict, mapping: frozenset) -> int:
