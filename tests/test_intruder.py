@@ -6,7 +6,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from checker.security.intruder import Intruder, Store, Work, canonical_levels
+from checker.security.intruder import Intruder, Store, Work, _clash, canonical_levels
 from checker.security.secsys import Run, SecState, _canonical
 from checker.security.terms import (Atom, Var, aenc, agent_sort, exp, h, k, mk_tuple, pk, senc, sign, sk,
                                     substitute)
@@ -70,6 +70,43 @@ def test_unifiers_make_both_sides_equal(t1, t2):
     left, right = mk_tuple(X, t1), mk_tuple(t2, Y)
     for u in unify(left, right):
         assert substitute(left, u) == substitute(right, u)
+
+
+def _terms() -> st.SearchStrategy:
+    """Small terms with typed and untyped variables, flat tuples of every length, and each kind of operator."""
+    leaves = st.sampled_from([Na, Nb, A, B, g, Var("X"), Var("Y"), Var("N", "nonce"), Var("P", "agent")])
+    return st.recursive(leaves, lambda inner: st.one_of(
+        st.lists(inner, min_size=2, max_size=4).map(lambda xs: mk_tuple(*xs)),
+        st.tuples(inner, inner).map(lambda p: senc(*p)), st.tuples(inner, inner).map(lambda p: sign(p[0], sk(p[1]))),
+        inner.map(h), st.tuples(inner, inner).map(lambda p: aenc(p[0], pk(p[1]))),
+        st.tuples(inner, inner).map(lambda p: k(*p))), max_leaves=8)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_terms(), _terms())
+def test_a_clash_means_no_unifier(s, t):
+    """The solver's prefilter (`_clash`) only ever rejects pairs that `unify` would reject too: flat tuples of
+    different lengths, whose shorter one ends in a variable that may take the other's tail, included."""
+    if _clash(s, t):
+        assert unify(s, t) == []
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_terms(), _terms(), _terms())
+def test_a_term_never_clashes_with_its_instances(s, x, y):
+    """Pairs that do unify, tuples whose last variable takes several elements among them (random pairs rarely
+    unify, so they cannot show a prefilter that rejects too much)."""
+    t = apply(s, {"X": x, "Y": y})
+    if unify(s, t):
+        assert not _clash(s, t) and not _clash(t, s)
+
+
+def test_tuples_clash_element_by_element_and_only_a_variable_takes_a_tail():
+    X = Var("X")
+    assert _clash(mk_tuple(Var("N", "nonce"), A, Na, h(Nb)), mk_tuple(Na, A, h(Nb)))  # h(Nb) cannot be (Na, h(Nb))
+    assert _clash(mk_tuple(X, A, Na), mk_tuple(Nb, B, Na))  # A against B, in the middle
+    assert not _clash(mk_tuple(Na, X), mk_tuple(Na, Nb, A))  # X may be (Nb, A)
+    assert unify(mk_tuple(Na, X), mk_tuple(Na, Nb, A)) == [{"X": mk_tuple(Nb, A)}]
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -544,9 +544,26 @@ def _clash(s: Pattern, t: Pattern) -> bool:
         return True
     if s._ground and t._ground:  # type: ignore[union-attr]
         return True  # applications are interned too: two ground ones that are not the same object differ
+    if s.op == "tuple":  # type: ignore[union-attr]
+        return _tuples_clash(s.args, t.args)  # type: ignore[union-attr]
     if s.op in _SPECIAL:  # type: ignore[union-attr]
-        return s.op == "tuple" and _clash(s.args[0], t.args[0])  # type: ignore[union-attr]
+        return False
     return len(s.args) != len(t.args) or any(_clash(a, b) for a, b in zip(s.args, t.args))  # type: ignore
+
+
+def _tuples_clash(a: tuple[Pattern, ...], b: tuple[Pattern, ...]) -> bool:
+    """`_clash` for two flat tuples. Tuples are right-nested pairs written flat (terms.py `_flatten_tuple`), so
+    only a variable in the last place can stand for several elements: elements align from the left, and where
+    one tuple is shorter, its last element must take the other's whole tail, a tuple, which no atom or
+    (necessarily non-tuple) application in that place can be."""
+    if len(a) > len(b):
+        a, b = b, a
+    last = len(a) - 1
+    if any(_clash(x, y) for x, y in zip(a[:last], b[:last])):
+        return True
+    if len(a) == len(b):
+        return _clash(a[last], b[last])
+    return type(a[last]) is not Var
 
 
 def fresh_value(v: Var, counters: dict[str, int], own: Mapping[str, Atom], agent: Callable[[str], Atom]) -> Term:
