@@ -352,14 +352,21 @@ def test_forgetting_a_decided_goal_keeps_every_successor_in_its_place():
     assert before == [[(a.instance, a.capability, a.values) for a, _t in succ] for succ in forgetting]
 
 
+def _with_sessions(model: str, n: int, tmp_path: Path):
+    """The library model's system with its scenario's runs replaced by `sessions n`."""
+    text = (MODELS / model).read_text()
+    text = re.sub(r"^\s*(run .*|sessions \d+)\s*$", "", text, flags=re.M)
+    text = text.replace("scenario {", f"scenario {{\n  sessions {n}")
+    system, _props = load_model(write(tmp_path, text))
+    return system
+
+
 @pytest.mark.parametrize("model", ["nspk.wolf", "otway_rees.wolf"])
 def test_states_equal_up_to_swapping_sessions_have_one_canonical_form(model, tmp_path):
     """Session symmetry: a state and the same state with its two sessions swapped (fresh values renamed with
     them) reach the same representative, whether or not the sessions' shapes tie (ties are broken by
     fingerprint, not by position)."""
-    text = (MODELS / model).read_text()
-    text = re.sub(r"^\s*(run .*|sessions \d+)\s*$", "", text, flags=re.M).replace("scenario {", "scenario {\n  sessions 2")
-    system, _props = load_model(write(tmp_path, text))
+    system = _with_sessions(model, 2, tmp_path)
     states = explorer_states(system)
     swapped = 0
     for state in states:
@@ -376,9 +383,7 @@ def test_three_sessions_in_every_order_have_one_canonical_form(tmp_path):
     untimed, agents renamed with them) reaches one representative. The sort key of a session keeps which of
     its agents each value names and whether a fresh value is its own (`_session_view`), so fewer orders tie;
     this checks that the finer key is still the same whatever the order."""
-    text = (MODELS / "iso9798_1.wolf").read_text()
-    text = re.sub(r"^\s*(run .*|sessions \d+)\s*$", "", text, flags=re.M).replace("scenario {", "scenario {\n  sessions 3")
-    system, _props = load_model(write(tmp_path, text))
+    system = _with_sessions("iso9798_1.wolf", 3, tmp_path)
     states = explorer_states(system)
     assert len(states) == 4190  # as with the coarser key: both reach one representative per class
     ties = sum(len(system._session_orders(state)) > 1 for state in states)
