@@ -650,5 +650,5 @@ def internal_error_message(exc: BaseException, argv: list[str]) -> str:
             f"{EXIT_INTERNAL}). Please report it with the model file(s) and the command line ({command}).{details}")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # `python -m checker.cli`: the same process set-up as `wolf` and `python -m checker`
+    sys.exit(command_line())

@@ -34,6 +34,7 @@ Binding a variable re-activates its simple constraint as a goal, with the variab
 """
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -285,11 +286,11 @@ class Work:
     """One branch of the constraint search: substitution, closure and simple constraints so far (mutable;
     copied when the search branches)."""
 
-    __slots__ = ("sigma", "known", "simple", "opened", "fresh", "_decrypts", "done")
+    __slots__ = ("sigma", "known", "simple", "opened", "fresh", "_decrypts", "done", "origin")
 
     def __init__(self, sigma: Subst, known: dict[Pattern, int], simple: dict[str, tuple[Var, int]],
                  opened: frozenset = frozenset(), fresh: int = 0, decrypts: bool | None = None,
-                 done: dict[Pattern, int] | None = None):
+                 done: dict[Pattern, int] | None = None, origin: Store | None = None):
         self.sigma = sigma
         self.known = known
         self.simple = simple
@@ -297,6 +298,10 @@ class Work:
         self.opened = opened  # (item, level) pairs decrypted on demand in this branch
         self.fresh = fresh  # variables the solver introduced (DH half-keys)
         self._decrypts = decrypts  # whether some item may open for some values of its variables (None: unknown)
+        # The store this branch started from while `known` still begins with its items, in order (`close` only
+        # adds items, at the end, or lowers levels): `flat_store` then adds only the new ones. None once a
+        # binding has rewritten items.
+        self.origin = origin
 
     @property
     def decrypts(self) -> bool:
@@ -306,7 +311,8 @@ class Work:
 
     @classmethod
     def start(cls, store: Store) -> Work:
-        w = cls({}, dict(store.index()), {v.name: (v, lv) for v, lv in store.simple}, done=dict(store.done()))
+        w = cls({}, dict(store.index()), {v.name: (v, lv) for v, lv in store.simple}, done=dict(store.done()),
+                origin=store)
         found = store._cache.get("decrypts")
         if found is None:
             found = store._cache["decrypts"] = w._has_conditional()
@@ -315,7 +321,7 @@ class Work:
 
     def copy(self) -> Work:
         return Work(dict(self.sigma), dict(self.known), dict(self.simple), self.opened, self.fresh, self._decrypts,
-                    dict(self.done))
+                    dict(self.done), self.origin)
 
     def levels(self) -> dict[str, int]:
         return {n: lv for n, (_v, lv) in self.simple.items()}
@@ -349,6 +355,8 @@ class Work:
             elif items.get(u, INF) > lv:
                 items[u] = lv
         self.done = {c: lc for c, lc in self.done.items() if c in base}
+        if items:
+            self.origin = None
         self.known = close(items, self.levels(), base, self.done)
         self._decrypts = None
         return goals
@@ -421,8 +429,17 @@ class Work:
     def flat_store(self) -> Store:
         """The store with every level 0: every item usable for every constraint. The search without levels
         (secsys's default, an over-approximation) keeps no levels, so states reached in different orders
-        coincide instead of differing in when each variable was introduced."""
-        return Store(frozenset((t, 0) for t in self.known), frozenset((v, 0) for v, _lv in self.simple.values()))
+        coincide instead of differing in when each variable was introduced. Built on the store the branch started
+        from when its items are still the first ones held (`origin`, a flat store in a search without levels):
+        the union of two frozensets reuses their members' hashes, so only the new items are hashed."""
+        simple = frozenset((v, 0) for v, _lv in self.simple.values())
+        origin = self.origin
+        if origin is None:
+            return Store(frozenset((t, 0) for t in self.known), simple)
+        n = len(origin.known)
+        if len(self.known) == n:
+            return origin if simple == origin.simple else Store(origin.known, simple)
+        return Store(origin.known | frozenset((t, 0) for t in itertools.islice(self.known, n, None)), simple)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from checker.engine.fingerprint import MASK64, digest64, encode, fingerprint
 from checker.engine.system import ClaimInfo, RunInfo, StepInfo
-from checker.security.intruder import FLOAT, INF, Intruder, Store, Work, canonical_levels, level_of
+from checker.security.intruder import FLOAT, INF, Intruder, Store, Work, level_of
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
 from checker.security.terms import (App, Atom, Pattern, Term, Var, agent_names, agent_sort, instantiate, is_agent_sort,
                                     is_ground,
@@ -915,8 +915,8 @@ class SecuritySystem:
         best: tuple | None = None
         best_fp = 0
         for order in orders:
-            sym, perm, amap = self._reordered(raw, order)
-            nxt, rename = _canonical(sym, self._canon, self._mappings)
+            perm, amap, clock = self._moves(raw, order)
+            nxt, rename = _canonical(raw, self._canon, self._mappings, perm, amap, clock)
             if len(orders) == 1:
                 return nxt, perm, amap, rename
             fp = self.fingerprint(nxt)
@@ -997,32 +997,34 @@ class SecuritySystem:
             runs[perm[j_old]] = Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values))
         return tuple(runs)
 
-    def _reordered(self, state: SecState, order: list[int] | None) -> tuple[SecState, tuple[int, ...] | None,
-                                                                            dict[Atom, Atom]]:
-        """The state with its sessions in `order` (`_order_maps`), the instance permutation and the atom
-        renaming (None and {} when nothing moves). Zones name timestamps: they are renamed too."""
+    def _moves(self, state: SecState, order: list[int] | None
+               ) -> tuple[tuple[int, ...] | None, dict[Atom, Atom], Any]:
+        """The instance permutation and the atom renaming that put the sessions of `state` in `order`
+        (`_order_maps`), None and {} when nothing moves, and the clock renamed with them. Zones name
+        timestamps: where one names a compound term that a renaming would change, nothing moves."""
         if order is None:
-            return state, None, {}
-        perm, amap, ren = self._order_maps(state, order)
-        if not amap and all(p == j for j, p in enumerate(perm)):
-            return state, None, {}
+            return None, {}, state.clock
+        perm, amap, _ren = self._order_maps(state, order)
+        moved = tuple(perm) if any(p != j for j, p in enumerate(perm)) else None
+        if not amap:
+            return moved, amap, state.clock
         clock = state.clock
         if clock is not None:
             clock = self.timing.rename(clock, amap)
             if clock is None:
-                return state, None, {}
-        runs: list[Run] = list(state.runs)
-        for j_old, r in enumerate(state.runs):
-            runs[perm[j_old]] = Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values))
+                return None, {}, state.clock
+        return moved, amap, clock
 
-        def entry(e: Entry) -> Entry:
-            return (amap.get(e[0], e[0]), amap.get(e[1], e[1]), ren(e[2]))
-
-        store = Store(frozenset((ren(t), lv) for t, lv in state.store.known), state.store.simple)
-        return SecState(tuple(runs), store, _map_counts(state.net, entry), frozenset(entry(e) for e in state.traffic),
-                        _map_counts(state.events, lambda ev: (ev[0], ev[1], ren(ev[2]), ren(ev[3]),
-                                                              tuple(ren(d) for d in ev[4]))),
-                        frozenset(ren(v) for v in state.revealed), clock), tuple(perm), amap
+    def _reordered(self, state: SecState, order: list[int] | None) -> tuple[SecState, tuple[int, ...] | None,
+                                                                            dict[Atom, Atom]]:
+        """The image of `state` under the symmetry that puts its sessions in `order`, variables untouched, with
+        the instance permutation and the atom renaming (see `_moves`): a state the canonical form must map to
+        the same representative as `state` (tests/test_security.py checks that it does)."""
+        perm, amap, clock = self._moves(state, order)
+        if perm is None and not amap:
+            return state, None, {}
+        ren = self._renamer(amap)
+        return _transformed(state, _permuted(state.runs, perm), ren, amap, clock), perm, amap
 
     def _fresh_atom(self, base: str, number: int, sort: str) -> Atom:
         """The fresh value `base#number`, always the same object: dictionaries keyed by terms then find it by
@@ -1775,50 +1777,92 @@ def _vars_in_order(t: Pattern) -> Iterator[Var]:
             yield from _vars_in_order(a)
 
 
-def _canonical(state: SecState, memo: dict | None = None,
-               mappings: dict | None = None) -> tuple[SecState, dict[str, Var]]:
-    """Rename variables in order of first occurrence (`?1`, `?2`, ...); returns the state and the renaming.
-    `memo` keeps renamed terms per (term, renaming): the same items recur in many states."""
-    order = _first_occurrences(state.runs)
+def _canonical(state: SecState, memo: dict | None = None, mappings: dict | None = None,
+               perm: tuple[int, ...] | None = None, atoms: Mapping[Atom, Atom] | None = None,
+               clock: Any = None) -> tuple[SecState, dict[str, Var]]:
+    """The state with its runs moved by `perm` (old position -> new) and its atoms renamed by `atoms` (a
+    symmetry: `clock` is the clock renamed with them), and its variables renamed in order of first occurrence
+    (`?1`, `?2`, ...) in the moved runs, then in the knowledge by name; returns the state and the variable
+    renaming. One pass renames both: atoms do not move variables, so the order of first occurrence is read off
+    the moved runs before any term is renamed. `memo` keeps renamed terms per (term, renamings): the same items
+    recur in many states."""
+    runs = _permuted(state.runs, perm)
+    order = _first_occurrences(runs)
     rest = {v for v, _lv in state.store.simple}
-    for t, _lv in state.store.known:  # most items are ground: skip them without a call
+    varied = []  # the items with variables: most are ground, skipped without a call
+    for item in state.store.known:
+        t = item[0]
         if type(t) is App:
             if t._vars:
                 rest |= t._vars
+                varied.append(item)
         elif type(t) is Var:
             rest.add(t)
+            varied.append(item)
     for v in sorted(rest, key=lambda v: v.name):
         order.setdefault(v.name, v)
-    if not order:
-        return state, {}
     rename = _numbered(order)
-    if all(rename[n].name == n for n in rename):
-        return state, rename
-    sub: dict[str, Pattern] = dict(rename)
+    same = all(rename[n].name == n for n in rename)
+    if same and not atoms:
+        return (state if perm is None else state._replace(runs=runs)), rename
     if memo is None or mappings is None:
         memo, mappings = {}, {}
     elif len(memo) > 500_000:
         memo.clear()
-    key = _interned(mappings, frozenset(rename.items()))
+    amap = atoms or {}
+    sub: dict[str, Pattern] = {} if same else dict(rename)
+    key = _interned(mappings, (frozenset(amap.items()), frozenset(sub.items())))
 
     def ren(t: Pattern) -> Pattern:
         kind = type(t)
-        if kind is Atom or (kind is App and t._ground):  # type: ignore[union-attr]
-            return t
+        if kind is App:
+            if t._ground and not amap:  # type: ignore[union-attr]
+                return t
+        elif kind is Atom:
+            return amap.get(t, t)  # type: ignore[arg-type]
         found = memo.get((t, key))
         if found is None:
-            found = memo[(t, key)] = apply(t, sub)
+            found = memo[(t, key)] = apply(rename_atoms(t, amap), sub) if amap else apply(t, sub)
         return found
 
+    known = None
+    if not amap:  # only the items with variables change: the others stay in the set, their hashes kept
+        known = state.store.known.difference(varied).union((ren(t), lv) for t, lv in varied) if varied \
+            else state.store.known
+    return _transformed(state, runs, ren, amap, state.clock if clock is None else clock, known), rename
+
+
+def _permuted(runs: tuple[Run, ...], perm: tuple[int, ...] | None) -> tuple[Run, ...]:
+    """The runs moved by `perm` (old position -> new position)."""
+    if perm is None:
+        return runs
+    out: list[Run] = list(runs)
+    for j_old, r in enumerate(runs):
+        out[perm[j_old]] = r
+    return tuple(out)
+
+
+def _transformed(state: SecState, runs: tuple[Run, ...], f: Callable[[Pattern], Pattern],
+                 atoms: Mapping[Atom, Atom], clock: Any, known: frozenset | None = None) -> SecState:
+    """`state` with `runs` (its runs, moved) and `f` (a renaming of atoms and variables, a bijection) applied to
+    every term; `atoms` renames the agents of messages' ends; `known`, when given, is the knowledge renamed
+    already. The store's levels are already canonical and a bijection keeps them so."""
     store = state.store
-    known = {ren(t): lv for t, lv in store.known}
-    simple = {rename[v.name].name: (rename[v.name], lv) for v, lv in store.simple}
-    runs = tuple(Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values)) for r in state.runs)
-    return SecState(runs, canonical_levels(known, simple),
-                    _map_counts(state.net, lambda e: _entry_by(e, ren)),
-                    _map_set(state.traffic, lambda e: _entry_by(e, ren)),
-                    _map_counts(state.events, lambda ev: _event_by(ev, ren)),
-                    _map_set(state.revealed, ren), state.clock), rename
+    if known is None:
+        known = frozenset((f(t), lv) for t, lv in store.known)
+    net, traffic = state.net, state.traffic
+    if atoms:
+        def entry(e: Entry) -> Entry:
+            return (atoms.get(e[0], e[0]), atoms.get(e[1], e[1]), f(e[2]))
+        net = frozenset((entry(e), n) for e, n in net)
+        traffic = frozenset(entry(e) for e in traffic)
+    else:
+        net = _map_counts(net, lambda e: _entry_by(e, f))
+        traffic = _map_set(traffic, lambda e: _entry_by(e, f))
+    return SecState(tuple(Run(r.pc, tuple(f(v) if v is not None else None for v in r.values)) for r in runs),
+                    Store(known, frozenset((f(v), lv) for v, lv in store.simple)),  # type: ignore[misc]
+                    net, traffic, _map_counts(state.events, lambda ev: _event_by(ev, f)),
+                    _map_set(state.revealed, f), clock)
 
 
 def _interned(mappings: dict, mapping: frozenset) -> int:
