@@ -1865,9 +1865,9 @@ def _transformed(state: SecState, runs: tuple[Run, ...], f: Callable[[Pattern], 
                     _map_set(state.revealed, f), clock)
 
 
-def _interned(mappings: dict, mapping: frozenset) -> int:
-    """A number for `mapping` (a renaming), the same for equal mappings: memo keys then compare numbers, not
-    whole mappings term by term."""
+def _interned(mappings: dict, mapping: frozenset | tuple[frozenset, frozenset]) -> int:
+    """A number for `mapping` (a renaming, or a pair of renamings of atoms and of variables), the same for equal
+    mappings: memo keys then compare numbers, not whole mappings term by term."""
     found = mappings.get(mapping)
     if found is None:
         if len(mappings) > 100_000:
