@@ -169,6 +169,23 @@ def test_dh_man_in_the_middle_through_the_attackers_half_key():
     assert g not in halves  # typed: the text g is no key
 
 
+def _rebuilt_flat(w: Work) -> Store:
+    return Store(frozenset((t, 0) for t in w.known), frozenset((v, 0) for v, _lv in w.simple.values()))
+
+
+def test_a_flat_store_is_its_origin_plus_what_the_branch_learnt():
+    """`flat_store` adds only a branch's new items to the store it started from; learning keeps that origin,
+    a binding that rewrites held items drops it. Each time the result is the store rebuilt from scratch."""
+    X = Var("?1", "nonce")
+    origin = _store([(A, 0), (aenc(mk_tuple(X, Na), pk(E)), 0)], {X: 0})
+    w = Work.start(origin)
+    assert w.flat_store() is origin  # nothing learnt: the very store
+    w.learn([senc(mk_tuple(Nb, X), k(A, B)), Ne], 0)
+    assert w.origin is origin and w.flat_store() == _rebuilt_flat(w) != origin
+    w.bind({"?1": Nb})  # rewrites the items holding ?1
+    assert w.origin is None and w.flat_store() == _rebuilt_flat(w)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # symbolic states
 

@@ -1850,19 +1850,13 @@ def _transformed(state: SecState, runs: tuple[Run, ...], f: Callable[[Pattern], 
     store = state.store
     if known is None:
         known = frozenset((f(t), lv) for t, lv in store.known)
-    net, traffic = state.net, state.traffic
-    if atoms:
-        def entry(e: Entry) -> Entry:
-            return (atoms.get(e[0], e[0]), atoms.get(e[1], e[1]), f(e[2]))
-        net = frozenset((entry(e), n) for e, n in net)
-        traffic = frozenset(entry(e) for e in traffic)
-    else:
-        net = _map_counts(net, lambda e: _entry_by(e, f))
-        traffic = _map_set(traffic, lambda e: _entry_by(e, f))
+    def entry(e: Entry) -> Entry:
+        return (atoms.get(e[0], e[0]), atoms.get(e[1], e[1]), f(e[2])) if atoms else _entry_by(e, f)
+
     return SecState(tuple(Run(r.pc, tuple(f(v) if v is not None else None for v in r.values)) for r in runs),
                     Store(known, frozenset((f(v), lv) for v, lv in store.simple)),  # type: ignore[misc]
-                    net, traffic, _map_counts(state.events, lambda ev: _event_by(ev, f)),
-                    _map_set(state.revealed, f), clock)
+                    _map_counts(state.net, entry), _map_set(state.traffic, entry),
+                    _map_counts(state.events, lambda ev: _event_by(ev, f)), _map_set(state.revealed, f), clock)
 
 
 def _interned(mappings: dict, mapping: frozenset | tuple[frozenset, frozenset]) -> int:
