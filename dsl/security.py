@@ -53,8 +53,9 @@ def compile_protocol(model: A.Model, defines: dict[str, Any], default_name: str,
     name = model.name or default_name
     timing = None
     if clocks is not None:  # only timed protocols load the time engine (and Z3 behind it)
-        from checker.timed.timing import Timing
-        timing = Timing(scenario.honest, clocks.skew, clocks.pace, frozenset(("time", "number")))
+        from checker.timed.timing import Timing, window_horizon
+        timing = Timing(scenario.honest, clocks.skew, clocks.pace, frozenset(("time", "number")),
+                        horizon=window_horizon(step.timing for role in roles for step in role.steps))
     cached = clocks.cached_roles if clocks is not None else frozenset()
     system = SecuritySystem(name, roles, scenario, frozenset(caps), typed, own, know, secrets, agreements, timing,
                             cached)

@@ -5,6 +5,7 @@ an exact decision procedure, not a semi-decision.
 """
 from __future__ import annotations
 
+import math
 import pickle
 from itertools import product
 
@@ -311,3 +312,11 @@ def test_solvers_are_independent():
     s1, s2 = Solver(), Solver()
     s1.check(cs)
     assert s2.stats.checks == 0 and s2.check(cs) is Verdict.SAT and s2.stats.cache_hits == 0
+
+
+def test_bound_reads_the_closed_matrix():
+    cs = ConstraintSet([le(var("x") - var("y"), 3), le(var("y") - var("z"), -1), ge("x", 2)])
+    assert cs.bound("x", "z") == 2  # implied through y: closure, not the written constraints
+    assert cs.bound("", "x") == -2 and cs.bound("x", "") == math.inf
+    assert cs.bound("x", "unknown") == math.inf and cs.bound("unknown", "unknown") == 0
+    assert ConstraintSet.false().bound("x", "y") == -math.inf

@@ -178,3 +178,74 @@ def test_check_before_any_message_and_cache_without_timestamps(tmp_path):
     messages = [d.message for d in err.value.diagnostics]
     assert any("must follow the message" in m for m in messages)
     assert any("A checks no timestamp" in m for m in messages)
+
+
+# ------------------------------------------------------------------ forgetting what no guard reads again
+def _unforgetful(monkeypatch) -> None:
+    """The search as it was before `Timing._past`: every pace mark and value stays in the zone."""
+    monkeypatch.setattr(Timing, "_past", lambda self, zone, clocks: (zone, frozenset()))
+
+
+def _outcome(path: str, defines: dict[str, int]) -> tuple[dict[str, tuple[str, int | None]], int]:
+    from checker.analysis import Options
+    a = analyze(path, Options(defines=defines))
+    verdicts = {v.name: (v.status, len(v.trace.steps) if v.status == "fails" and v.trace else None)
+                for v in a.verdicts}
+    return verdicts, a.stats.states
+
+
+_WINDOWS = ["    B accepts T within DELTA\n", "    B accepts T with lifetime DELTA\n",
+            "    check now - T >= 2 and now - T <= DELTA\n", "    check now == T + 2\n",
+            "    check T <= now\n"]
+
+
+@pytest.mark.parametrize("model,defines", [(f"models/time/{p.name}", {}) for p in
+                                           sorted((ROOT / "models/time").glob("*.wolf"))] +
+                         [("models/time/ns_symmetric_timestamps.wolf", {"DELTA": 3}),
+                          ("models/time/denning_sacco.wolf", {"DELTA": 0}),
+                          ("models/time/kerberos_no_cache.wolf", {"L": 1})] +
+                         [((w, TAIL), {"DELTA": d}) for w in _WINDOWS for d in (0, 1, 4)] +
+                         [((w, TAIL.replace("  pace 1\n", f"  pace 1\n  skew {k}\n")), {"DELTA": 3})
+                          for w in _WINDOWS[:3] for k in (1, 2)])
+def test_forgetting_expired_values_and_kept_paces_changes_no_verdict(model, defines, tmp_path, monkeypatch):
+    """The zone abstraction of `Timing._past` is exact: the same verdicts and the same shortest counterexamples
+    as the search that keeps every mark and value, in no more states."""
+    path = _write(tmp_path, *model) if isinstance(model, tuple) else str(ROOT / model)
+    fast, fast_states = _outcome(path, defines)
+    _unforgetful(monkeypatch)
+    slow, slow_states = _outcome(path, defines)
+    assert fast == slow
+    assert fast_states <= slow_states
+    if model == "models/time/ns_symmetric_timestamps.wolf":  # two sessions' timestamps and paces: zones merge
+        assert fast_states < 0.7 * slow_states
+
+
+def _timing(*checks: tuple[tuple[tuple[str, int], ...], int], increasing: bool = False) -> int | None:
+    from checker.security.roles import StepTiming, TimeCheck
+    from checker.timed.timing import window_horizon
+    spec = StepTiming(checks=tuple(TimeCheck(terms, k, "<=", "") for terms, k in checks),
+                      increasing=(("N", "A"),) if increasing else ())
+    return window_horizon([None, spec])
+
+
+def test_values_expire_only_behind_windows():
+    assert _timing(((("now", 1), ("T", -1)), -5), ((("T", 1), ("now", -1)), -2)) == 5
+    assert _timing() == 0
+    assert _timing(((("T", 1), ("U", -1)), 0)) is None  # two values: their distance matters at any age
+    assert _timing(((("now", 2), ("T", -2)), -4)) is None
+    assert _timing(((("now", 1), ("T", -1), ("U", 0)), 0)) is None
+    assert _timing(((("now", 1), ("T", -1)), -1), increasing=True) is None
+
+
+def test_settling_drops_passed_paces_and_expired_values_only():
+    alice = Atom("alice", "agent")
+    timing = Timing((alice,), pace=1, horizon=2)
+    from checker.timed.timing import Clock
+    zone = ConstraintSet([eq("mark:alice", var("clock:*") - 1), eq("T#1", var("clock:*") - 3),
+                          eq("T#2", var("clock:*") - 2), eq("mark:bob", var("clock:*"))])
+    settled = timing.settle(Clock(zone), [Atom("T#1", "time"), Atom("T#2", "time")])
+    assert settled.expired == frozenset({"T#1"})
+    assert settled.zone.variables() == frozenset({"clock:*", "T#2", "mark:bob"})  # not an agent of `timing`
+    assert settled.zone.bound("T#2", "clock:*") == -2
+    # a value the state no longer mentions leaves the expired set too
+    assert timing.settle(settled, [Atom("T#2", "time")]).expired == frozenset()

@@ -489,6 +489,18 @@ class ConstraintSet:
     def variables(self) -> frozenset[str]:
         return self._vars
 
+    def bound(self, a: str, b: str) -> float:
+        """The tightest upper bound of `a - b` the difference part implies (`math.inf` when none; `b` may be
+        "" for the constant 0). Exact on the closed matrix, so a caller can tell an implied guard from one that
+        still restricts."""
+        if self._false:
+            return -_INF
+        index = {n: i + 1 for i, n in enumerate(self._names)}
+        i, j = index.get(a, 0 if a == "" else -1), index.get(b, 0 if b == "" else -1)
+        if i < 0 or j < 0:
+            return 0 if a == b else _INF
+        return self._dbm[i][j]
+
     def evaluate(self, assignment: Mapping[str, int]) -> bool:
         """Plain-Python truth of the conjunction; the check every witness must pass (principle 4)."""
         return not self._false and all(c.holds(assignment) for c in self.canonical())

@@ -57,9 +57,10 @@ class Clock:
     lasts: frozenset[str] = frozenset()  # last:... variables that hold a value (others read as 0)
     caches: frozenset[tuple[Atom, Term]] = frozenset()  # (agent, timestamp) accepted by a caching agent
     minted: int = 0
+    expired: frozenset[str] = frozenset()  # values too old for every guard, out of the zone (`Timing.settle`)
 
     def __canonical__(self) -> tuple:  # for state fingerprints (checker/engine/fingerprint.py)
-        return (self.zone, self.counters, self.lasts, self.caches, self.minted)
+        return (self.zone, self.counters, self.lasts, self.caches, self.minted, self.expired)
 
 
 @dataclass(frozen=True)
@@ -103,11 +104,12 @@ class Timing:
     skew: int = 0
     pace: int = 0
     minted_sorts: frozenset[str] = frozenset()  # attacker atoms that stand for a value it chooses
+    horizon: int | None = None  # `window_horizon` of the protocol's guards: None when values never expire
     solver: Solver = field(default_factory=lambda: Solver(timeout_ms=5000, seed=0))
     unknown: list[str] = field(default_factory=list)  # reasons Z3 gave up while exploring (nothing pruned)
     _names: dict[Any, frozenset[str]] = field(default_factory=dict, repr=False)
     _applied: dict[Any, ConstraintSet | None] = field(default_factory=dict, repr=False)
-    _settled: dict[Any, ConstraintSet] = field(default_factory=dict, repr=False)
+    _settled: dict[Any, tuple[ConstraintSet, frozenset[str]]] = field(default_factory=dict, repr=False)
     _renamed: dict[Any, ConstraintSet] = field(default_factory=dict, repr=False)
 
     def statistics(self) -> dict[str, Any]:
@@ -179,20 +181,21 @@ class Timing:
                 caches.add(entry)
                 out.append(Effect("cache", (), f"{pretty(b[name])} is not in {agent}'s replay cache"))
         return out, Clock(clock.zone, tuple(sorted(counters.items())), frozenset(lasts), frozenset(caches),
-                          clock.minted)
+                          clock.minted, clock.expired)
 
     def apply(self, clock: Clock, agent: Atom, effects: list[Effect]) -> Clock | None:
         """The zone after the acting agent's step (not yet elapsed); None when no schedule allows it.
         Memoised: zones recur across states that differ only in knowledge or terms."""
-        key = (clock.zone, agent, tuple(effects))
+        key = (clock.zone, agent, tuple(effects), clock.expired)
         if key not in self._applied:
             if len(self._applied) > 200_000:
                 self._applied.clear()
-            self._applied[key] = self._apply(clock.zone, agent, effects)
+            self._applied[key] = self._apply(clock.zone, agent, effects, clock.expired)
         zone = self._applied[key]
         return None if zone is None else replace(clock, zone=zone)
 
-    def _apply(self, zone: ConstraintSet, agent: Atom, effects: list[Effect]) -> ConstraintSet | None:
+    def _apply(self, zone: ConstraintSet, agent: Atom, effects: list[Effect],
+               expired: frozenset[str]) -> ConstraintSet | None:
         me = self.clock_var(agent)
         added: list[Constraint] = []
         if self.pace:
@@ -203,6 +206,10 @@ class Timing:
         updated: list[str] = []
         for e in effects:
             for c in e.constraints:
+                if expired and not expired.isdisjoint(c.variables()):
+                    if _expired_guard_holds(c):
+                        continue
+                    return None
                 for n in c.variables():
                     if n.startswith("@last:"):
                         renames[n] = var(n[6:])
@@ -240,7 +247,7 @@ class Timing:
         """The clock with values renamed (a symmetry of the scenario swapped the sessions that created them),
         or None when a zone variable names a compound term that mentions one of them (then nothing is swapped)."""
         names = {value_var(a): value_var(b) for a, b in atoms.items()}
-        for n in clock.zone.variables():
+        for n in clock.zone.variables() | clock.expired:
             if n not in names and ":" not in n and any(old in n for old in names):
                 return None
         key = (clock.zone, tuple(sorted(names.items())))
@@ -250,12 +257,15 @@ class Timing:
                 self._renamed.clear()
             zone = self._renamed[key] = clock.zone.rename(names)
         caches = frozenset((agent, _renamed(t, atoms)) for agent, t in clock.caches)
-        return replace(clock, zone=zone, caches=caches)
+        expired = frozenset(names.get(n, n) for n in clock.expired)
+        return replace(clock, zone=zone, caches=caches, expired=expired)
 
     def settle(self, clock: Clock, state_terms: Iterable[Any], idle: frozenset[Atom] = frozenset()) -> Clock:
-        """Let time pass and forget values the state no longer mentions, and the pace marks and last accepted
-        values of `idle` agents, which never step again (exact projection: nothing will read them)."""
-        values = {n for n in clock.zone.variables() if ":" not in n}
+        """Let time pass and forget what no guard will read again: values the state no longer mentions, the pace
+        marks and last accepted values of `idle` agents (they never step again), pace marks every clock is
+        already `pace` past, and values older than the `horizon` of every guard (`expired`). Each is an exact
+        projection: nothing later can tell the settled zone from the one before."""
+        values = {n for n in clock.zone.variables() if ":" not in n} | clock.expired
         unseen = values - {value_var(t) for _a, t in clock.caches}
         for t in state_terms:  # read lazily: usually the first terms already mention every value
             if not unseen:
@@ -265,17 +275,38 @@ class Timing:
         marks = frozenset(f"mark:{a.name}" for a in idle)
         lasts = tuple(sorted(f"last:{a.name}:" for a in idle))
         key = (clock.zone, frozenset(values), marks)
-        zone = self._settled.get(key)
-        if zone is None:
+        found = self._settled.get(key)
+        if found is None:
             if len(self._settled) > 200_000:
                 self._settled.clear()
             zone = clock.zone
             keep = {n for n in zone.variables()
                     if ":" in n and n not in marks and not n.startswith(("snap:", *lasts))} | values
             keep |= {n for c in zone.general for n in c.variables() if n.startswith("snap:")}
-            zone = _elapse(zone, {self.clock_var(a) for a in self.honest}, zone.variables() - keep)
-            self._settled[key] = zone
-        return replace(clock, zone=zone)
+            clocks = {self.clock_var(a) for a in self.honest}
+            zone = _elapse(zone, clocks, zone.variables() - keep)
+            found = self._settled[key] = self._past(zone, clocks)
+        zone, expired = found
+        return replace(clock, zone=zone, expired=(clock.expired & values) | expired)
+
+    def _past(self, zone: ConstraintSet, clocks: set[str]) -> tuple[ConstraintSet, frozenset[str]]:
+        """The zone without the pace marks and values no guard can tell apart any more, and the expired values.
+
+        A mark whose agent's clock is at least `pace` past it in every valuation stays so (clocks only rise):
+        its agent's next pace guard holds whatever the mark, and that step sets a new one. A value older than
+        the `horizon` by every clock stays so too, and every guard that may read it (`window_horizon`: a window
+        `now - v` against a constant no larger than the horizon) then has the same answer in every valuation.
+        Dropping them merges zones that differ only in how long ago something happened, which is most of the
+        zones a timed search makes (the timed-automata extrapolation, restricted to where it is exact)."""
+        kept = zone.variables()
+        gone = {f"mark:{a.name}" for a in self.honest if f"mark:{a.name}" in kept
+                and zone.bound(f"mark:{a.name}", self.clock_var(a)) <= -self.pace}
+        expired: frozenset[str] = frozenset()
+        if self.horizon is not None and not zone.is_false:
+            general = {n for c in zone.general for n in c.variables()}
+            expired = frozenset(n for n in kept if ":" not in n and n not in general
+                                and all(zone.bound(n, c) < -self.horizon for c in clocks))
+        return (_forget(zone, gone | expired, {}) if gone or expired else zone), expired
 
     def _value_names(self, t: Any) -> frozenset[str]:
         """Variables a state component mentions: every numeric atom inside, and the term itself (an untyped
@@ -482,6 +513,33 @@ class Robust:
 
 # ---------------------------------------------------------------------------------------------------------------
 # helpers
+
+
+def window_horizon(steps: Iterable[StepTiming | None]) -> int | None:
+    """How old a value must be for every guard of the protocol to answer alike whatever else holds: the largest
+    constant of its guards when each is a window `+-(now - v) + c <= 0` (or `== 0`) on one value, and no step
+    checks that values increase; None otherwise (a guard relating two values, or a multiple of one, would
+    tell apart values of any age, so none expires). Past the horizon, `now - v <= c` is false and
+    `now - v >= c` true for ever, since clocks only rise."""
+    horizon = 0
+    for spec in steps:
+        if spec is None:
+            continue
+        if spec.increasing:
+            return None
+        for chk in spec.checks:
+            coeffs = dict(chk.terms)
+            if len(chk.terms) != 2 or len(coeffs) != 2 or "now" not in coeffs or abs(coeffs["now"]) != 1 \
+                    or sum(coeffs.values()) != 0:
+                return None
+            horizon = max(horizon, abs(chk.const))
+    return horizon
+
+
+def _expired_guard_holds(c: Constraint) -> bool:
+    """The answer of a window guard on an expired value (see `window_horizon`): `-(now - v) + c <= 0` holds,
+    `now - v + c <= 0` and every equation fail."""
+    return c.op == "<=" and any(k > 0 for n, k in c.lhs.terms if n != NOW)
 
 
 def _renamed(t: Term, atoms: Mapping[Atom, Atom]) -> Term:
