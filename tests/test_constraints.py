@@ -12,7 +12,6 @@ from itertools import product
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from checker.timed import constraints as C
 from checker.timed.constraints import (
     Constraint, ConstraintSet, Lin, Solver, SolverError, Verdict, const, eq, explain, ge, gt, le, lt, ne, var,
 )
@@ -290,8 +289,9 @@ def test_cache_and_stats():
 
 
 def test_timeout_is_unknown_and_yields_no_model(monkeypatch):
-    monkeypatch.setattr(C.z3.Solver, "check", lambda self, *a: C.z3.unknown)
-    monkeypatch.setattr(C.z3.Optimize, "check", lambda self, *a: C.z3.unknown)
+    import z3
+    monkeypatch.setattr(z3.Solver, "check", lambda self, *a: z3.unknown)
+    monkeypatch.setattr(z3.Optimize, "check", lambda self, *a: z3.unknown)
     s = Solver(timeout_ms=1)
     cs = ConstraintSet([le(var("x") + var("y"), 3)])
     assert s.check(cs) is Verdict.UNKNOWN and s.stats.unknown == 1
@@ -305,6 +305,16 @@ def test_a_witness_failing_the_python_check_raises(monkeypatch):
         s.model(ConstraintSet([le(var("x") + var("y"), 3)]))
     with pytest.raises(SolverError):
         s.model(ConstraintSet([le(var("x"), 3)]))
+
+
+def test_z3_is_loaded_only_for_a_question_the_dbm_cannot_answer():
+    import subprocess
+    import sys
+    probe = ("import sys; from checker.timed.constraints import ConstraintSet, Solver, le, var; s = Solver(); "
+             "s.check(ConstraintSet([le(var('x') - var('y'), 3)])); print('z3' in sys.modules, end=' '); "
+             "s.check(ConstraintSet([le(var('x') + var('y'), 3)])); print('z3' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]
 
 
 def test_solvers_are_independent():

@@ -366,3 +366,36 @@ def test_replay_with_a_cache_gives_the_same_states_and_computes_only_new_prefixe
     states = replay(system, Path(0, (0,) * 7), cache)
     assert Counting.calls == before + 1  # the six steps before were cached
     assert [s for s, _a, _i in states] == list(range(8))
+
+
+class _Tree:
+    """A binary tree of depth `depth` (states are paths as tuples); `fault` raises a ModelFault on expansion."""
+
+    def __init__(self, depth: int, fault: tuple | None = None):
+        self.depth, self.fault = depth, fault
+        self.expanded = 0
+
+    def initial_states(self):
+        return [()]
+
+    def successors(self, s):
+        from checker.engine.system import ModelFault
+        self.expanded += 1
+        if s == self.fault:
+            raise ModelFault("division by zero")
+        return [(b, s + (b,)) for b in (0, 1)] if len(s) < self.depth else []
+
+    def fingerprint(self, s):
+        return s
+
+
+def test_a_depth_first_probe_meets_a_deep_state_after_few_expansions_and_honours_the_bounds():
+    from checker.engine.probe import reaches
+    tree = _Tree(12)
+    assert reaches(tree, lambda s: len(s) == 12, Bounds())
+    assert tree.expanded == 12  # straight down the first branch: breadth-first would expand 4,095 states
+    assert not reaches(_Tree(12), lambda s: s == (1,) * 12, Bounds(max_states=100))
+    assert not reaches(_Tree(12), lambda s: len(s) == 12, Bounds(max_depth=11))
+    assert reaches(_Tree(12), lambda s: len(s) == 11, Bounds(max_depth=11))
+    assert not reaches(_Tree(3), lambda s: len(s) == 4, Bounds())  # exhausted
+    assert not reaches(_Tree(3, fault=(0, 0)), lambda s: len(s) == 3, Bounds())  # the explorer reports faults

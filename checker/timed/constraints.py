@@ -3,7 +3,8 @@
 States carry a `ConstraintSet`; transitions add constraints; a set known to be unsatisfiable prunes the branch;
 states are fingerprinted on the set itself, which is kept in a canonical form so equal constraint sets give
 equal (and equally hashed) states. This is the ONLY module of wolf that imports `z3` (an architecture test
-enforces it): everything else sees plain, immutable Python data.
+enforces it): everything else sees plain, immutable Python data. Z3 itself is loaded on the first question
+the DBM cannot answer (`Solver._z3`): most timed searches never ask one, and loading it costs a run 40 ms.
 
 Design decisions
 - Constraints are `lhs <= 0` or `lhs == 0` over integers, with `lhs` a `Lin` (integer coefficients, integer
@@ -25,9 +26,10 @@ import math
 import time
 from dataclasses import dataclass
 from math import gcd
-from typing import Iterable, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
 
-import z3
+if TYPE_CHECKING:
+    import z3
 
 __all__ = [
     "Lin", "Constraint", "ConstraintSet", "Solver", "SolverStats", "Verdict", "SolverError",
@@ -686,7 +688,7 @@ class Solver:
         self.seed = seed
         self.small_models = small_models
         self.stats = SolverStats()
-        self._ctx = z3.Context()
+        self._ctx: Any = None  # the Z3 context, made with the first call into Z3 (`_z3`)
         self._verdicts: dict[ConstraintSet, Verdict] = {}
         self._models: dict[ConstraintSet, dict[str, int] | None] = {}
 
@@ -700,6 +702,7 @@ class Solver:
             self.stats.fast_path += 1
             verdict = Verdict.UNSAT if cs.is_false else Verdict.SAT
         else:
+            z3 = self._z3()
             s = z3.Solver(ctx=self._ctx)
             self._configure(s)
             verdict = self._run(s, cs)
@@ -732,6 +735,7 @@ class Solver:
                 raise SolverError(f"no witness found for the satisfiable {cs}")
         else:
             found = None
+            z3 = self._z3()
             if self.small_models:
                 opt = z3.Optimize(ctx=self._ctx)
                 self._configure(opt)
@@ -756,22 +760,32 @@ class Solver:
 
     def _run(self, s: z3.Solver | z3.Optimize, cs: ConstraintSet) -> Verdict:
         for c in cs:
-            s.add(self._z3(c))
+            s.add(self._expr(c))
         self.stats.z3_calls += 1
         start = time.perf_counter()
         try:
             r = s.check()
         finally:
             self.stats.z3_seconds += time.perf_counter() - start
+        z3 = self._z3()
         return Verdict.SAT if r == z3.sat else Verdict.UNSAT if r == z3.unsat else Verdict.UNKNOWN
 
     def _extract(self, s: z3.Solver | z3.Optimize, cs: ConstraintSet) -> dict[str, int] | None:
         if self._run(s, cs) is not Verdict.SAT:
             return None
         m = s.model()
+        z3 = self._z3()
         return {n: m.evaluate(z3.Int(n, self._ctx), model_completion=True).as_long() for n in sorted(cs.variables())}
 
-    def _z3(self, c: Constraint) -> z3.BoolRef:
+    def _z3(self) -> Any:
+        """The z3 module, loaded (with this solver's context) on first use."""
+        import z3
+        if self._ctx is None:
+            self._ctx = z3.Context()
+        return z3
+
+    def _expr(self, c: Constraint) -> z3.BoolRef:
+        z3 = self._z3()
         ctx = self._ctx
         e = z3.Sum([z3.IntVal(k, ctx) * z3.Int(n, ctx) for n, k in c.lhs.terms] + [z3.IntVal(c.lhs.const, ctx)])
         return e <= 0 if c.op == "<=" else e == 0

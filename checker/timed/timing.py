@@ -452,38 +452,24 @@ class Timing:
 
     def _covered(self, honest_system: Any, completed: Callable[[Any], bool], bounds: Any, clocks: set[str],
                  box: ConstraintSet) -> bool:
-        """Whether the completed honest states cover every admissible offset vector, searching only until they
-        do (with synchronised clocks: until the first session completes) and without keeping the graph; only a
-        failure needs the graph search of `robust_executable`, for its counterexample. False when the search
-        ended, on a bound or not, before they did."""
-        from checker.engine.explorer import Explorer
+        """Whether the completed honest states cover every admissible offset vector, searching depth-first only
+        until they do (with synchronised clocks: until the first session completes) and without keeping the
+        graph; only a failure needs the graph search of `robust_executable`, for its counterexample. False
+        when the search ended, on a bound or not, before they did."""
+        from checker.engine.probe import reaches
 
         pieces: dict[tuple[Constraint, ...], None] = {}
 
-        def covers(state: Any) -> str | None:
+        def covers(state: Any) -> bool:
             if not completed(state):
-                return None
+                return False
             piece = tuple(_differences(state.clock.zone, clocks))
             if piece in pieces:
-                return None
+                return False
             pieces[piece] = None
-            return "" if _uncovered(box, list(pieces)) is None else None
+            return _uncovered(box, list(pieces)) is None
 
-        probes: list[Any] = [_Covered("executable", covers)]  # judged here, not by the analysis
-        return Explorer(honest_system, probes, bounds).run().settled
-
-
-@dataclass(frozen=True)
-class _Covered:
-    """A property that 'fails' (stopping the search) once the completed states cover every offset vector."""
-
-    name: str
-    check: Callable[[Any], str | None]
-    text: str = "executable"
-
-    def hooks(self, system: Any) -> Any:
-        from checker.engine.properties import Hooks
-        return Hooks(on_state=self.check)
+        return reaches(honest_system, covers, bounds)
 
 
 @dataclass(frozen=True)
