@@ -392,10 +392,10 @@ class _Tree:
 def test_a_depth_first_probe_meets_a_deep_state_after_few_expansions_and_honours_the_bounds():
     from checker.engine.probe import reaches
     tree = _Tree(12)
-    assert reaches(tree, lambda s: len(s) == 12, Bounds())
+    assert reaches(tree, lambda s: len(s) == 12, Bounds()) == 12
     assert tree.expanded == 12  # straight down the first branch: breadth-first would expand 4,095 states
-    assert not reaches(_Tree(12), lambda s: s == (1,) * 12, Bounds(max_states=100))
-    assert not reaches(_Tree(12), lambda s: len(s) == 12, Bounds(max_depth=11))
-    assert reaches(_Tree(12), lambda s: len(s) == 11, Bounds(max_depth=11))
-    assert not reaches(_Tree(3), lambda s: len(s) == 4, Bounds())  # exhausted
-    assert not reaches(_Tree(3, fault=(0, 0)), lambda s: len(s) == 3, Bounds())  # the explorer reports faults
+    assert reaches(_Tree(12), lambda s: s == (1,) * 12, Bounds(max_states=100)) is None
+    assert reaches(_Tree(12), lambda s: len(s) == 12, Bounds(max_depth=11)) is None
+    assert reaches(_Tree(12), lambda s: len(s) == 11, Bounds(max_depth=11)) == 11
+    assert reaches(_Tree(3), lambda s: len(s) == 4, Bounds()) is None  # exhausted
+    assert reaches(_Tree(3, fault=(0, 0)), lambda s: len(s) == 3, Bounds()) is None  # the explorer reports faults

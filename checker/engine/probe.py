@@ -17,12 +17,12 @@ from checker.engine.system import ModelFault
 CHECK_EVERY = 512  # states between looks at the budget (the clock and memory), as the explorer's batches
 
 
-def reaches(system: Any, goal: Callable[[Any], bool], bounds: Bounds) -> bool:
-    """Whether a depth-first search from the initial states meets a state for which `goal` is true, within
-    `bounds` (states, depth, and time and memory through the active budget). False when the search ends
-    without one, on a bound, on a fault of the model or exhausted: the caller then asks the explorer, which
-    reports bounds and faults properly. States are told apart by their fingerprints: a collision can only
-    hide a state, never invent one, so a yes is always a real one."""
+def reaches(system: Any, goal: Callable[[Any], bool], bounds: Bounds) -> int | None:
+    """The depth of the first state for which `goal` is true that a depth-first search from the initial states
+    meets within `bounds` (states, depth, and time and memory through the active budget). None when the
+    search ends without one, on a bound, on a fault of the model or exhausted: the caller then asks the
+    explorer, which reports bounds and faults properly. States are told apart by their fingerprints: a
+    collision can only hide a state, never invent one, so a state found is always a real one."""
     budget = active_budget()
     max_states, max_depth = bounds.max_states, bounds.max_depth
     seen: set[Any] = set()
@@ -37,7 +37,7 @@ def reaches(system: Any, goal: Callable[[Any], bool], bounds: Bounds) -> bool:
         while stack:
             state, depth = stack.pop()
             if goal(state):
-                return True
+                return depth
             if max_depth is not None and depth >= max_depth:
                 continue
             expanded += 1
@@ -48,9 +48,9 @@ def reaches(system: Any, goal: Callable[[Any], bool], bounds: Bounds) -> bool:
                 if key in seen:
                     continue
                 if max_states is not None and len(seen) >= max_states:
-                    return False
+                    return None
                 seen.add(key)
                 stack.append((t, depth + 1))
     except (BoundHit, KeyboardInterrupt, MemoryError, ModelFault):
-        return False
-    return False
+        return None
+    return None

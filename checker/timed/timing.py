@@ -469,7 +469,7 @@ class Timing:
             pieces[piece] = None
             return _uncovered(box, list(pieces)) is None
 
-        return reaches(honest_system, covers, bounds)
+        return reaches(honest_system, covers, bounds) is not None
 
 
 @dataclass(frozen=True)
