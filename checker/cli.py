@@ -166,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--exact", action="store_true",
                        help="store whole states instead of 64-bit fingerprints (slower; no collision can hide a state)")
     check.add_argument("--no-reduction", dest="reduce", action="store_false",
-                       help="explore every interleaving (no partial-order reduction)")
+                       help="explore every interleaving (no partial-order reduction, no inclusion check of zones)")
     check.add_argument("--attacker-limit", type=_count, metavar="K",
                        help="process models: the attacker injects at most K messages per run (overrides the "
                             "model's `attacker limit`)")

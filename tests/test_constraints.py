@@ -330,3 +330,25 @@ def test_bound_reads_the_closed_matrix():
     assert cs.bound("", "x") == -2 and cs.bound("x", "") == math.inf
     assert cs.bound("x", "unknown") == math.inf and cs.bound("unknown", "unknown") == 0
     assert ConstraintSet.false().bound("x", "y") == -math.inf
+
+
+@SETTINGS
+@given(diff_sets(), st.data())
+def test_includes_is_inclusion_of_the_integer_solutions(first, data):
+    vs, cons = first
+    other = data.draw(st.lists(diff_constraint(vs), max_size=8)) + box(vs)
+    a, b = ConstraintSet(cons), ConstraintSet(other)
+    assert a.includes(b) == (solutions(vs, other) <= solutions(vs, cons))
+    assert b.includes(a) == (solutions(vs, cons) <= solutions(vs, other))
+    assert a.includes(a.add(*other)) and a.includes(ConstraintSet.false())
+
+
+def test_includes_leaves_free_what_it_does_not_mention_and_compares_general_constraints_as_written():
+    x, y = var("x"), var("y")
+    assert ConstraintSet([le(x, 3)]).includes(ConstraintSet([le(x, 2), le(y - x, 1)]))
+    assert not ConstraintSet([le(x, 3), le(y, 9)]).includes(ConstraintSet([le(x, 2)]))  # y is free there
+    assert ConstraintSet().includes(ConstraintSet([eq(x, 1)]))
+    assert not ConstraintSet.false().includes(ConstraintSet())
+    g = le(x + y, 4)
+    assert ConstraintSet([g]).includes(ConstraintSet([g, le(x, 0)]))
+    assert not ConstraintSet([le(x + y, 5)]).includes(ConstraintSet([g]))  # true, but only Z3 could tell

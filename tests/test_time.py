@@ -180,10 +180,16 @@ def test_check_before_any_message_and_cache_without_timestamps(tmp_path):
     assert any("A checks no timestamp" in m for m in messages)
 
 
-# ------------------------------------------------------------------ forgetting what no guard reads again
+# ------------------------------------------------------------------ zone abstractions: forgetting, inclusion
 def _unforgetful(monkeypatch) -> None:
     """The search as it was before `Timing._past`: every pace mark and value stays in the zone."""
     monkeypatch.setattr(Timing, "_past", lambda self, zone, clocks: (zone, frozenset()))
+
+
+def _no_inclusion(monkeypatch) -> None:
+    """The search without the explorer's zone inclusion: every state is told apart by its whole zone."""
+    from checker.security.secsys import SecuritySystem
+    monkeypatch.setattr(SecuritySystem, "split", lambda self, state, exact: None)
 
 
 def _outcome(path: str, defines: dict[str, int]) -> tuple[dict[str, tuple[str, int | None]], int]:
@@ -207,17 +213,19 @@ _WINDOWS = ["    B accepts T within DELTA\n", "    B accepts T with lifetime DEL
                          [((w, TAIL), {"DELTA": d}) for w in _WINDOWS for d in (0, 1, 4)] +
                          [((w, TAIL.replace("  pace 1\n", f"  pace 1\n  skew {k}\n")), {"DELTA": 3})
                           for w in _WINDOWS[:3] for k in (1, 2)])
-def test_forgetting_expired_values_and_kept_paces_changes_no_verdict(model, defines, tmp_path, monkeypatch):
-    """The zone abstraction of `Timing._past` is exact: the same verdicts and the same shortest counterexamples
-    as the search that keeps every mark and value, in no more states."""
+def test_zone_abstractions_change_no_verdict(model, defines, tmp_path, monkeypatch):
+    """Zone inclusion in the explorer and forgetting what no guard reads again (`Timing._past`) are exact: the
+    same verdicts and the same shortest counterexamples as the search with whole zones, in no more states."""
     path = _write(tmp_path, *model) if isinstance(model, tuple) else str(ROOT / model)
     fast, fast_states = _outcome(path, defines)
+    _no_inclusion(monkeypatch)
+    forgetful, forgetful_states = _outcome(path, defines)
     _unforgetful(monkeypatch)
     slow, slow_states = _outcome(path, defines)
-    assert fast == slow
-    assert fast_states <= slow_states
+    assert fast == forgetful == slow
+    assert fast_states <= forgetful_states <= slow_states
     if model == "models/time/ns_symmetric_timestamps.wolf":  # two sessions' timestamps and paces: zones merge
-        assert fast_states < 0.7 * slow_states
+        assert fast_states < 0.8 * forgetful_states and forgetful_states < 0.7 * slow_states
 
 
 def _timing(*checks: tuple[tuple[tuple[str, int], ...], int], increasing: bool = False) -> int | None:

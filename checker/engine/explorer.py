@@ -15,6 +15,12 @@ correct for breadth-first search: the ample set is used only if none of its succ
 the same or a smaller depth. Along any cycle of the reduced graph the discovery depth cannot grow at every step,
 so some state of the cycle met an earlier-found successor and was fully expanded: no transition is ignored for
 ever, and invariant violations and deadlocks are preserved.
+
+Zone inclusion. When states are a discrete part and a zone whose successors grow with it (`Subsuming`, the
+timed security protocols), a state is not admitted when a state with the same discrete part and a zone that
+includes its zone was found: everything it reaches, the other reaches (UPPAAL's inclusion check). Found
+breadth-first, the other is no deeper, so counterexamples stay shortest. Not in graph mode, which wants every
+state, and not together with the partial-order reduction; `reduce=False` switches it off too.
 """
 from __future__ import annotations
 
@@ -28,7 +34,7 @@ from checker.engine.fingerprint import collision_probability
 from checker.engine.properties import Property
 from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats, stop_reason
 from checker.engine.store import ExactStore, FingerprintStore, Frontier, PackedFrontier
-from checker.engine.system import Focusing, ModelFault, Reducible
+from checker.engine.system import Focusing, ModelFault, Reducible, Subsuming
 
 
 CHUNK = 512  # frontier states expanded per batch: the clock and the memory are looked at between batches
@@ -74,6 +80,10 @@ class Explorer:
         known = all(r is not None for r in reads)
         self.reducer = system if (options.reduce and known and not self.graph_mode
                                   and isinstance(system, Reducible)) else None
+        # Inclusion of zones (module doc), a reduction too, needs neither every state (graph mode) nor the
+        # store's ids (the cycle proviso of the partial-order reduction).
+        self.subsuming = system if (options.reduce and not self.graph_mode and self.reducer is None
+                                    and isinstance(system, Subsuming)) else None
 
     # ------------------------------------------------------------------ main loop
     def run(self) -> Exploration:
@@ -100,6 +110,7 @@ class Explorer:
                 graph.marks[name] = bytearray()
         self.key: Callable[[Any], Hashable] = system.exact_key if self.options.exact else system.fingerprint
         self.store: ExactStore | FingerprintStore = ExactStore() if self.options.exact else FingerprintStore()
+        self.zones: dict[Hashable, list[Any]] = {}  # per discrete part: the zones of states found (`_unsubsumed`)
         self.want_ids = graph is not None or self.reducer is not None
         self.parent = array("l")  # per state id: parent id, or -1 - k for the k-th initial state
         self.via = array("H")  # per state id: index of the successor that led to it (widened when needed)
@@ -119,7 +130,10 @@ class Explorer:
             if self.budget is not None:
                 self.budget.check()  # a search begun after the bound struck (a second search) stops at once
             initial = list(system.initial_states())
-            self._admit(initial, [-1 - k for k in range(len(initial))], [0] * len(initial), 0, frontier)
+            origins = [-1 - k for k in range(len(initial))]
+            if self.subsuming is not None:
+                initial, origins, _none, _keys = self._unsubsumed(initial, origins, [0] * len(initial))
+            self._admit(initial, origins, [0] * len(initial), 0, frontier)
             max_depth = self.bounds.max_depth
             while frontier and not self.stop_reason:
                 if max_depth is not None and depth >= max_depth:
@@ -197,10 +211,16 @@ class Explorer:
                 sources.extend([s] * len(succ))
                 if not succ and system.is_valid_end(s):
                     graph.valid_end[sid] = 1
-        ids = self.store.add([self.key(t) for t in targets], self.want_ids)
+        if self.subsuming is not None:  # never with a reduction (`__init__`)
+            stats.transitions += len(targets)
+            targets, parents, indices, keys = self._unsubsumed(targets, parents, indices)
+        else:
+            keys = [self.key(t) for t in targets]
+        ids = self.store.add(keys, self.want_ids)
         if reduced:
             self._proviso(reduced, targets, parents, indices, ids)
-        stats.transitions += len(targets)
+        if self.subsuming is None:
+            stats.transitions += len(targets)
         stats.reduced += len(reduced)
         self._admit(targets, parents, indices, depth + 1, nxt, ids)
         if graph is not None:
@@ -230,6 +250,37 @@ class Explorer:
             indices.extend(i for i, _t in extra)
             parents.extend([sid] * len(extra))
             ids.extend(self.store.add([self.key(t) for _i, t in extra], self.want_ids))
+
+    def _unsubsumed(self, targets: list[Any], parents: list[int],
+                    indices: list[int]) -> tuple[list[Any], list[int], list[int], list[Hashable]]:
+        """The batch without the states whose zone is included in the zone of a state found with the same
+        discrete part (`Subsuming`): they reach nothing new. Breadth-first, the including state was found at the
+        same or a smaller depth, so shortest counterexamples stay shortest. Each kept zone is recorded at once,
+        so the rest of the batch is checked against it too, and zones it includes are dropped from the record
+        (their states were found already; only later checks get cheaper). Also the store keys of those kept."""
+        assert self.subsuming is not None
+        split, exact, zones = self.subsuming.split, self.options.exact, self.zones
+        keep: list[int] = []
+        keys: list[Hashable] = []
+        for j, t in enumerate(targets):
+            found = split(t, exact)
+            if found is None:
+                keys.append(self.key(t))
+            else:
+                part, zone, whole = found
+                known = zones.get(part)
+                if known is None:
+                    zones[part] = [zone]
+                elif any(z.includes(zone) for z in known):
+                    continue
+                else:
+                    known[:] = [z for z in known if not zone.includes(z)]
+                    known.append(zone)
+                keys.append(whole)
+            keep.append(j)
+        if len(keep) == len(targets):
+            return targets, parents, indices, keys
+        return [targets[j] for j in keep], [parents[j] for j in keep], [indices[j] for j in keep], keys
 
     def _admit(self, targets: list[Any], parents: list[int], indices: list[int], depth: int,
                nxt: Frontier, ids: list[int] | None = None) -> None:

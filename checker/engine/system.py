@@ -74,6 +74,22 @@ class Focusing(Protocol):
     def forget(self, decided: frozenset[str]) -> None: ...
 
 
+@runtime_checkable
+class Subsuming(Protocol):
+    """Optional: a system whose states are a discrete part and a zone (a set of valuations of clocks and
+    values) and whose successors grow with the zone: every run from (d, Z) is a run from (d, Z') when Z is
+    included in Z' (so are the zone operations of timed automata: conjunction, projection, letting time pass).
+
+    `split(state, exact)` gives the key of the state's discrete part, its zone (which has `includes(other)`)
+    and the key of the whole state (fingerprints, or with `exact` the part and the state themselves: the same
+    as `fingerprint` and `exact_key`, made together because they share most of the work); None for a state
+    without a zone. The explorer need not expand a state whose zone is included in that of a state with the
+    same discrete part it already found: the state reaches nothing the other does not (UPPAAL's inclusion
+    check). Properties read the discrete part."""
+
+    def split(self, state: State, exact: bool) -> tuple[Hashable, Any, Hashable] | None: ...
+
+
 class ModelFault(Exception):
     """A model did something undefined while running (an index out of range, `min` of an empty set, a key not
     in a map): an error in the model, reported with the run that leads to it, not a verdict."""

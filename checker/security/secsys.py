@@ -443,11 +443,15 @@ class SecuritySystem:
         fingerprints, memoised per member: members recur across states, so a state costs little more than its
         runs (the Zobrist idea; sums of uniform 64-bit values are uniform). The 64-bit parts are packed as they
         are (a system has a fixed number of runs, so the packing is injective), then the clock's encoding."""
+        data = self._packed(state)
+        clock = state.clock
+        return digest64(data if clock is None else data + encode(clock.bookkeeping()) + encode(clock.zone))
+
+    def _packed(self, state: SecState) -> bytes:
         parts = [self._one(r) for r in state.runs]
         parts += (self._sum(state.store.known), self._sum(state.store.simple), self._sum(state.net),
                   self._sum(state.traffic), self._sum(state.events), self._sum(state.revealed))
-        data = struct.pack(f"<{len(parts)}Q", *parts)
-        return digest64(data if state.clock is None else data + encode(state.clock))
+        return struct.pack(f"<{len(parts)}Q", *parts)
 
     def _one(self, x: Any) -> int:
         cache = self._fps
@@ -472,6 +476,19 @@ class SecuritySystem:
 
     def exact_key(self, state: SecState) -> SecState:
         return state
+
+    def split(self, state: SecState, exact: bool) -> tuple[Any, Any, Any] | None:
+        """A timed state's discrete part (all but the zone), its zone and the whole state, as keys (fingerprints
+        unless `exact`), for the explorer's inclusion check (engine/system.py `Subsuming`). Zone operations are
+        exact and monotone, and goals read only the discrete part, so a state whose zone another's includes
+        reaches no new violation."""
+        clock = state.clock
+        if clock is None:
+            return None
+        if exact:
+            return state._replace(clock=clock.bookkeeping()), clock.zone, state
+        data = self._packed(state) + encode(clock.bookkeeping())  # as `fingerprint`, once for both keys
+        return digest64(data), clock.zone, digest64(data + encode(clock.zone))
 
     # ------------------------------------------------------------------ one instance's next step
     def _expand(self, state: SecState, i: int, out: Successors, eager: bool = False) -> None:

@@ -491,6 +491,27 @@ class ConstraintSet:
     def variables(self) -> frozenset[str]:
         return self._vars
 
+    def includes(self, other: ConstraintSet) -> bool:
+        """Whether every solution of `other` is one of this set's, read off the closed matrices: each finite bound
+        here must be implied by `other`. General constraints are compared as written, so a set with different
+        ones is never said to include `other`: an inclusion may be missed, never invented."""
+        if other._false:
+            return True
+        if self._false or self._general != other._general:
+            return False
+        where = {n: i + 1 for i, n in enumerate(other._names)}
+        rows = [0] + [where.get(n, -1) for n in self._names]
+        theirs = other._dbm
+        for i, row in enumerate(self._dbm):
+            oi = rows[i]
+            for j, w in enumerate(row):
+                if w == _INF or i == j:
+                    continue
+                oj = rows[j]
+                if oi < 0 or oj < 0 or theirs[oi][oj] > w:
+                    return False
+        return True
+
     def bound(self, a: str, b: str) -> float:
         """The tightest upper bound of `a - b` the difference part implies (`math.inf` when none; `b` may be
         "" for the constant 0). Exact on the closed matrix, so a caller can tell an implied guard from one that

@@ -62,6 +62,10 @@ class Clock:
     def __canonical__(self) -> tuple:  # for state fingerprints (checker/engine/fingerprint.py)
         return (self.zone, self.counters, self.lasts, self.caches, self.minted, self.expired)
 
+    def bookkeeping(self) -> tuple:
+        """Everything but the zone: with the rest of the state, a timed state's discrete part."""
+        return (self.counters, self.lasts, self.caches, self.minted, self.expired)
+
 
 @dataclass(frozen=True)
 class Effect:
