@@ -121,31 +121,31 @@ class PropertyLowering:
     def _free_index_vars(self, formula: A.Expr) -> dict[str, FamilyInfo]:
         """Names used only as `P[x]` that nothing binds: quantified over P's members."""
         found: dict[str, FamilyInfo] = {}
-        bound: set[str] = set()
-
-        def walk(e: Any) -> None:
-            if isinstance(e, A.Comprehension):
-                walk(e.source)
-                bound.add(e.var)
-                for part in (e.element, e.cond):
-                    if part is not None:
-                        walk(part)
-                return
-            if isinstance(e, A.Index) and isinstance(e.target, A.Name) and e.target.id in self.families \
-                    and isinstance(e.index, A.Name):
-                n = e.index.id
-                if n not in self.consts and n not in bound and n not in self.families:
-                    found.setdefault(n, self.families[e.target.id])
-            if isinstance(e, A.Expr):
-                for v in vars(e).values():
-                    if isinstance(v, A.Expr):
-                        walk(v)
-                    elif isinstance(v, tuple):
-                        for x in v:
-                            if isinstance(x, A.Expr):
-                                walk(x)
-        walk(formula)
+        self._index_vars(formula, found, set())
         return found
+
+    def _index_vars(self, e: Any, found: dict[str, FamilyInfo], bound: set[str]) -> None:
+        """`_free_index_vars` below `e`, adding to `found`; `bound` holds the names comprehensions bind."""
+        if isinstance(e, A.Comprehension):
+            self._index_vars(e.source, found, bound)
+            bound.add(e.var)
+            for part in (e.element, e.cond):
+                if part is not None:
+                    self._index_vars(part, found, bound)
+            return
+        if isinstance(e, A.Index) and isinstance(e.target, A.Name) and e.target.id in self.families \
+                and isinstance(e.index, A.Name):
+            n = e.index.id
+            if n not in self.consts and n not in bound and n not in self.families:
+                found.setdefault(n, self.families[e.target.id])
+        if isinstance(e, A.Expr):
+            for v in vars(e).values():
+                if isinstance(v, A.Expr):
+                    self._index_vars(v, found, bound)
+                elif isinstance(v, tuple):
+                    for x in v:
+                        if isinstance(x, A.Expr):
+                            self._index_vars(x, found, bound)
 
 
 class ProcsPredicate:

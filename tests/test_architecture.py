@@ -80,3 +80,19 @@ def test_only_the_entry_points_import_the_command_line():
     offenders = [p.relative_to(ROOT).as_posix() for p in (ROOT / "checker").rglob("*.py")
                  if "cli" in checker_imports(p) and p.name not in ("__main__.py", "completion.py")]
     assert offenders == []
+
+
+def test_no_closure_calls_itself():
+    """A function defined inside another that calls itself holds itself through a closure cell: a reference
+    cycle made on every call. `wolf` runs with the garbage collector switched off (checker/cli.py
+    `command_line`), so each would stay in memory for the rest of the run; make it a method or a function."""
+    found = []
+    for path in SOURCES:
+        for outer in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(outer, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for inner in ast.walk(outer):
+                if inner is not outer and isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef)) and \
+                        any(isinstance(n, ast.Name) and n.id == inner.name for n in ast.walk(inner)):
+                    found.append(f"{path.relative_to(ROOT)}:{inner.lineno} {inner.name}")
+    assert found == []

@@ -410,22 +410,7 @@ class SecuritySystem:
         pattern0 = self.patterns[inst.role][run.pc]
         assert pattern0 is not None
         _vals, pattern = self._pattern(role, pattern0, run.values)
-        levels = state.store.levels()
-        known = state.store.index()
-        memo: dict = {}
-
-        agents_only = self.eager_receives == "agents"
-
-        def free(t: Pattern) -> bool:
-            if isinstance(t, Var):
-                if agents_only and not is_agent_sort(t.sort):
-                    return False
-                return t.name.startswith("~") or t.name in levels
-            if isinstance(t, App) and t.op == "tuple":
-                return all(free(a) for a in t.args)
-            return is_ground(t) and level_of(t, known, levels, memo) < INF
-
-        return free(pattern)
+        return _free(pattern, self.eager_receives == "agents", state.store.levels(), state.store.index(), {})
 
     def forget(self, decided: frozenset[str]) -> None:
         """Stop tracking the events of the agreement goals in `decided` (engine/system.py `Focusing`): no other
@@ -551,27 +536,8 @@ class SecuritySystem:
         interchangeable, so only the first unused honest and compromised one are tried. The roles that start
         by sending learn their partners from the cast; the others learn them from the messages."""
         members = self.sessions[self.instances[starter].session]  # type: ignore[index]
-        starter_role = self.instances[starter].role
-        used = self._used(state, ())
         names = [r.name for r in self.roles]
-
-        def cast(r: int, chosen: list[Atom], used: set[Atom]) -> Iterator[list[Atom]]:
-            if r == len(names):
-                yield chosen
-                return
-            pools = (self.scenario.honest,) if r == starter_role else (self.scenario.honest, self.scenario.compromised)
-            for pool in pools:
-                tried_fresh = False
-                for agent in pool:
-                    if not self.scenario.allowed(r, agent):
-                        continue
-                    if agent not in used:
-                        if tried_fresh:
-                            continue
-                        tried_fresh = True
-                    yield from cast(r + 1, chosen + [agent], used | {agent})
-
-        for chosen in cast(0, [], used):
+        for chosen in self._casts(0, self.instances[starter].role, [], self._used(state, ())):
             cast_of = dict(zip(names, chosen))
             runs = list(state.runs)
             for j in members:
@@ -583,6 +549,25 @@ class SecuritySystem:
                         vals[s] = cast_of[role.slots[s]]
                 runs[j] = Run(-1 if vals[0] in self.compromised else 0, tuple(vals))
             yield tuple(runs)
+
+    def _casts(self, r: int, starter_role: int, chosen: list[Atom], used: set[Atom]) -> Iterator[list[Atom]]:
+        """The agents for roles r, r+1, ... after `chosen` for the roles before (see `_session_casts`). A method,
+        not a closure that calls itself: that would be a reference cycle for the collector per session cast."""
+        if r == len(self.roles):
+            yield chosen
+            return
+        scenario = self.scenario
+        pools = (scenario.honest,) if r == starter_role else (scenario.honest, scenario.compromised)
+        for pool in pools:
+            tried_fresh = False
+            for agent in pool:
+                if not scenario.allowed(r, agent):
+                    continue
+                if agent not in used:
+                    if tried_fresh:
+                        continue
+                    tried_fresh = True
+                yield from self._casts(r + 1, starter_role, chosen + [agent], used | {agent})
 
     def _pattern(self, role: RoleSpec, pattern: Pattern, values: tuple) -> tuple[list, Pattern]:
         """The receive pattern over the instance's values; a slot it learns becomes a new variable (named `~x`,
@@ -1792,6 +1777,19 @@ def _vars_in_order(t: Pattern) -> Iterator[Var]:
     elif isinstance(t, App) and t._vars:
         for a in t.args:
             yield from _vars_in_order(a)
+
+
+def _free(t: Pattern, agents_only: bool, levels: Mapping, known: Mapping, memo: dict) -> bool:
+    """`SecuritySystem._free_pattern` of one term: a variable (only of agent sort when `agents_only`) new or
+    chosen by the attacker, a tuple of such, or a term derivable now. A function of its own, not a closure that
+    calls itself: that would make a reference cycle for the collector on every call."""
+    if isinstance(t, Var):
+        if agents_only and not is_agent_sort(t.sort):
+            return False
+        return t.name.startswith("~") or t.name in levels
+    if isinstance(t, App) and t.op == "tuple":
+        return all(_free(a, agents_only, levels, known, memo) for a in t.args)
+    return is_ground(t) and level_of(t, known, levels, memo) < INF
 
 
 def _canonical(state: SecState, memo: dict | None = None, mappings: dict | None = None,
