@@ -399,3 +399,15 @@ def test_a_depth_first_probe_meets_a_deep_state_after_few_expansions_and_honours
     assert reaches(_Tree(12), lambda s: len(s) == 11, Bounds(max_depth=11)) == 11
     assert reaches(_Tree(3), lambda s: len(s) == 4, Bounds()) is None  # exhausted
     assert reaches(_Tree(3, fault=(0, 0)), lambda s: len(s) == 3, Bounds()) is None  # the explorer reports faults
+
+
+def test_a_probe_begun_after_the_bound_struck_finds_nothing(monkeypatch):
+    from checker.engine import probe
+    from checker.engine.budget import BoundHit
+
+    class Struck:
+        def check(self):
+            raise BoundHit("time bound 1 s reached")
+
+    monkeypatch.setattr(probe, "active_budget", lambda: Struck())
+    assert probe.reaches(_Tree(3), lambda s: True, Bounds()) is None  # even the initial state is not looked at

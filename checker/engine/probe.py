@@ -28,6 +28,8 @@ def reaches(system: Any, goal: Callable[[Any], bool], bounds: Bounds) -> int | N
     seen: set[Any] = set()
     stack: list[tuple[Any, int]] = []
     try:
+        if budget is not None:
+            budget.check()  # a probe begun after the bound struck stops at once, as the explorer does
         for s in reversed(list(system.initial_states())):
             key = system.fingerprint(s)
             if key not in seen:
