@@ -211,16 +211,17 @@ class Explorer:
                 sources.extend([s] * len(succ))
                 if not succ and system.is_valid_end(s):
                     graph.valid_end[sid] = 1
+        transitions = len(targets)
         if self.subsuming is not None:  # never with a reduction (`__init__`)
-            stats.transitions += len(targets)
             targets, parents, indices, keys = self._unsubsumed(targets, parents, indices)
         else:
             keys = [self.key(t) for t in targets]
         ids = self.store.add(keys, self.want_ids)
         if reduced:
+            made = len(targets)
             self._proviso(reduced, targets, parents, indices, ids)
-        if self.subsuming is None:
-            stats.transitions += len(targets)
+            transitions += len(targets) - made
+        stats.transitions += transitions
         stats.reduced += len(reduced)
         self._admit(targets, parents, indices, depth + 1, nxt, ids)
         if graph is not None:
