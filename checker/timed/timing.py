@@ -341,10 +341,14 @@ class Timing:
         cons: list[Constraint] = []
         per_step: list[list[tuple[Effect, list[Constraint]]]] = []
         offsets = {a: f"off:{a.name}" for a in self.honest}
+        # An offset that is pinned (skew 0, or `fixed`) enters each clock reading as a number: the readings are
+        # then differences, which the DBM solves without Z3 (the usual case: synchronised clocks).
+        pinned = {a: 0 for a in self.honest} if not self.skew else {}
+        pinned.update(fixed or {})
         for a in self.honest:
             cons += [le(offsets[a], self.skew), ge(offsets[a], -self.skew)]
-            if fixed is not None and a in fixed:
-                cons.append(eq(offsets[a], fixed[a]))
+            if a in pinned:
+                cons.append(eq(offsets[a], pinned[a]))
         version: dict[str, str] = {}
         last_step: dict[Atom, int] = {}
         readings: list[tuple[Atom, str] | None] = []
@@ -365,7 +369,8 @@ class Timing:
                 cons.append(ge(var(t) - var(f"t@{last_step[agent]}"), self.pace))
             last_step[agent] = k
             reading = f"now:{agent.name}@{k}"
-            cons.append(eq(reading, var(t) + var(offsets[agent])) if agent in offsets else eq(reading, t))
+            offset = pinned[agent] if agent in pinned else var(offsets[agent]) if agent in offsets else 0
+            cons.append(eq(reading, var(t) + offset))
             found = self.effects(clock_before, agent, spec, b, cached)
             if found is None:
                 return NoSchedule("the replayed run is refused by a replay cache (an engine bug)")
