@@ -391,14 +391,15 @@ class _Tree:
 
 def test_a_depth_first_probe_meets_a_deep_state_after_few_expansions_and_honours_the_bounds():
     from checker.engine.probe import reaches
+    from checker.engine.probe import Probe
     tree = _Tree(12)
-    assert reaches(tree, lambda s: len(s) == 12, Bounds()) == 12
+    assert reaches(tree, lambda s: len(s) == 12, Bounds()).depth == 12
     assert tree.expanded == 12  # straight down the first branch: breadth-first would expand 4,095 states
-    assert reaches(_Tree(12), lambda s: s == (1,) * 12, Bounds(max_states=100)) is None
-    assert reaches(_Tree(12), lambda s: len(s) == 12, Bounds(max_depth=11)) is None
-    assert reaches(_Tree(12), lambda s: len(s) == 11, Bounds(max_depth=11)) == 11
-    assert reaches(_Tree(3), lambda s: len(s) == 4, Bounds()) is None  # exhausted
-    assert reaches(_Tree(3, fault=(0, 0)), lambda s: len(s) == 3, Bounds()) is None  # the explorer reports faults
+    assert reaches(_Tree(12), lambda s: s == (1,) * 12, Bounds(max_states=100)) == Probe(None, 100, False)
+    assert reaches(_Tree(12), lambda s: len(s) == 12, Bounds(max_depth=11)) == Probe(None, 4095, False)  # cut
+    assert reaches(_Tree(12), lambda s: len(s) == 11, Bounds(max_depth=11)).depth == 11
+    assert reaches(_Tree(3), lambda s: len(s) == 4, Bounds()) == Probe(None, 15, True)  # every state: a no
+    assert reaches(_Tree(3, fault=(0, 0)), lambda s: len(s) == 3, Bounds()) == Probe(None, 5, False)  # a fault
 
 
 def test_a_probe_begun_after_the_bound_struck_finds_nothing(monkeypatch):
@@ -410,4 +411,4 @@ def test_a_probe_begun_after_the_bound_struck_finds_nothing(monkeypatch):
             raise BoundHit("time bound 1 s reached")
 
     monkeypatch.setattr(probe, "active_budget", lambda: Struck())
-    assert probe.reaches(_Tree(3), lambda s: True, Bounds()) is None  # even the initial state is not looked at
+    assert probe.reaches(_Tree(3), lambda s: True, Bounds()) == probe.Probe(None, 0, False)  # not even the first

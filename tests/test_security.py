@@ -123,6 +123,13 @@ scenario { honest alice, bob }
     unfinishable = text.replace("scenario { honest alice, bob }",
                                 "scenario {\n  honest alice\n  compromised eve\n  run A(alice, eve)\n}")
     assert verdicts(write(tmp_path, unfinishable))["executable"] == FAILS
+    # the depth-first probe saw every honest state: the count is the breadth-first search's
+    path = write(tmp_path, unfinishable)
+    reason = next(v.reason for v in analyze(path).verdicts if v.name == "executable")
+    prop = next(p for p in load_model(path)[1] if isinstance(p, Executable))
+    from checker.engine.invariant import Invariant
+    everything = Explorer(prop.honest_system, [Invariant("x", "x", (("", lambda s: True),))]).run()
+    assert f"all {everything.stats.states:,} honest states explored" in reason
     # generated sessions let alice talk to herself: an honest session exists
     alone = text.replace("honest alice, bob", "honest alice\n  compromised eve")
     assert verdicts(write(tmp_path, alone))["executable"] == HOLDS

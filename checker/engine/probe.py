@@ -9,6 +9,7 @@ the sessions up to that depth.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from checker.engine.budget import Bounds, BoundHit, active_budget
@@ -17,16 +18,29 @@ from checker.engine.system import ModelFault
 CHECK_EVERY = 512  # states between looks at the budget (the clock and memory), as the explorer's batches
 
 
-def reaches(system: Any, goal: Callable[[Any], bool], bounds: Bounds) -> int | None:
-    """The depth of the first state for which `goal` is true that a depth-first search from the initial states
-    meets within `bounds` (states, depth, and time and memory through the active budget). None when the
-    search ends without one, on a bound, on a fault of the model or exhausted: the caller then asks the
-    explorer, which reports bounds and faults properly. States are told apart by their fingerprints: a
-    collision can only hide a state, never invent one, so a state found is always a real one."""
+@dataclass(frozen=True)
+class Probe:
+    """What a depth-first probe found: the depth of the first state where the question was answered yes (None:
+    none), how many states it saw, and whether it saw every reachable state (no bound, depth cut or fault
+    stopped it): then None is a no."""
+
+    depth: int | None
+    states: int
+    complete: bool
+
+
+def reaches(system: Any, goal: Callable[[Any], bool], bounds: Bounds) -> Probe:
+    """Search depth-first from the initial states for a state for which `goal` is true, within `bounds`
+    (states, depth, and time and memory through the active budget). When it ends without one on a bound, a
+    depth cut or a fault of the model, the caller asks the explorer, which reports bounds and faults properly
+    (depth-first with a set of seen states may miss a state within a depth bound that it first met deeper).
+    States are told apart by their fingerprints: a collision can only hide a state, never invent one, so a
+    state found is always a real one."""
     budget = active_budget()
     max_states, max_depth = bounds.max_states, bounds.max_depth
     seen: set[Any] = set()
     stack: list[tuple[Any, int]] = []
+    cut = False
     try:
         if budget is not None:
             budget.check()  # a probe begun after the bound struck stops at once, as the explorer does
@@ -39,8 +53,9 @@ def reaches(system: Any, goal: Callable[[Any], bool], bounds: Bounds) -> int | N
         while stack:
             state, depth = stack.pop()
             if goal(state):
-                return depth
+                return Probe(depth, len(seen), False)
             if max_depth is not None and depth >= max_depth:
+                cut = True
                 continue
             expanded += 1
             if budget is not None and expanded % CHECK_EVERY == 0:
@@ -50,9 +65,9 @@ def reaches(system: Any, goal: Callable[[Any], bool], bounds: Bounds) -> int | N
                 if key in seen:
                     continue
                 if max_states is not None and len(seen) >= max_states:
-                    return None
+                    return Probe(None, len(seen), False)
                 seen.add(key)
                 stack.append((t, depth + 1))
     except (BoundHit, KeyboardInterrupt, MemoryError, ModelFault):
-        return None
-    return None
+        return Probe(None, len(seen), False)
+    return Probe(None, len(seen), not cut)

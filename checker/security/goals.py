@@ -116,15 +116,19 @@ class Executable:
 
     def witness(self, bounds: Bounds) -> tuple[bool | None, str]:
         """(True, why) if a run completes, (False, why) if none can, (None, why) if the bounds cut it off.
-        A depth-first probe finds a completed session after a handful of states; only when it finds none does
-        the explorer search the honest system, for the verdict's statistics or the bound that cut it off."""
+        A depth-first probe finds a completed session after a handful of states, or sees every honest state
+        without one; only when a bound or a fault stops it does the explorer search the honest system, to report
+        them."""
         from checker.engine.explorer import Explorer
         from checker.engine.invariant import Invariant
         from checker.engine.probe import reaches
 
-        steps = reaches(self.honest_system, self.completed, bounds)
-        if steps is not None:
-            return True, f"an honest session completes without the attacker (a run of {steps} steps)"
+        quick = reaches(self.honest_system, self.completed, bounds)
+        if quick.depth is not None:
+            return True, f"an honest session completes without the attacker (a run of {quick.depth} steps)"
+        if quick.complete:
+            return False, (f"no session can complete even without an attacker (all {quick.states:,} honest "
+                           f"states explored): every goal would hold vacuously")
         probe = Invariant(self.name, self.text, (("", lambda s: not self.completed(s)),))
         result = Explorer(self.honest_system, [probe], bounds).run()
         found = result.found.get(self.name)

@@ -478,7 +478,7 @@ class Timing:
             pieces[piece] = None
             return _uncovered(box, list(pieces)) is None
 
-        return reaches(honest_system, covers, bounds) is not None
+        return reaches(honest_system, covers, bounds).depth is not None
 
 
 @dataclass(frozen=True)
