@@ -131,6 +131,8 @@ class Explorer:
                 self.budget.check()  # a search begun after the bound struck (a second search) stops at once
             initial = list(system.initial_states())
             origins = [-1 - k for k in range(len(initial))]
+            if self.subsuming is not None and all(self.subsuming.split(s, False) is None for s in initial):
+                self.subsuming = None  # no zones (an untimed protocol): nothing to check on the hot path
             if self.subsuming is not None:
                 initial, origins, _none, _keys = self._unsubsumed(initial, origins, [0] * len(initial))
             self._admit(initial, origins, [0] * len(initial), 0, frontier)
@@ -265,19 +267,17 @@ class Explorer:
         keys: list[Hashable] = []
         for j, t in enumerate(targets):
             found = split(t, exact)
-            if found is None:
-                keys.append(self.key(t))
+            assert found is not None  # a system's states all have a zone or none (`Subsuming`)
+            part, zone, whole = found
+            known = zones.get(part)
+            if known is None:
+                zones[part] = [zone]
+            elif any(z.includes(zone) for z in known):
+                continue
             else:
-                part, zone, whole = found
-                known = zones.get(part)
-                if known is None:
-                    zones[part] = [zone]
-                elif any(z.includes(zone) for z in known):
-                    continue
-                else:
-                    known[:] = [z for z in known if not zone.includes(z)]
-                    known.append(zone)
-                keys.append(whole)
+                known[:] = [z for z in known if not zone.includes(z)]
+                known.append(zone)
+            keys.append(whole)
             keep.append(j)
         if len(keep) == len(targets):
             return targets, parents, indices, keys

@@ -83,7 +83,8 @@ class Subsuming(Protocol):
     `split(state, exact)` gives the key of the state's discrete part, its zone (which has `includes(other)`)
     and the key of the whole state (fingerprints, or with `exact` the part and the state themselves: the same
     as `fingerprint` and `exact_key`, made together because they share most of the work); None for a state
-    without a zone. The explorer need not expand a state whose zone is included in that of a state with the
+    without a zone. A system's states all have a zone or none (the explorer asks its initial states, so that
+    an untimed search pays nothing for the check). The explorer need not expand a state whose zone is included in that of a state with the
     same discrete part it already found: the state reaches nothing the other does not (UPPAAL's inclusion
     check). Properties read the discrete part."""
 

@@ -990,14 +990,13 @@ class SecuritySystem:
         return ren
 
     def _reordered_runs(self, state: SecState, order: list[int] | None) -> tuple[Run, ...]:
-        """Only the runs of `_reordered(state, order)`: what a tie between orders is first decided on."""
+        """The runs with the sessions in `order` and their atoms renamed with them (`_order_maps`), variables
+        untouched: what a tie between orders is first decided on."""
         if order is None:
             return state.runs
-        perm, amap, ren = self._order_maps(state, order)
-        runs: list[Run] = list(state.runs)
-        for j_old, r in enumerate(state.runs):
-            runs[perm[j_old]] = Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values))
-        return tuple(runs)
+        perm, _amap, ren = self._order_maps(state, order)
+        return tuple(Run(r.pc, tuple(ren(v) if v is not None else None for v in r.values))
+                     for r in _permuted(state.runs, tuple(perm)))
 
     def _moves(self, state: SecState, order: list[int] | None
                ) -> tuple[tuple[int, ...] | None, dict[Atom, Atom], Any]:
@@ -1016,17 +1015,6 @@ class SecuritySystem:
             if clock is None:
                 return None, {}, state.clock
         return moved, amap, clock
-
-    def _reordered(self, state: SecState, order: list[int] | None) -> tuple[SecState, tuple[int, ...] | None,
-                                                                            dict[Atom, Atom]]:
-        """The image of `state` under the symmetry that puts its sessions in `order`, variables untouched, with
-        the instance permutation and the atom renaming (see `_moves`): a state the canonical form must map to
-        the same representative as `state` (tests/test_security.py checks that it does)."""
-        perm, amap, clock = self._moves(state, order)
-        if perm is None and not amap:
-            return state, None, {}
-        ren = self._renamer(amap)
-        return _transformed(state, _permuted(state.runs, perm), ren, amap, clock), perm, amap
 
     def _fresh_atom(self, base: str, number: int, sort: str) -> Atom:
         """The fresh value `base#number`, always the same object: dictionaries keyed by terms then find it by
