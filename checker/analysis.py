@@ -10,7 +10,7 @@ verdict: a counterexample that does not replay is a bug in wolf (`Counterexample
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path as FsPath
 from typing import Any, Callable
 
@@ -26,6 +26,7 @@ from checker.engine.run import Exploration, Path, StateError, Stats, replay
 from checker.process.capabilities import CAPABILITIES
 from checker.output.trace import Trace
 from checker.output.tracebuild import build_trace
+from checker.records import record
 
 __all__ = ["FAILS", "HOLDS", "UNKNOWN", "Analysis", "Options", "Verdict", "analyze"]
 
@@ -34,7 +35,7 @@ class CounterexampleMismatch(Exception):
     """The search reported a violation that its replayed run does not show: a bug in wolf, never a verdict."""
 
 
-@dataclass(frozen=True)
+@record
 class Options:
     """How to check a model: what the command line can override, the bounds, and where progress and
     warnings go."""
@@ -51,7 +52,7 @@ class Options:
     notice: Callable[[str], None] | None = None  # receives warnings about the model that do not stop the run
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """One property's verdict, with the reason in words and, for a failure, the replayed counterexample."""
 
@@ -63,7 +64,7 @@ class Verdict:
     value: str | None = None  # measured figure, for message statistics
 
 
-@dataclass(frozen=True)
+@record
 class AttackerSummary:
     """The attacker a model was checked against, as data (the JSON's `attacker`): its capabilities in the
     seeds' order, the bound on its injections (None: unbounded) and whether matching is typed (None for
@@ -74,7 +75,7 @@ class AttackerSummary:
     typed: bool | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Analysis:
     """Everything `analyze` found out about one model file, as the text and JSON outputs show it."""
 

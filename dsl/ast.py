@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypeVar, dataclass_transform
 
+from checker.records import record
+
 _Node = TypeVar("_Node")
 
 
@@ -27,7 +29,7 @@ def node(cls: type[_Node]) -> type[_Node]:
     return dataclass(eq=False)(cls)
 
 
-@dataclass(frozen=True)
+@record
 class Span:
     """Where a node was written: first line and column, last line and column (1-based; 0 where unknown)."""
 

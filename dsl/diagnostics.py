@@ -6,10 +6,11 @@ under the offending column, then notes and a hint.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .ast import Span
+
+from checker.records import record
 
 #: Codes: E1xx reading and parsing, E2xx names, E3xx types, E4xx structure and semantics.
 CODES = {
@@ -37,7 +38,7 @@ CODES = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Diagnostic:
     """One error in a model: its code (see CODES), what is wrong, where, and notes and a hint on fixing it."""
 

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
 from pathlib import Path
 
 from .diagnostics import ModelError
 from .parser import read_source
 
+from checker.records import record
+
 LINE = re.compile(r"^#\s*expect(?P<opts>(?:\s+[^:]*)?):\s*(?P<prop>\S+)\s+(?P<status>holds|fails|unknown)"
                   r"\s*(?:--\s*(?P<why>.*))?$")
 
 
-@dataclass(frozen=True)
+@record
 class Variant:
     defines: tuple[tuple[str, str], ...] = ()
     untyped: bool = False
@@ -38,7 +39,7 @@ class Variant:
         return " ".join(parts) or "default"
 
 
-@dataclass(frozen=True)
+@record
 class Expectation:
     variant: Variant
     prop: str

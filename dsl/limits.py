@@ -15,10 +15,11 @@ or two.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError
+
+from checker.records import record
 
 #: The most elements one construct may materialise, whatever the memory bound.
 MAX_ELEMENTS = 10_000_000
@@ -38,7 +39,7 @@ MAX_INT_DIGITS = 4300
 INT_CEILING = 10 ** MAX_INT_DIGITS
 
 
-@dataclass(frozen=True)
+@record
 class SizeLimits:
     """How many elements one compile-time construct may build, and where that figure comes from."""
 

@@ -10,9 +10,9 @@ number value the receiver knows by then, or a model constant (`const DELTA = 5`,
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from checker.records import record
 from checker.security.roles import StepTiming, TimeCheck
 from checker.security.terms import Var, variables
 
@@ -26,7 +26,7 @@ NUMERIC = ("time", "number")
 _FLIP = {"<=": ">=", "<": ">", ">=": "<=", ">": "<", "==": "=="}
 
 
-@dataclass(frozen=True)
+@record
 class ClockSettings:
     """The scenario's time model: clock skew bound, minimum gap between an agent's steps, caching roles."""
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Iterator
 
+from checker.records import record
 
-@dataclass(frozen=True)
+
+@record
 class Type:
     name: str  # int, bool, pid, str, tuple, set, map, seq, proc, any
     args: tuple["Type", ...] = ()

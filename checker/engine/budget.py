@@ -21,9 +21,10 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from types import FrameType, TracebackType
 from typing import Any
+
+from checker.records import record
 
 TICK = 0.005  # seconds between two looks at the clock and the memory
 AFTERMATH = 0.2  # seconds granted to the work after a bound struck, before it strikes again
@@ -45,7 +46,7 @@ class BoundHit(Exception):
         self.reason = reason
 
 
-@dataclass(frozen=True)
+@record
 class Bounds:
     """The user's bounds; None means unbounded. `max_memory` is in bytes of resident memory."""
 

@@ -6,11 +6,11 @@ could replay forever does not hide a deadlock.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 from checker.engine.invariant import holds_in_all
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Hooks, Judgement, Run
+from checker.records import record
 
 
 def stuck(system: Any, state: Any, successors: Sequence[tuple[Any, Any]]) -> bool:
@@ -18,7 +18,7 @@ def stuck(system: Any, state: Any, successors: Sequence[tuple[Any, Any]]) -> boo
     return not any(action.owner >= 0 for action, _t in successors) and not system.is_valid_end(state)
 
 
-@dataclass(frozen=True)
+@record
 class DeadlockFree:
     name: str = "deadlock_free"
     text: str = "deadlock_free"

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import time
 from array import array
-from dataclasses import dataclass
 from typing import Any, Callable, Hashable, Sequence
 
 from checker.engine.budget import Bounds, BoundHit, Budget, active_budget
@@ -35,6 +34,7 @@ from checker.engine.properties import Property
 from checker.engine.run import Exploration, Found, Graph, Path, StateError, Stats, stop_reason
 from checker.engine.store import ExactStore, FingerprintStore, Frontier, PackedFrontier
 from checker.engine.system import Focusing, ModelFault, Reducible, Subsuming
+from checker.records import record
 
 
 CHUNK = 512  # frontier states expanded per batch: the clock and the memory are looked at between batches
@@ -45,7 +45,7 @@ MAX_REJECTED = 10
 REJECTION_COST = 4
 
 
-@dataclass(frozen=True)
+@record
 class SearchOptions:
     """How to search, as opposed to what to look for. `exact` stores whole states (no fingerprint collision can
     hide a state); `reduce` allows partial-order reduction where the system offers it."""

@@ -1,13 +1,13 @@
 """`always p`: p holds in every reachable state, checked on every new state as the search finds it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Hooks, Judgement, Run, StatePredicate
+from checker.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Invariant:
     """Free index variables of the formula (`P[i].waiting`) are expanded by the front end into one case per
     value, each with a label such as `i=2`; the first failing case is reported."""

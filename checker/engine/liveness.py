@@ -16,14 +16,14 @@ load.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Hooks, Judgement, Run, StatePredicate
 from checker.engine.run import Graph, Path
+from checker.records import record
 
 
-@dataclass(frozen=True)
+@record
 class Response:
     """`always (p -> eventually q)` under weak fairness of the processes; `eventually q` when `from_init`.
 
@@ -93,7 +93,7 @@ class Response:
         return None
 
 
-@dataclass(frozen=True)
+@record
 class Lasso:
     case: str
     path: Path  # prefix + cycle as successor indices

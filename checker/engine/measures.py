@@ -8,14 +8,14 @@ attains it can be shown. With cycles, runs are unbounded and the count is report
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Hooks, Judgement, Run
 from checker.engine.run import Graph, Path
+from checker.records import record
 
 
-@dataclass(frozen=True)
+@record
 class MessagesPer:
     """The number of messages sent per entry into a control state, over all complete runs, compared
     with a bound (`messages per P.critical == 3 * (N - 1)`). An entry is a step of one of `gids` (the family's
@@ -68,7 +68,7 @@ def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
 
 
-@dataclass(frozen=True)
+@record
 class Measurement:
     prop: MessagesPer
     low: float | None  # fewest messages per entry over complete runs

@@ -9,16 +9,16 @@ the sessions up to that depth.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from checker.engine.budget import Bounds, BoundHit, active_budget
 from checker.engine.system import ModelFault
+from checker.records import record
 
 CHECK_EVERY = 512  # states between looks at the budget (the clock and memory), as the explorer's batches
 
 
-@dataclass(frozen=True)
+@record
 class Probe:
     """What a depth-first probe found: the depth of the first state where the question was answered yes (None:
     none), how many states it saw, and whether it saw every reachable state (no bound, depth cut or fault

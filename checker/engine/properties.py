@@ -17,13 +17,14 @@ from typing import Any, Callable, Protocol, Sequence
 
 from checker.engine.budget import Bounds
 from checker.engine.run import Exploration, Path
+from checker.records import record
 
 HOLDS, FAILS, UNKNOWN = "holds", "fails", "unknown"
 
 StatePredicate = Callable[[Any], bool]
 
 
-@dataclass(frozen=True)
+@record
 class Hooks:
     """What a property needs from the search. All optional; the explorer combines the hooks of all properties.
 
@@ -60,7 +61,7 @@ class Hooks:
     confirm: Callable[[Any], bool] | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Judgement:
     """A property's verdict on a finished search. For a failure, `path` is the run to show (replayed on
     `system` when that is not the explored system: `executable` runs the honest system), `loop_start` the step

@@ -10,6 +10,8 @@ from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
+from checker.records import record
+
 
 @dataclass
 class Stats:
@@ -29,7 +31,7 @@ class Stats:
         return self.states / self.seconds if self.seconds > 0 else 0.0
 
 
-@dataclass(frozen=True)
+@record
 class Path:
     """A run as indices: which initial state, then which successor at each step."""
 
@@ -37,7 +39,7 @@ class Path:
     actions: tuple[int, ...]
 
 
-@dataclass(frozen=True)
+@record
 class Found:
     """A safety violation found during exploration: the failing case (a label such as `i=2`, or "") and the
     shortest path to a state where it fails."""

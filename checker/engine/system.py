@@ -16,8 +16,9 @@ Contract, in words, because the soundness of every verdict rests on it:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Hashable, Protocol, Sequence, runtime_checkable
+
+from checker.records import record
 
 State = Any  # each system has its own state type; the engine treats states as opaque, hashable values
 
@@ -100,7 +101,7 @@ class ModelFault(Exception):
         self.span = span
 
 
-@dataclass(frozen=True)
+@record
 class StepInfo:
     """What one action did, for traces: who, what, which messages moved. Built by `TraceSource.describe`."""
 
@@ -125,7 +126,7 @@ class StepInfo:
     numbers: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class RunInfo:
     """One role instance, a "run" in Scyther's words, as the charts head its lane: which agent plays which
     role in which run, and whom it believes it talks to (`partners`: (role, agent) pairs, the agent None
@@ -143,7 +144,7 @@ class RunInfo:
     receives: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class ClaimInfo:
     """The claim a violated goal makes, for the red box of a chart: its words (`secret(Na)`, `B agrees with A
     on Na, Nb`) and the run that makes it (None: the run of the trace's last step, a failing commit)."""

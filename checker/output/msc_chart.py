@@ -16,12 +16,13 @@ and places the labels; checker/output/render_msc.py writes it for Graphviz. All 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from types import MappingProxyType
 from typing import Mapping
 
 from checker.output.textblock import Block, Line, TextRun, block_size, wrap_items, wrapped
 from checker.output.trace import ATTACKER_KINDS, ATTACKER_LANE, Message, Step, Trace
+from checker.records import record
 
 # ------------------------------------------------------------------------------------------- colours
 
@@ -61,7 +62,7 @@ NOTE_STYLE: Mapping[str, str] = MappingProxyType(
 # ------------------------------------------------------------------------------------------- the model
 
 
-@dataclass(frozen=True)
+@record
 class Cell:
     """What sits on a lane at a row: a box of text, or a point when `lines` is empty."""
 
@@ -80,7 +81,7 @@ class Cell:
         return (w + 12, h + 8)
 
 
-@dataclass(frozen=True)
+@record
 class Arrow:
     """One message, from a cell to a cell, or to its end marker when it never arrived.
 
@@ -108,7 +109,7 @@ class Arrow:
         return self.msg.fate if self.msg.fate in ("lost", "dropped") else "pending"
 
 
-@dataclass(frozen=True)
+@record
 class Link:
     """A dotted line between an attacker step and a message it acts on without receiving it: an
     eavesdrop taps the message's arrow at the step's row, a drop points at the message's cross."""
@@ -119,7 +120,7 @@ class Link:
     msg_id: int
 
 
-@dataclass(frozen=True)
+@record
 class Chart:
     """Everything the chart shows, placed on the grid but not yet measured out in points."""
 

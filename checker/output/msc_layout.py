@@ -14,12 +14,13 @@ the placement runs again (the round that fitted best is kept). Tests check the r
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Mapping
 
 from checker.output.msc_chart import CAPABILITY_WORDS, CYCLE_TEXT, Arrow, Chart, Link, chart_of
 from checker.output.textblock import Block, TextRun, block_size, run_width
 from checker.output.trace import ATTACKER_KINDS, Trace
+from checker.records import record
 
 
 # ------------------------------------------------------------------------------------------ geometry
@@ -40,7 +41,7 @@ END_SPACING = 14.0         # between markers that share a place
 CROSS_ROOM = 14.0          # room under a crash box for the cross that ends its lifeline
 
 
-@dataclass(frozen=True)
+@record
 class Rect:
     """An axis-aligned rectangle, y growing downwards."""
 
@@ -80,7 +81,7 @@ Point = tuple[float, float]
 Segment = tuple[Point, Point]
 
 
-@dataclass(frozen=True)
+@record
 class Geometry:
     """Positions in points, y growing downwards: lane centres, row centres and heights."""
 
@@ -199,7 +200,7 @@ def _span(arrow: Arrow) -> tuple[int, int]:
 _ACROSS = (0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82, 0.1, 0.9, 0.04, 0.96, 0.0, 1.0)
 
 
-@dataclass(frozen=True)
+@record
 class Placement:
     """Where the labels went (centres), and where more room would help: below the rows in `hard` where a
     label could only cover a box or a label, and `occluded` where an arrow passes behind a box; across the
@@ -212,7 +213,7 @@ class Placement:
     score: tuple[int, ...] = ()          # labels covering something, on a line, beside their arrow; arrows behind boxes
 
 
-@dataclass(frozen=True)
+@record
 class _Surroundings:
     """What lies near one arrow, by how badly a label may cover it (see `_spot_cost`)."""
 
@@ -525,7 +526,7 @@ def cycle_segments(chart: Chart, geo: Geometry) -> list[Segment]:
 _SAMPLE = 30.0  # length of a legend's sample arrow, in points
 
 
-@dataclass(frozen=True)
+@record
 class LegendItem:
     """One entry of the legend: a sample (an arrow of `style`, a link of `link`, an end `marker`) at
     (x, y) and its words to the right of it."""
@@ -591,7 +592,7 @@ def legend_layout(chart: Chart, geo: Geometry) -> tuple[list[LegendItem], Rect |
 
 # ---------------------------------------------------------------------------------------------- layout
 
-@dataclass(frozen=True)
+@record
 class Layout:
     """A chart with every position computed: what render_msc.py draws and what the geometry tests read."""
 

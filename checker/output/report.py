@@ -20,7 +20,6 @@ import os
 import re
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 from urllib.parse import quote
@@ -28,6 +27,7 @@ from urllib.parse import quote
 from checker.analysis import FAILS, UNKNOWN, Analysis, Options
 from checker.output.render_msc import msc_svg
 from checker.output.textblock import visible
+from checker.records import record
 from checker.security.roles import RoleSpec
 from checker.security.secsys import SecuritySystem
 from checker.security.terms import App, Pattern, Var, subterms
@@ -38,7 +38,7 @@ EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_BOUND = 0, 1, 2, 3
 # ----------------------------------------------------------------------------------------- the inputs
 
 
-@dataclass(frozen=True)
+@record
 class Expected:
     """One `# expect:` line: the verdict the model's author claims for a property, and why."""
 
@@ -47,7 +47,7 @@ class Expected:
     why: str
 
 
-@dataclass(frozen=True)
+@record
 class Variant:
     """One way to check a model (`default`, `-D CRASH=true`, ...) and what its header expects of it."""
 
@@ -76,7 +76,7 @@ class Library(Protocol):
 # ----------------------------------------------------------------------------------------- the results
 
 
-@dataclass(frozen=True)
+@record
 class PropertyResult:
     name: str
     status: str
@@ -95,7 +95,7 @@ class PropertyResult:
         return "bound hit" if self.status == UNKNOWN else "DISAGREES"
 
 
-@dataclass(frozen=True)
+@record
 class VariantResult:
     path: Path
     shown: str  # the path relative to the library root
@@ -121,7 +121,7 @@ class VariantResult:
         return "agrees"
 
 
-@dataclass(frozen=True)
+@record
 class Features:
     """A protocol's row of the thesis's table 3.4, computed from its compiled roles."""
 
@@ -140,7 +140,7 @@ class Features:
         return ("a" if self.distributes_key else "") + ("t" if self.authenticates else "") or "-"
 
 
-@dataclass(frozen=True)
+@record
 class ProtocolResult:
     shown: str
     model: str
@@ -150,7 +150,7 @@ class ProtocolResult:
     charts: tuple[str | None, ...] = ()  # the chart of each failing property (href), in the same order
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     root: str
     runs: tuple[VariantResult, ...]

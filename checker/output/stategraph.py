@@ -18,12 +18,12 @@ import html
 import re
 import textwrap
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 from checker.engine.budget import Bounds, Budget
 from checker.engine.explorer import Explorer
 from checker.engine.run import Exploration, Found, Graph, Path, replay
+from checker.records import record
 from checker.security.goals import Executable
 from checker.output.textblock import visible, wrap_items
 from checker.output.trace import ATTACKER_KINDS, Trace
@@ -47,7 +47,7 @@ class GraphUnfinished(Exception):
     """A bound other than the node limit (time, memory, an interruption) stopped the exploration of the graph."""
 
 
-@dataclass(frozen=True)
+@record
 class Node:
     """One reachable state: `lanes` holds (lane, control state or "", changed variables) for every lane
     that has something to say; `violates` names every property that is false in it (`ends_path`: the
@@ -64,7 +64,7 @@ class Node:
     ends_path: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Edge:
     src: int
     dst: int
@@ -74,7 +74,7 @@ class Edge:
     on_path: bool
 
 
-@dataclass(frozen=True)
+@record
 class StateGraph:
     model: str
     nodes: tuple[Node, ...]

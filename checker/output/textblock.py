@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+
+from checker.records import record
 
 #: The smallest point size on a chart: 9 pt is 12 px at 100% zoom, readable on a laptop screen.
 MIN_SIZE = 9.0
@@ -25,7 +26,7 @@ _HELVETICA = (
 )
 
 
-@dataclass(frozen=True)
+@record
 class TextRun:
     """A piece of text in one style; lines of runs are both measured and rendered, so they agree."""
 

@@ -5,8 +5,10 @@ Renderers (text, JSON, DOT, SVG) are pure functions of a `Trace`; none of them s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, asdict
+from dataclasses import field, asdict
 from typing import Any
+
+from checker.records import record
 
 #: Step kinds. Honest behaviour first, then the network's own faults, then the attacker's capabilities.
 HONEST_KINDS = ("internal", "send", "receive")
@@ -17,7 +19,7 @@ STEP_KINDS = HONEST_KINDS + FAULT_KINDS + ATTACKER_KINDS
 ATTACKER_LANE = "attacker"
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     """One variable that a step changed, rendered as text (`clock`, `1`, `2`)."""
 
@@ -26,7 +28,7 @@ class Change:
     new: str
 
 
-@dataclass(frozen=True)
+@record
 class Message:
     """One message of the run, from the step that sent it to the step that received it.
 
@@ -47,7 +49,7 @@ class Message:
     addressee: str | None = None  # the agent it is addressed to, where lanes are runs (`bob`, `eve`)
 
 
-@dataclass(frozen=True)
+@record
 class Step:
     """One transition of the run.
 
@@ -68,7 +70,7 @@ class Step:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Run:
     """A role instance with a lane of its own (security protocols): `lane` is its name in steps and
     messages (`alice as A#1`); `partners` are (role, agent) as the run believes them at the end of the trace
@@ -84,7 +86,7 @@ class Run:
     server: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Claim:
     """The claim a violated security goal makes, in words (`secret(Na)`), and the lane of the run making it."""
 
@@ -92,7 +94,7 @@ class Claim:
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class Trace:
     """A counterexample: the steps from an initial state to the violation.
 

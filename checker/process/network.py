@@ -15,15 +15,15 @@ terms and the symbolic attacker of checker/security/intruder.py instead).
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass
 from typing import Any
 
 from checker.process.values import vkey
+from checker.records import record
 
 Channel = tuple  # the messages waiting on one channel
 
 
-@dataclass(frozen=True)
+@record
 class Network:
     """Channel discipline. `fifo`: per-pair queues; otherwise any pending message may come next."""
 

@@ -22,7 +22,7 @@ transitions, then deliveries; then crashes, losses and the attacker's steps.
 from __future__ import annotations
 
 import marshal
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Callable, NamedTuple
 
 from checker.engine.budget import BoundHit
@@ -30,6 +30,7 @@ from checker.engine.fingerprint import MASK64, digest64
 from checker.engine.system import ModelFault, StepInfo
 from checker.process.network import Channel, Network, distinct, without
 from checker.process.values import FrozenMap, Renderer, canonical, vkey
+from checker.records import record
 
 State = tuple  # (fingerprint, component ids...), see the module doc
 
@@ -76,7 +77,7 @@ Guard = Callable[[Ctx], Any]
 Body = Callable[[Ctx], None]
 
 
-@dataclass(frozen=True)
+@record
 class TransitionSpec:
     source: int
     target: int
@@ -85,7 +86,7 @@ class TransitionSpec:
     body: Body | None
 
 
-@dataclass(frozen=True)
+@record
 class HandlerSpec:
     message: int
     states: frozenset[int] | None
@@ -94,7 +95,7 @@ class HandlerSpec:
     sender_slot: int | None
 
 
-@dataclass(frozen=True)
+@record
 class MessageSpec:
     name: str
     param_renderers: tuple[Renderer, ...]
@@ -104,7 +105,7 @@ class MessageSpec:
         return f"{self.name}({args})"
 
 
-@dataclass(frozen=True)
+@record
 class FamilySpec:
     name: str
     offset: int

@@ -21,20 +21,20 @@ from __future__ import annotations
 
 import itertools
 import marshal
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from checker.engine.fingerprint import MASK64
 from checker.engine.run import Path
 from checker.process.procsys import ProcessSystem
 from checker.process.values import FrozenMap, canonical, vkey
+from checker.records import record
 
 MAX_TIES = 6  # orders of tied members tried per state (more ties: current order, less reduction)
 
 TypeTree = tuple  # ("pid",), ("int",), ("set", elem), ("seq", elem), ("map", key, value), ("tuple", *items)
 
 
-@dataclass(frozen=True)
+@record
 class SymmetrySpec:
     """What the compiler found: the symmetric family, the type of each local slot per family (slot 0 is the
     control state), the field types of each message kind."""

@@ -12,15 +12,15 @@ run. A violation that cannot be confirmed is reported as unknown, never as an at
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from checker.engine.budget import Bounds
 from checker.engine.properties import FAILS, HOLDS, UNKNOWN, Hooks, Judgement, Run
+from checker.records import record
 from checker.security.roles import AgreementGoal, SecretGoal
 
 
-@dataclass(frozen=True)
+@record
 class Goal:
     """A secrecy or agreement goal of the symbolic `system` (`spec` says which)."""
 
@@ -100,7 +100,7 @@ class Goal:
         return None if broken is not None else f"{self.text} holds in the last state of the concrete run"
 
 
-@dataclass(frozen=True)
+@record
 class Executable:
     """Some session of the protocol can complete on a network without attacker."""
 

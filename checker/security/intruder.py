@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterator, Mapping, Sequence
 
+from checker.records import record
 from checker.security.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, exp_peels, is_agent_sort,
                                     is_ground, sort_key, term_vars)
 from checker.security.unify import Subst, apply, unify
@@ -160,7 +161,7 @@ def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: 
 # the attacker's part of a symbolic state
 
 
-@dataclass(frozen=True)
+@record
 class Store:
     """The analysed knowledge and the simple constraints of a symbolic state, levels canonical."""
 

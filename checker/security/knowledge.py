@@ -22,15 +22,15 @@ is harmless but grows the state.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
+from checker.records import record
 from checker.security.terms import PRIMITIVES, App, Atom, Pattern, Term, is_ground, pretty, pretty_enclosed, sort_key
 
 Memo = dict[Pattern, bool]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Knowledge:
     """What the attacker knows: the analysed closure, tuples dropped (see module doc). Build with `initial`."""
 
@@ -184,7 +184,7 @@ def _how(origin: Origin) -> str:
     return f"{verb} from {pretty_enclosed(source)}{with_}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class _Explainer:
     """What `explain` needs to say how the attacker derives a term: the closed knowledge, where each of its
     terms came from, the fresh values, and a memo of the parts of terms built from it."""

@@ -6,12 +6,11 @@ dsl/narration.py produces these from an Alice-Bob narration; checker/security/se
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from checker.records import record
 from checker.security.terms import Atom, Pattern
 
 
-@dataclass(frozen=True)
+@record
 class SendSpec:
     """One message a role sends: the recipe it builds the term with and the role it addresses."""
 
@@ -21,7 +20,7 @@ class SendSpec:
     text: str  # the narration line, for traces
 
 
-@dataclass(frozen=True)
+@record
 class Signal:
     """A Lowe-style event: `running` when the partner sends its last message before the claim,
     `commit` when the claimer finishes. `me`/`peer` are slots holding agent names."""
@@ -33,7 +32,7 @@ class Signal:
     data: tuple[Pattern, ...]
 
 
-@dataclass(frozen=True)
+@record
 class StepSpec:
     """One atomic transition of a role: optionally receive (and check) a message, create fresh values, send
     every message up to the next receive, and emit goal signals."""
@@ -48,7 +47,7 @@ class StepSpec:
     timing: "StepTiming | None" = None  # clock readings, counters and guards of this step (checker/timed/timing.py)
 
 
-@dataclass(frozen=True)
+@record
 class TimeCheck:
     """A linear guard `sum(coeff * operand) + const <= 0` (op `<=`) or `== 0` over integers.
 
@@ -62,7 +61,7 @@ class TimeCheck:
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class StepTiming:
     """What a step does with time and counters, in the order the engine applies it: read the clock into fresh
     timestamps (`stamps`), take the next value of per-pair counters (`counters`: value slot, addressee slot),
@@ -76,7 +75,7 @@ class StepTiming:
     cached: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class RoleSpec:
     """A compiled role: its variables (slots, with their sorts) and its steps, as every instance runs them."""
 
@@ -92,7 +91,7 @@ class RoleSpec:
         return self.slots.index(name)
 
 
-@dataclass(frozen=True)
+@record
 class SecretGoal:
     """`secret(t)`: in no instance whose role partners are all honest may the attacker derive t."""
 
@@ -101,7 +100,7 @@ class SecretGoal:
     per_role: tuple[Pattern | None, ...]  # the recipe of t in each role (None: the role never knows t)
 
 
-@dataclass(frozen=True)
+@record
 class AgreementGoal:
     """Lowe's hierarchy: kind is `agree` (injective), `niagree`, `wagree` or `alive`."""
 
@@ -111,7 +110,7 @@ class AgreementGoal:
     index: int  # signal goal number
 
 
-@dataclass(frozen=True)
+@record
 class Instance:
     """One role instance of the scenario; `preset` binds role slots up front (others are chosen when the
     instance starts, or learnt). Instances of a generated session get every role slot when the session starts."""

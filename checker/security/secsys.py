@@ -30,11 +30,11 @@ from __future__ import annotations
 import copy
 import itertools
 import struct
-from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from checker.engine.fingerprint import MASK64, digest64, encode, fingerprint
 from checker.engine.system import ClaimInfo, RunInfo, StepInfo
+from checker.records import record
 from checker.security.intruder import FLOAT, INF, Intruder, Store, Work, level_of
 from checker.security.roles import AgreementGoal, Instance, RoleSpec, SecretGoal, StepSpec
 from checker.security.terms import (App, Atom, Pattern, Term, Var, agent_names, agent_sort, instantiate, is_agent_sort,
@@ -140,7 +140,7 @@ class Delivery(NamedTuple):
     taken: Entry | None
 
 
-@dataclass(frozen=True)
+@record
 class Scenario:
     honest: tuple[Atom, ...]
     compromised: tuple[Atom, ...]
@@ -156,7 +156,7 @@ class Scenario:
         return not any(d and agent in d for d in self.dedicated)
 
 
-@dataclass(frozen=True)
+@record
 class _NetworkName:
     """What analysis.py reports as the network of a security model."""
 

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import itertools
 import weakref
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
+
+from checker.records import record
 
 SORTS = ("agent", "nonce", "key", "number", "time", "text")
 #: Sorts of opaque slots in typed mode: a ciphertext or hash the receiver cannot open stands for any application
@@ -201,7 +202,7 @@ Bindings = Mapping[str, Pattern]
 # The table of primitives
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Destructor:
     """How the attacker takes a term apart.
 
@@ -218,7 +219,7 @@ class Destructor:
         return args if self.reveals is None else tuple(args[i] for i in self.reveals)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Primitive:
     """One operator. `arity` None means n-ary with at least `min_arity` arguments.
 

@@ -18,10 +18,10 @@ Anything that fails on the way is reported as an unconfirmed violation, never as
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from checker.engine.run import Path, replay
+from checker.records import record
 from checker.security.concrete import ConcreteRun, CState, ReplayError, ScriptStep, run_script
 from checker.security.intruder import SolverLimit, Work, fresh_value
 from checker.security.roles import SecretGoal
@@ -31,7 +31,7 @@ from checker.security.terms import (Atom, Pattern, Term, Var, agent_names, is_gr
 from checker.security.unify import apply
 
 
-@dataclass(frozen=True)
+@record
 class Attack:
     """A confirmed concrete attack: the scripted run, its states, and the goal's failure in words."""
 

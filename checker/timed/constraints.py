@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from math import gcd
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
 
+from checker.records import record
+
 if TYPE_CHECKING:
     import z3
 
@@ -46,7 +48,7 @@ def _is_int(x: object) -> bool:
 
 # --------------------------------------------------------------------------------------------- expressions
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Lin:
     """A linear integer expression `sum(coeff * var) + const`, normalised (sorted, merged, no zero terms)
     so that structural equality is semantic equality and the value can be hashed into a state."""
@@ -162,7 +164,7 @@ def _render_sum(items: list[tuple[int, str]], k: int) -> str:
 _FLIP = {"<=": ">", ">=": "<", "==": "!="}
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Constraint:
     """`lhs <= 0` or `lhs == 0`, normalised on construction: coefficients divided by their gcd (the constant
     rounded so the integer solutions are unchanged), equalities signed so the first coefficient is positive,

@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from checker.records import record
 from checker.timed.constraints import (Constraint, ConstraintSet, Lin, Solver, SolverError, Verdict, const, eq, explain, ge,
                           le, var)
 from checker.security.roles import StepTiming
@@ -47,7 +48,7 @@ def _last(receiver: Atom, sender: Atom, name: str) -> str:
     return f"last:{receiver.name}:{sender.name}:{name}"
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Clock:
     """The time part of a state: the zone, sender counters, initialised last-seen values, replay caches, and
     how many attacker values were minted (for fresh names). Hashable: it is part of the fingerprint."""
@@ -67,7 +68,7 @@ class Clock:
         return (self.counters, self.lasts, self.caches, self.minted, self.expired)
 
 
-@dataclass(frozen=True)
+@record
 class Effect:
     """One thing a step does to time, over abstract variable names (`@now`, `@last:K`, `@new:K`, values)."""
 
@@ -77,7 +78,7 @@ class Effect:
     value: str | None = None  # the variable a stamp or counter sets
 
 
-@dataclass(frozen=True)
+@record
 class Schedule:
     """A concrete, Python-verified schedule of a run: per action, its global time and notes."""
 
@@ -90,7 +91,7 @@ class Schedule:
         return [(f"t={t}", n) for t, n in zip(self.times, self.notes)]
 
 
-@dataclass(frozen=True)
+@record
 class NoSchedule:
     """Why no schedule could be given: Z3 answered unknown, or (a bug) the run has no schedule at all."""
 
@@ -481,7 +482,7 @@ class Timing:
         return reaches(honest_system, covers, bounds).depth is not None
 
 
-@dataclass(frozen=True)
+@record
 class _Label:
     """A property that only labels every state (graph mode): how `robust_executable` reads each state's zone
     in discovery order, which is the order of the graph's state ids."""
@@ -495,7 +496,7 @@ class _Label:
         return Hooks(labels=(self.pred,), needs_graph=True)
 
 
-@dataclass(frozen=True)
+@record
 class Robust:
     """The answer of `Timing.robust_executable`: the verdict (None: bound hit), why, and on failure the
     deepest honest run (initial index, successor indices) with the clock offsets under which it is stuck."""
