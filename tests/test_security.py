@@ -373,11 +373,13 @@ def _reordered(system, state, order):
     """The image of `state` under the symmetry that puts its sessions in `order` (fresh values and, untimed,
     agents renamed with them, variables untouched), with the instance permutation: a state the canonical form
     must map to the same representative as `state`. Built from the canonical form's own pieces."""
-    from checker.security.secsys import _permuted, _transformed
+    from checker.security.secsys import _permuted, _renamed_run, _transformed
     perm, amap, clock = system._moves(state, order)
     if perm is None and not amap:
         return state, None
-    return _transformed(state, _permuted(state.runs, perm), system._renamer(amap), amap, clock), perm
+    ren = system._renamer(amap)
+    runs = tuple(_renamed_run(r, ren) for r in _permuted(state.runs, perm))
+    return _transformed(state, runs, ren, amap, clock), perm
 
 
 @pytest.mark.parametrize("model", ["nspk.wolf", "otway_rees.wolf"])

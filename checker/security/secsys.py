@@ -30,6 +30,7 @@ from __future__ import annotations
 import copy
 import itertools
 import struct
+from functools import lru_cache
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, Sequence
 
 from checker.engine.fingerprint import MASK64, digest64, encode, fingerprint
@@ -213,6 +214,9 @@ class SecuritySystem:
         self.reducible = timing is None and not any(r.reveal for r in roles) and \
             not any(g.kind == "alive" for g in agreements)
         self.fresh_after = tuple(_fresh_after(r) for r in roles)
+        # per role, per step: the slots it needs (`_needed_slots`), when the run goes on and when it finishes
+        self.needed = tuple(tuple((_needed_slots(r, st, False), _needed_slots(r, st, True)) for st in r.steps)
+                            for r in roles)
         self.slot_sorts = tuple(tuple(self._role_sort(name) if k in r.role_slots else None
                                       for k, name in enumerate(r.slots)) for r in roles)
         self.waits_for = tuple(self._predecessor(i) for i in range(len(self.instances)))
@@ -252,6 +256,7 @@ class SecuritySystem:
                                                for base, sort in self.fresh_bases)
                              for old in self.sessions for new in self.sessions}
         self._fps: dict = {}  # member -> fingerprint (see `fingerprint`)
+        self._set_sums: dict = {}  # large set -> the sum of its members' fingerprints (see `_sum`)
         self._solved: dict = {}  # (store, pattern) -> solutions (see `_injections`)
         self._shapes: dict = {}  # (term, session, untimed) -> its shape (see `_session_view`)
         self._view_memo: dict = {}  # (session, its runs, untimed) -> `_session_view`'s result
@@ -288,6 +293,7 @@ class SecuritySystem:
         twin.replays = {}
         twin._recent = {}
         twin._fps = {}
+        twin._set_sums = {}
         twin._solved = {}
         return twin
 
@@ -448,6 +454,20 @@ class SecuritySystem:
         return f
 
     def _sum(self, items: frozenset) -> int:
+        """The sum of the members' fingerprints; memoised per set when it is large (the knowledge): siblings and
+        the duplicates a search reaches again share it, and looking a set up is hashing it, done in C."""
+        if len(items) > 4:
+            sums = self._set_sums
+            found = sums.get(items)
+            if found is not None:
+                return found
+            if len(sums) > 100_000:
+                sums.clear()
+            found = sums[items] = self._members_sum(items)
+            return found
+        return self._members_sum(items)
+
+    def _members_sum(self, items: frozenset) -> int:
         cache = self._fps
         total = 0
         for x in items:
@@ -662,7 +682,7 @@ class SecuritySystem:
         # A run that finishes has all its partners cast when it makes claims (they count only if every partner
         # is honest); a run without claims (a key server's) may leave them to the attacker.
         finishing = pc + 1 == len(role.steps) and (self.claims[inst.role] or not self.lazy_agents)
-        needed = _needed_slots(role, step, finishing)
+        needed = self.needed[inst.role][pc][finishing]
         exact: frozenset[int] = frozenset()  # slots a clock or counter needs as agents (whom it counts towards)
         if step.timing is not None:
             exact = frozenset(role.slots.index(n) for _v, n in step.timing.counters + step.timing.increasing)
@@ -1468,7 +1488,8 @@ def _substituted(sigma: Subst, runs: Sequence[Run], net: frozenset, traffic: fro
     def f(t: Pattern) -> Pattern:
         return apply(t, sigma)
 
-    return ([Run(r.pc, tuple(apply(v, sigma) if v is not None else None for v in r.values)) for r in runs],
+    return ([Run(r.pc, tuple(apply(v, sigma) if v is not None else None for v in r.values))
+             if any(x.name in sigma for x in _run_variables(r)) else r for r in runs],
             _map_counts(net, lambda e: _entry_by(e, f)), _map_set(traffic, lambda e: _entry_by(e, f)),
             _map_counts(events, lambda ev: _event_by(ev, f)), _map_set(revealed, f))
 
@@ -1734,14 +1755,24 @@ def _first_occurrences(runs: Sequence[Run]) -> dict[str, Var]:
     """The variables of the runs in order of first occurrence (runs in order, values in order, left to right)."""
     order: dict[str, Var] = {}
     for run in runs:
-        for v in run.values:
-            if type(v) is App:
-                if v._vars:
-                    for x in _vars_in_order(v):
-                        order.setdefault(x.name, x)
-            elif type(v) is Var:
-                order.setdefault(v.name, v)
+        for x in _run_variables(run):
+            order.setdefault(x.name, x)
     return order
+
+
+@lru_cache(maxsize=1 << 16)
+def _run_variables(run: Run) -> tuple[Var, ...]:
+    """The variables of a run's values in order of first occurrence, memoised (a pure function of an immutable
+    value, hashed in C): most runs of a state are its parent's, and most hold no variable at all."""
+    order: dict[str, Var] = {}
+    for v in run.values:
+        if type(v) is App:
+            if v._vars:
+                for x in _vars_in_order(v):
+                    order.setdefault(x.name, x)
+        elif type(v) is Var:
+            order.setdefault(v.name, v)
+    return tuple(order.values())
 
 
 def _canonical_runs(runs: tuple[Run, ...]) -> tuple[Run, ...]:
@@ -1787,31 +1818,23 @@ def _canonical(state: SecState, memo: dict | None = None, mappings: dict | None 
     symmetry: `clock` is the clock renamed with them), and its variables renamed in order of first occurrence
     (`?1`, `?2`, ...) in the moved runs, then in the knowledge by name; returns the state and the variable
     renaming. One pass renames both: atoms do not move variables, so the order of first occurrence is read off
-    the moved runs before any term is renamed. `memo` keeps renamed terms per (term, renamings): the same items
-    recur in many states."""
+    the moved runs before any term is renamed. `memo` keeps renamed terms, runs and knowledge sets per (term,
+    run or set, renamings), and the variables of knowledge sets (`_varied`): the same ones recur in many states."""
+    if memo is None or mappings is None:
+        memo, mappings = {}, {}
+    elif len(memo) > 500_000:
+        memo.clear()
     runs = _permuted(state.runs, perm)
     order = _first_occurrences(runs)
-    rest = {v for v, _lv in state.store.simple}
-    varied = []  # the items with variables: most are ground, skipped without a call
-    for item in state.store.known:
-        t = item[0]
-        if type(t) is App:
-            if t._vars:
-                rest |= t._vars
-                varied.append(item)
-        elif type(t) is Var:
-            rest.add(t)
-            varied.append(item)
+    store = state.store
+    varied, held = _varied(store.known, memo)
+    rest = held.union(v for v, _lv in store.simple) if store.simple else held
     for v in sorted(rest, key=lambda v: v.name):
         order.setdefault(v.name, v)
     rename = _numbered(order)
     same = all(rename[n].name == n for n in rename)
     if same and not atoms:
         return (state if perm is None else state._replace(runs=runs)), rename
-    if memo is None or mappings is None:
-        memo, mappings = {}, {}
-    elif len(memo) > 500_000:
-        memo.clear()
     amap = atoms or {}
     sub: dict[str, Pattern] = {} if same else dict(rename)
     key = _interned(mappings, (frozenset(amap.items()), frozenset(sub.items())))
@@ -1828,11 +1851,46 @@ def _canonical(state: SecState, memo: dict | None = None, mappings: dict | None 
             found = memo[(t, key)] = apply(rename_atoms(t, amap), sub) if amap else apply(t, sub)
         return found
 
-    known = None
     if not amap:  # only the items with variables change: the others stay in the set, their hashes kept
-        known = state.store.known.difference(varied).union((ren(t), lv) for t, lv in varied) if varied \
-            else state.store.known
-    return _transformed(state, runs, ren, amap, state.clock if clock is None else clock, known), rename
+        known = store.known.difference(varied).union((ren(t), lv) for t, lv in varied) if varied else store.known
+    else:  # every item may change; the whole set's image is memoised as `_varied` is, per set and renaming
+        whole = ("renamed", store.known, key)
+        known = memo.get(whole)
+        if known is None:
+            known = memo[whole] = frozenset((ren(t), lv) for t, lv in store.known)
+    moved = []
+    for r in runs:  # a run's image is memoised too: most runs of a state are its parent's
+        image = memo.get((r, key))
+        if image is None:
+            image = memo[(r, key)] = _renamed_run(r, ren)
+        moved.append(image)
+    return _transformed(state, tuple(moved), ren, amap, state.clock if clock is None else clock, known), rename
+
+
+def _renamed_run(run: Run, f: Callable[[Pattern], Pattern]) -> Run:
+    return Run(run.pc, tuple(f(v) if v is not None else None for v in run.values))
+
+
+def _varied(known: frozenset, memo: dict) -> tuple[tuple, frozenset[Var]]:
+    """The items of `known` with variables in them (most are ground) and those variables, memoised in `memo`
+    per set: states share their knowledge with their siblings and with the duplicates a search reaches again,
+    and looking a set up is hashing it in C, where finding its variables is a loop in Python."""
+    key = ("varied", known)  # a key no term and renaming pair of `_canonical`'s memo can equal
+    found = memo.get(key)
+    if found is None:
+        varied = []
+        held: set[Var] = set()
+        for item in known:
+            t = item[0]
+            if type(t) is App:
+                if t._vars:
+                    held |= t._vars
+                    varied.append(item)
+            elif type(t) is Var:
+                held.add(t)
+                varied.append(item)
+        found = memo[key] = (tuple(varied), frozenset(held))
+    return found
 
 
 def _permuted(runs: tuple[Run, ...], perm: tuple[int, ...] | None) -> tuple[Run, ...]:
@@ -1847,17 +1905,17 @@ def _permuted(runs: tuple[Run, ...], perm: tuple[int, ...] | None) -> tuple[Run,
 
 def _transformed(state: SecState, runs: tuple[Run, ...], f: Callable[[Pattern], Pattern],
                  atoms: Mapping[Atom, Atom], clock: Any, known: frozenset | None = None) -> SecState:
-    """`state` with `runs` (its runs, moved) and `f` (a renaming of atoms and variables, a bijection) applied to
-    every term; `atoms` renames the agents of messages' ends; `known`, when given, is the knowledge renamed
-    already. The store's levels are already canonical and a bijection keeps them so."""
+    """`state` with `runs` (its runs, moved and renamed already: `_renamed_run`) and `f` (a renaming of atoms
+    and variables, a bijection) applied to every other term; `atoms` renames the agents of messages' ends;
+    `known`, when given, is the knowledge renamed already. The store's levels are already canonical and a
+    bijection keeps them so."""
     store = state.store
     if known is None:
         known = frozenset((f(t), lv) for t, lv in store.known)
     def entry(e: Entry) -> Entry:
         return (atoms.get(e[0], e[0]), atoms.get(e[1], e[1]), f(e[2])) if atoms else _entry_by(e, f)
 
-    return SecState(tuple(Run(r.pc, tuple(f(v) if v is not None else None for v in r.values)) for r in runs),
-                    Store(known, frozenset((f(v), lv) for v, lv in store.simple)),  # type: ignore[misc]
+    return SecState(runs, Store(known, frozenset((f(v), lv) for v, lv in store.simple)),  # type: ignore[misc]
                     _map_counts(state.net, entry), _map_set(state.traffic, entry),
                     _map_counts(state.events, lambda ev: _event_by(ev, f)), _map_set(state.revealed, f), clock)
 
