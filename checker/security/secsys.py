@@ -1488,10 +1488,13 @@ def _substituted(sigma: Subst, runs: Sequence[Run], net: frozenset, traffic: fro
     def f(t: Pattern) -> Pattern:
         return apply(t, sigma)
 
+    def event(ev: Event) -> Event:
+        return ev if sigma.keys().isdisjoint(_event_variables(ev)) else _event_by(ev, f)
+
     return ([Run(r.pc, tuple(apply(v, sigma) if v is not None else None for v in r.values))
              if any(x.name in sigma for x in _run_variables(r)) else r for r in runs],
             _map_counts(net, lambda e: _entry_by(e, f)), _map_set(traffic, lambda e: _entry_by(e, f)),
-            _map_counts(events, lambda ev: _event_by(ev, f)), _map_set(revealed, f))
+            _map_counts(events, event), _map_set(revealed, f))
 
 
 def _step_text(system: Any, runs: Sequence[Run], i: int, sends: bool) -> str:
@@ -1624,6 +1627,13 @@ def _event_by(ev: Event, f: Callable[[Pattern], Pattern]) -> Event:
     if a is ev[2] and b is ev[3] and all(x is y for x, y in zip(data, ev[4])):
         return ev
     return (ev[0], ev[1], a, b, data)
+
+
+@lru_cache(maxsize=1 << 16)
+def _event_variables(ev: Event) -> frozenset[str]:
+    """The names of the variables in an event's agents and data, memoised as `_run_variables` is: a
+    substitution leaves most events alone."""
+    return frozenset(v.name for t in (ev[2], ev[3], *ev[4]) for v in term_vars(t))
 
 
 def _entry_by(e: Entry, f: Callable[[Pattern], Pattern]) -> Entry:
@@ -1855,16 +1865,25 @@ def _canonical(state: SecState, memo: dict | None = None, mappings: dict | None 
         known = store.known.difference(varied).union((ren(t), lv) for t, lv in varied) if varied else store.known
     else:  # every item may change; the whole set's image is memoised as `_varied` is, per set and renaming
         whole = ("renamed", store.known, key)
-        known = memo.get(whole)
-        if known is None:
-            known = memo[whole] = frozenset((ren(t), lv) for t, lv in store.known)
+        image = memo.get(whole)
+        if image is None:
+            image = memo[whole] = frozenset((ren(t), lv) for t, lv in store.known)
+        known = image
     moved = []
-    for r in runs:  # a run's image is memoised too: most runs of a state are its parent's
+    for r in runs:  # a run's image is memoised too, and an event's: most of a state's are its parent's
         image = memo.get((r, key))
         if image is None:
             image = memo[(r, key)] = _renamed_run(r, ren)
         moved.append(image)
-    return _transformed(state, tuple(moved), ren, amap, state.clock if clock is None else clock, known), rename
+
+    def event(ev: Event) -> Event:
+        found = memo.get((ev, key))
+        if found is None:
+            found = memo[(ev, key)] = _event_by(ev, ren)
+        return found
+
+    return _transformed(state, tuple(moved), ren, amap, state.clock if clock is None else clock, known,
+                        event), rename
 
 
 def _renamed_run(run: Run, f: Callable[[Pattern], Pattern]) -> Run:
@@ -1904,11 +1923,12 @@ def _permuted(runs: tuple[Run, ...], perm: tuple[int, ...] | None) -> tuple[Run,
 
 
 def _transformed(state: SecState, runs: tuple[Run, ...], f: Callable[[Pattern], Pattern],
-                 atoms: Mapping[Atom, Atom], clock: Any, known: frozenset | None = None) -> SecState:
+                 atoms: Mapping[Atom, Atom], clock: Any, known: frozenset | None = None,
+                 event: Callable[[Event], Event] | None = None) -> SecState:
     """`state` with `runs` (its runs, moved and renamed already: `_renamed_run`) and `f` (a renaming of atoms
     and variables, a bijection) applied to every other term; `atoms` renames the agents of messages' ends;
-    `known`, when given, is the knowledge renamed already. The store's levels are already canonical and a
-    bijection keeps them so."""
+    `known`, when given, is the knowledge renamed already, and `event` the renaming of an event. The store's
+    levels are already canonical and a bijection keeps them so."""
     store = state.store
     if known is None:
         known = frozenset((f(t), lv) for t, lv in store.known)
@@ -1917,7 +1937,8 @@ def _transformed(state: SecState, runs: tuple[Run, ...], f: Callable[[Pattern], 
 
     return SecState(runs, Store(known, frozenset((f(v), lv) for v, lv in store.simple)),  # type: ignore[misc]
                     _map_counts(state.net, entry), _map_set(state.traffic, entry),
-                    _map_counts(state.events, lambda ev: _event_by(ev, f)), _map_set(state.revealed, f), clock)
+                    _map_counts(state.events, event or (lambda ev: _event_by(ev, f))), _map_set(state.revealed, f),
+                    clock)
 
 
 def _interned(mappings: dict, mapping: frozenset | tuple[frozenset, frozenset]) -> int:
