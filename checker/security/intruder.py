@@ -230,6 +230,17 @@ class Store:
                                                             default=0) <= lc}
         return found
 
+    def by_op(self) -> dict[str, tuple[App, ...]]:
+        """The applications held, by operator: what the solver's `_candidates` looks through."""
+        found = self._cache.get("by_op")
+        if found is None:
+            groups: dict[str, list[App]] = {}
+            for t, _lv in self.known:
+                if type(t) is App:
+                    groups.setdefault(t.op, []).append(t)
+            found = self._cache["by_op"] = {op: tuple(ts) for op, ts in groups.items()}
+        return found
+
     def sorted_terms(self) -> list[Pattern]:
         """The items, sorted (deterministic order for traces and tests)."""
         return sorted((t for t, _lv in self.known), key=sort_key)
@@ -504,7 +515,7 @@ class Intruder:
             else:
                 yield work.copy(), [(a, lv) for a in reversed(t.args)]
         # unify with an item held at this level
-        candidates = _candidates(work.known, t, lv) if type(t) is App else []
+        candidates = _candidates(work, t, lv) if type(t) is App else []
         for u in sorted(candidates, key=sort_key):
             for sigma in unify(t, u, work.sigma):
                 w2 = work.copy()
@@ -534,13 +545,26 @@ class Intruder:
                 yield w2, [(t, lv)] + [(n, lv) for n in needs]
 
 
-def _candidates(known: Mapping[Pattern, int], t: App, lv: int) -> list[App]:
+def _candidates(work: Work, t: App, lv: int) -> list[App]:
     """The items usable at `lv` that could unify with the application `t` (an atom goal unifies only with itself,
-    which `_identity` handles): other applications of its operator, not both ground, that do not clash."""
+    which `_identity` handles): other applications of its operator, not both ground, that do not clash. While the
+    branch's items are still those of the store it started from followed by the ones it added (`Work.origin`),
+    the store's applications of that operator (`Store.by_op`) and the added ones are all there is to look at."""
     op, ground = t.op, t._ground
-    return [u for u, lu in known.items()
-            if lu <= lv and type(u) is App and u.op == op and u is not t and not (ground and u._ground)
-            and not _clash(t, u)]
+    known = work.known
+    origin = work.origin
+    if origin is None:
+        return [u for u, lu in known.items()
+                if lu <= lv and type(u) is App and u.op == op and u is not t and not (ground and u._ground)
+                and not _clash(t, u)]
+    out = [u for u in origin.by_op().get(op, ())
+           if known[u] <= lv and u is not t and not (ground and u._ground) and not _clash(t, u)]
+    held = len(origin.known)
+    if len(known) > held:
+        out += [u for u, lu in itertools.islice(known.items(), held, None)
+                if lu <= lv and type(u) is App and u.op == op and u is not t and not (ground and u._ground)
+                and not _clash(t, u)]
+    return out
 
 
 #: Operators whose unification is not argument by argument: right-nested tuples, DH exponents, `k`'s two orders.

@@ -213,7 +213,6 @@ class SecuritySystem:
                             or any(g.per_role[k] is not None for g in secrets) for k, r in enumerate(roles))
         self.reducible = timing is None and not any(r.reveal for r in roles) and \
             not any(g.kind == "alive" for g in agreements)
-        self.fresh_after = tuple(_fresh_after(r) for r in roles)
         # per role, per step: the slots it needs (`_needed_slots`), when the run goes on and when it finishes
         self.needed = tuple(tuple((_needed_slots(r, st, False), _needed_slots(r, st, True)) for st in r.steps)
                             for r in roles)
@@ -251,6 +250,10 @@ class SecuritySystem:
                 self.sessions[inst.session] = self.sessions.get(inst.session, ()) + (j,)
         self._forgotten: frozenset[int] = frozenset()  # agreement goals already decided (see `forget`)
         self._fresh_atoms: dict[tuple[str, int, str], Atom] = {}  # see `_fresh_atom`
+        # per instance: (slot received, slot created, at step, the value the run creates there), `_fresh_received`
+        self.fresh_checks = tuple(tuple((s, f, k, self._fresh_atom(roles[inst.role].slots[f], inst.number, sort))
+                                        for s, f, k, sort in _fresh_after(roles[inst.role]))
+                                  for inst in self.instances)
         # (old session, new session) -> the renaming of the fresh values the session creates (`_order_maps`)
         self._fresh_moves = {(old, new): tuple((self._fresh_atom(base, old, sort), self._fresh_atom(base, new, sort))
                                                for base, sort in self.fresh_bases)
@@ -886,13 +889,13 @@ class SecuritySystem:
         the run's own later nonce (Carlsen's responder), an attack that never replays. Only runs that differ
         from the parent's (`before`) are looked at: the parent passed (the test is per run, and the same up to
         the renamings of the canonical form)."""
-        for inst, run, old in zip(self.instances, runs, before):
+        for checks, run, old in zip(self.fresh_checks, runs, before):
             if run == old:
                 continue
-            for s, f, k, sort in self.fresh_after[inst.role]:
+            for s, f, k, own in checks:
                 if run.pc > k:
                     value, made = run.values[s], run.values[f]
-                    if made is not self._fresh_atom(self.roles[inst.role].slots[f], inst.number, sort):
+                    if made is not own:
                         continue  # not created by the run (a value the scenario gave it)
                     if value is made or (type(value) is App and made in self._atoms_of(value)):
                         return True
