@@ -230,6 +230,13 @@ class Store:
                                                             default=0) <= lc}
         return found
 
+    def varied(self) -> tuple[App, ...]:
+        """The items with variables (the knowledge never holds a bare variable: `close` drops them)."""
+        found = self._cache.get("varied")
+        if found is None:
+            found = self._cache["varied"] = tuple(t for t, _lv in self.known if type(t) is App and t._vars)
+        return found
+
     def by_op(self) -> dict[str, tuple[App, ...]]:
         """The applications held, by operator: what the solver's `_candidates` looks through."""
         found = self._cache.get("by_op")
@@ -359,15 +366,27 @@ class Work:
             if old is not None:
                 goals.append((new[name], old[1]))
         items: dict[Pattern, int] = {}
-        base: dict[Pattern, int] = {}  # items without a bound variable: closed among themselves already
-        for t, lv in self.known.items():
-            u = apply(t, new)
-            if u is t:
-                base[t] = lv
-            elif items.get(u, INF) > lv:
-                items[u] = lv
-        self.done = {c: lc for c, lc in self.done.items() if c in base}
-        if items:
+        origin = self.origin
+        if origin is None:
+            base: dict[Pattern, int] = {}  # items without a bound variable: closed among themselves already
+            for t, lv in self.known.items():
+                u = apply(t, new)
+                if u is t:
+                    base[t] = lv
+                elif items.get(u, INF) > lv:
+                    items[u] = lv
+        else:  # the same, looking only at the items with variables: the store's (`Store.varied`) and the added
+            base = dict(self.known)
+            held = len(origin.known)
+            added = itertools.islice(self.known, held, None) if len(self.known) > held else ()
+            for t in itertools.chain(origin.varied(), added):
+                u = apply(t, new)
+                if u is not t:
+                    lv = base.pop(t)
+                    if items.get(u, INF) > lv:
+                        items[u] = lv
+        if items:  # some items were rewritten: what was done about them is void
+            self.done = {c: lc for c, lc in self.done.items() if c in base}
             self.origin = None
         self.known = close(items, self.levels(), base, self.done)
         self._decrypts = None

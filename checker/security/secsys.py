@@ -956,11 +956,11 @@ class SecuritySystem:
         permutation (at most `TIED_ORDERS`, then ties keep their order). [None] without session symmetry."""
         if not self.session_symmetry:
             return [None]
-        keys = {k: v[0] for k, v in self._session_views(state).items()}
-        order = sorted(keys, key=lambda k: keys[k])
-        groups = [list(g) for _k, g in itertools.groupby(order, key=lambda k: keys[k])]
-        if all(len(g) == 1 for g in groups):
-            return [order]
+        views = self._session_views(state)
+        order = sorted(views, key=lambda k: views[k][0])
+        if all(views[a][0] != views[b][0] for a, b in zip(order, order[1:])):
+            return [order]  # no tie: the common case, told apart without grouping
+        groups = [list(g) for _k, g in itertools.groupby(order, key=lambda k: views[k][0])]
         orders: list[list[int] | None] = []
         for choice in itertools.product(*(itertools.permutations(g) for g in groups)):
             orders.append([k for g in choice for k in g])
