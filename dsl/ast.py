@@ -3,7 +3,7 @@
 Every node carries the span it came from so that checks can point at the exact line and column.
 
 Nodes are made by `node`, cheaper to define than frozen dataclasses: every `wolf` process imports this module,
-and generating methods for its 50-odd classes is most of what that costs. `Span` is a plain frozen value.
+and generating methods for its 50-odd classes is most of what that costs. `Span` is a record (checker/records.py).
 Every class has a docstring, which also spares `dataclass` computing one from the class's signature.
 """
 from __future__ import annotations
@@ -11,14 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypeVar, dataclass_transform
 
-from checker.records import record
+from checker.records import fields_repr, record
 
 _Node = TypeVar("_Node")
 
 
 @dataclass_transform(frozen_default=True, eq_default=False, field_specifiers=(field,))
 def node(cls: type[_Node]) -> type[_Node]:
-    """A syntax tree node class: a dataclass with `__init__` and `__repr__`, compared and hashed by identity.
+    """A syntax tree node class: a dataclass with `__init__` (and the records' shared `__repr__`, not one
+    compiled per class), compared and hashed by identity.
 
     Identity, because each node stands for one place in the source and nothing compares two trees: a generated
     `__eq__` and `__hash__` would walk whole subtrees. Immutable, but checked statically: type checkers take
@@ -26,7 +27,9 @@ def node(cls: type[_Node]) -> type[_Node]:
     while at run time no `__setattr__` and `__delattr__` are generated for every class. Together that halves
     the cost of defining the classes, which every `wolf` process pays.
     """
-    return dataclass(eq=False)(cls)
+    made = dataclass(eq=False, repr=False)(cls)
+    made.__repr__ = fields_repr  # type: ignore[method-assign]
+    return made
 
 
 @record

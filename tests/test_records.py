@@ -1,9 +1,10 @@
 """`record` (checker/records.py): the value semantics every immutable class of wolf relies on."""
 from __future__ import annotations
 
-from dataclasses import field
+from dataclasses import dataclass, field
 
 from checker.records import record
+from dsl.ast import Call, Name, Span
 
 
 @record
@@ -42,3 +43,18 @@ def test_repr_names_the_fields():
 def test_slots_are_kept():
     assert Slotted.__slots__ == ("name",) and not hasattr(Slotted("x"), "__dict__")
     assert Slotted("x") == Slotted("x") and hash(Slotted("x")) == hash(Slotted("x"))
+
+
+def test_repr_is_the_text_dataclass_would_generate():
+    @dataclass(frozen=True)
+    class Pair:  # the same class as a plain frozen dataclass
+        left: int
+        right: tuple[int, ...] = ()
+        cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    assert repr(globals()["Pair"](1, (2,))) == repr(Pair(1, (2,))).replace(
+        "test_repr_is_the_text_dataclass_would_generate.<locals>.", "")
+    name = Name("x", span=Span(1, 2, 1, 3))  # a syntax tree node (dsl/ast.py `node`) shares the same repr
+    assert repr(name) == "Name(span=Span(line=1, column=2, end_line=1, end_column=3), id='x')"
+    assert repr(Call("f", (name,))) == ("Call(span=Span(line=0, column=0, end_line=0, end_column=0), func='f', "
+                                        f"args=({name!r},))")
