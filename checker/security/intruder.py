@@ -119,7 +119,8 @@ def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: 
     """The analysed closure of `items` (plus the already closed `base`), each term with its lowest level.
     Tuples are split and dropped, variables dropped (a variable the attacker holds is one it chose: its
     simple constraint says so already). `done` (updated in place) holds items of the base, with their level,
-    whose parts are all held at that level: they are not analysed again while their level stays."""
+    whose parts are all held at that level (or that have none): they are not analysed again while their level
+    stays."""
     known: dict[Pattern, int] = dict(base) if base else {}
     pairs = items.items() if isinstance(items, Mapping) else items
     changed = False
@@ -140,6 +141,7 @@ def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: 
                 continue
             needs = _needs(c)
             if needs is None:
+                done[c] = lc  # nothing to open: not looked at again
                 continue
             need = max((level_of(n, known, simple, memo) for n in needs), default=0)
             if need >= INF:
@@ -219,15 +221,16 @@ class Store:
 
     def done(self) -> dict[Pattern, int]:
         """The items whose parts are all held at the item's own level (their analysis is done: see `close`);
-        a store's knowledge is closed, so that is every item whose destructor's needs are derivable there."""
+        a store's knowledge is closed, so that is every item without a destructor and every item whose
+        destructor's needs are derivable there."""
         found = self._cache.get("done")
         if found is None:
             known, levels = self.index(), self.levels()
             memo: dict = {}
             found = self._cache["done"] = {
                 c: lc for c, lc in known.items()
-                if (needs := _needs(c)) is not None and max((level_of(n, known, levels, memo) for n in needs),
-                                                            default=0) <= lc}
+                if (needs := _needs(c)) is None or max((level_of(n, known, levels, memo) for n in needs),
+                                                       default=0) <= lc}
         return found
 
     def varied(self) -> tuple[App, ...]:
@@ -305,14 +308,18 @@ class Work:
     """One branch of the constraint search: substitution, closure and simple constraints so far (mutable;
     copied when the search branches)."""
 
-    __slots__ = ("sigma", "known", "simple", "opened", "fresh", "_decrypts", "done", "origin")
+    __slots__ = ("sigma", "known", "simple", "opened", "fresh", "_decrypts", "done", "origin", "_levels")
 
     def __init__(self, sigma: Subst, known: dict[Pattern, int], simple: dict[str, tuple[Var, int]],
                  opened: frozenset = frozenset(), fresh: int = 0, decrypts: bool | None = None,
-                 done: dict[Pattern, int] | None = None, origin: Store | None = None):
+                 done: dict[Pattern, int] | None = None, origin: Store | None = None,
+                 levels: dict[str, int] | None = None):
         self.sigma = sigma
         self.known = known
         self.simple = simple
+        # `levels()` of `simple`, None until asked for and whenever `simple` changes; never changed in place, so
+        # copies share it
+        self._levels = levels
         self.done = {} if done is None else done  # items whose analysis is complete (see `close`)
         self.opened = opened  # (item, level) pairs decrypted on demand in this branch
         self.fresh = fresh  # variables the solver introduced (DH half-keys)
@@ -331,7 +338,7 @@ class Work:
     @classmethod
     def start(cls, store: Store) -> Work:
         w = cls({}, dict(store.index()), {v.name: (v, lv) for v, lv in store.simple}, done=dict(store.done()),
-                origin=store)
+                origin=store, levels=store.levels())
         found = store._cache.get("decrypts")
         if found is None:
             found = store._cache["decrypts"] = w._has_conditional()
@@ -340,10 +347,14 @@ class Work:
 
     def copy(self) -> Work:
         return Work(dict(self.sigma), dict(self.known), dict(self.simple), self.opened, self.fresh, self._decrypts,
-                    dict(self.done), self.origin)
+                    dict(self.done), self.origin, self._levels)
 
     def levels(self) -> dict[str, int]:
-        return {n: lv for n, (_v, lv) in self.simple.items()}
+        """Each simple constraint's variable name and level (callers only read it)."""
+        found = self._levels
+        if found is None:
+            found = self._levels = {n: lv for n, (_v, lv) in self.simple.items()}
+        return found
 
     def level(self, t: Pattern, memo: dict | None = None) -> int:
         return level_of(t, self.known, self.levels(), {} if memo is None else memo)
@@ -352,6 +363,7 @@ class Work:
         old = self.simple.get(v.name)
         if old is None or old[1] > lv:
             self.simple[v.name] = (v, lv)
+            self._levels = None
 
     def bind(self, sigma: Subst) -> list[Goal]:
         """Adopt `sigma` (an extension of self.sigma): apply it to the knowledge and re-activate the simple
@@ -365,6 +377,7 @@ class Work:
             old = self.simple.pop(name, None)
             if old is not None:
                 goals.append((new[name], old[1]))
+                self._levels = None
         items: dict[Pattern, int] = {}
         origin = self.origin
         if origin is None:
