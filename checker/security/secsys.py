@@ -1874,10 +1874,10 @@ def _canonical(state: SecState, memo: dict | None = None, mappings: dict | None 
         known = image
     moved = []
     for r in runs:  # a run's image is memoised too, and an event's: most of a state's are its parent's
-        image = memo.get((r, key))
-        if image is None:
-            image = memo[(r, key)] = _renamed_run(r, ren)
-        moved.append(image)
+        moved_run = memo.get((r, key))
+        if moved_run is None:
+            moved_run = memo[(r, key)] = _renamed_run(r, ren)
+        moved.append(moved_run)
 
     def event(ev: Event) -> Event:
         found = memo.get((ev, key))
@@ -1890,6 +1890,7 @@ def _canonical(state: SecState, memo: dict | None = None, mappings: dict | None 
 
 
 def _renamed_run(run: Run, f: Callable[[Pattern], Pattern]) -> Run:
+    """The run with `f` (a renaming) applied to each of its values."""
     return Run(run.pc, tuple(f(v) if v is not None else None for v in run.values))
 
 
