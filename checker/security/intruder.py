@@ -38,7 +38,7 @@ import itertools
 from bisect import bisect_left
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable, Iterator, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
 from checker.records import record
 from checker.security.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, exp_peels, is_agent_sort,
@@ -379,31 +379,30 @@ class Work:
                 goals.append((new[name], old[1]))
                 self._levels = None
         items: dict[Pattern, int] = {}
-        origin = self.origin
-        if origin is None:
-            base: dict[Pattern, int] = {}  # items without a bound variable: closed among themselves already
-            for t, lv in self.known.items():
-                u = apply(t, new)
-                if u is t:
-                    base[t] = lv
-                elif items.get(u, INF) > lv:
+        base = dict(self.known)  # less the items a bound variable rewrites: closed among themselves already
+        for t in self._varied():
+            u = apply(t, new)
+            if u is not t:
+                lv = base.pop(t)
+                if items.get(u, INF) > lv:
                     items[u] = lv
-        else:  # the same, looking only at the items with variables: the store's (`Store.varied`) and the added
-            base = dict(self.known)
-            held = len(origin.known)
-            added = itertools.islice(self.known, held, None) if len(self.known) > held else ()
-            for t in itertools.chain(origin.varied(), added):
-                u = apply(t, new)
-                if u is not t:
-                    lv = base.pop(t)
-                    if items.get(u, INF) > lv:
-                        items[u] = lv
         if items:  # some items were rewritten: what was done about them is void
             self.done = {c: lc for c, lc in self.done.items() if c in base}
             self.origin = None
         self.known = close(items, self.levels(), base, self.done)
         self._decrypts = None
         return goals
+
+    def _varied(self) -> Iterable[Pattern]:
+        """Items that may hold variables (the others are ground). While this branch's items are still those of
+        the store it started from followed by the ones it added (`origin`), that store's items with variables
+        (`Store.varied`) and the added ones; otherwise all of them."""
+        return self.known if self.origin is None else itertools.chain(self.origin.varied(), self._added())
+
+    def _added(self) -> Iterable[Pattern]:
+        """The items added since the branch started from `origin` (which must be set): `close` appends them."""
+        assert self.origin is not None
+        return itertools.islice(self.known, len(self.origin.known), None)
 
     def learn(self, terms: Sequence[Pattern], lv: int) -> None:
         """Add terms the attacker learns at level `lv` (with the substitution applied) and analyse."""
@@ -584,19 +583,10 @@ def _candidates(work: Work, t: App, lv: int) -> list[App]:
     the store's applications of that operator (`Store.by_op`) and the added ones are all there is to look at."""
     op, ground = t.op, t._ground
     known = work.known
-    origin = work.origin
-    if origin is None:
-        return [u for u, lu in known.items()
-                if lu <= lv and type(u) is App and u.op == op and u is not t and not (ground and u._ground)
-                and not _clash(t, u)]
-    out = [u for u in origin.by_op().get(op, ())
-           if known[u] <= lv and u is not t and not (ground and u._ground) and not _clash(t, u)]
-    held = len(origin.known)
-    if len(known) > held:
-        out += [u for u, lu in itertools.islice(known.items(), held, None)
-                if lu <= lv and type(u) is App and u.op == op and u is not t and not (ground and u._ground)
-                and not _clash(t, u)]
-    return out
+    pool: Iterable[Pattern] = known if work.origin is None else \
+        itertools.chain(work.origin.by_op().get(op, ()), work._added())
+    return [u for u in pool if type(u) is App and u.op == op and known[u] <= lv and u is not t
+            and not (ground and u._ground) and not _clash(t, u)]
 
 
 #: Operators whose unification is not argument by argument: right-nested tuples, DH exponents, `k`'s two orders.

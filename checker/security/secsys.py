@@ -1895,24 +1895,15 @@ def _renamed_run(run: Run, f: Callable[[Pattern], Pattern]) -> Run:
 
 
 def _varied(known: frozenset, memo: dict) -> tuple[tuple, frozenset[Var]]:
-    """The items of `known` with variables in them (most are ground) and those variables, memoised in `memo`
-    per set: states share their knowledge with their siblings and with the duplicates a search reaches again,
-    and looking a set up is hashing it in C, where finding its variables is a loop in Python."""
+    """The items of `known` with variables in them (most are ground; none is a bare variable: `close` drops them)
+    and those variables, memoised in `memo` per set: states share their knowledge with their siblings and with
+    the duplicates a search reaches again, and looking a set up is hashing it in C, where finding its variables
+    is a loop in Python. (`Store.varied` is the same per store object, for the solver's branches.)"""
     key = ("varied", known)  # a key no term and renaming pair of `_canonical`'s memo can equal
     found = memo.get(key)
     if found is None:
-        varied = []
-        held: set[Var] = set()
-        for item in known:
-            t = item[0]
-            if type(t) is App:
-                if t._vars:
-                    held |= t._vars
-                    varied.append(item)
-            elif type(t) is Var:
-                held.add(t)
-                varied.append(item)
-        found = memo[key] = (tuple(varied), frozenset(held))
+        varied = tuple(item for item in known if type(item[0]) is App and item[0]._vars)
+        found = memo[key] = (varied, frozenset().union(*(t._vars for t, _lv in varied)))
     return found
 
 
