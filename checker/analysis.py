@@ -10,7 +10,6 @@ verdict: a counterexample that does not replay is a bug in wolf (`Counterexample
 """
 from __future__ import annotations
 
-from dataclasses import field, replace
 from pathlib import Path as FsPath
 from typing import Any, Callable
 
@@ -26,7 +25,7 @@ from checker.engine.run import Exploration, Path, StateError, Stats, replay
 from checker.process.capabilities import CAPABILITIES
 from checker.output.trace import Trace
 from checker.output.tracebuild import build_trace
-from checker.records import record
+from checker.records import field, record, replace
 
 __all__ = ["FAILS", "HOLDS", "UNKNOWN", "Analysis", "Options", "Verdict", "analyze"]
 

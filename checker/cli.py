@@ -14,7 +14,6 @@ import re
 import sys
 import tempfile
 import traceback
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -27,6 +26,7 @@ from checker.engine.run import Stats
 from checker.output.render_text import render_text
 from checker.process.capabilities import CAPABILITIES
 from checker.output.summary import analysis_to_json, render_analysis
+from checker.records import replace
 
 EXIT_OK, EXIT_FAIL, EXIT_INPUT, EXIT_BOUND, EXIT_INTERNAL = 0, 1, 2, 3, 4
 SEVERITY = {EXIT_INPUT: 3, EXIT_FAIL: 2, EXIT_BOUND: 1, EXIT_OK: 0}

@@ -2,34 +2,27 @@
 
 Every node carries the span it came from so that checks can point at the exact line and column.
 
-Nodes are made by `node`, cheaper to define than frozen dataclasses: every `wolf` process imports this module,
-and generating methods for its 50-odd classes is most of what that costs. `Span` is a record (checker/records.py).
-Every class has a docstring, which also spares `dataclass` computing one from the class's signature.
+Nodes are made by `node`: records (checker/records.py) compared by identity, cheap to define, which matters
+because every `wolf` process defines these 50-odd classes. `Span` is a record with value equality.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import TypeVar, dataclass_transform
 
-from checker.records import fields_repr, record
+from checker.records import field, record
 
 _Node = TypeVar("_Node")
 
 
 @dataclass_transform(frozen_default=True, eq_default=False, field_specifiers=(field,))
 def node(cls: type[_Node]) -> type[_Node]:
-    """A syntax tree node class: a dataclass with `__init__` (and the records' shared `__repr__`, not one
-    compiled per class), compared and hashed by identity.
+    """A syntax tree node class: a record compared and hashed by identity.
 
     Identity, because each node stands for one place in the source and nothing compares two trees: a generated
     `__eq__` and `__hash__` would walk whole subtrees. Immutable, but checked statically: type checkers take
-    nodes for frozen dataclasses (`dataclass_transform` above) and mypy rejects any assignment to a field,
-    while at run time no `__setattr__` and `__delattr__` are generated for every class. Together that halves
-    the cost of defining the classes, which every `wolf` process pays.
+    nodes for frozen dataclasses (`dataclass_transform` above) and mypy rejects any assignment to a field.
     """
-    made = dataclass(eq=False, repr=False)(cls)
-    made.__repr__ = fields_repr  # type: ignore[method-assign]
-    return made
+    return record(eq=False)(cls)
 
 
 @record

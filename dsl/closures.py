@@ -4,10 +4,10 @@ error-abort signal, and small closure factories (unrolled where the explorer cal
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from checker.process.procsys import Ctx
+from checker.records import record
 
 from . import ast as A
 from . import types as T
@@ -19,7 +19,7 @@ class Abort(Exception):
     """Stops lowering one construct after its diagnostic was recorded."""
 
 
-@dataclass
+@record(frozen=False)
 class FamilyInfo:
     decl: A.ProcessDecl
     name: str

@@ -7,7 +7,6 @@ together. Closures, not `eval`: model files are data.
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Callable, cast
 
 from checker.process.capabilities import CAPABILITIES
@@ -20,6 +19,7 @@ from checker.engine.invariant import Invariant
 from checker.engine.liveness import Response
 from checker.engine.properties import Property
 from checker.process.values import render_seq, render_value
+from checker.records import replace
 
 from . import ast as A
 from . import types as T

@@ -24,8 +24,8 @@ recipes are `checker.security.terms` patterns over the role's slots: a slot per 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
+from checker.records import field, record
 from checker.security.roles import SendSpec, Signal, StepSpec, StepTiming
 from checker.security.terms import PRIMITIVES, SHAPES, App, Atom, Pattern, Var, exp_or_base, mk_tuple, pretty, variables
 
@@ -39,7 +39,7 @@ HONEST_OPS = frozenset({"tuple", "senc", "aenc", "sign", "h", "exp"})
 SORT_WORDS = ("agent", "nonce", "key", "text", "number", "time")
 
 
-@dataclass
+@record(frozen=False)
 class Names:
     """Every name of a protocol, classified once: roles, constants, fresh values, with their sorts."""
 
@@ -112,7 +112,7 @@ class Terms:
 # One role's view
 
 
-@dataclass
+@record(frozen=False)
 class _Step:
     """A role step while the narration is compiled: filled in line by line, frozen into a StepSpec at the end."""
 
@@ -302,7 +302,7 @@ def _is_blob(v: Pattern) -> bool:
 # The whole narration
 
 
-@dataclass
+@record(frozen=False)
 class Compiled:
     """A compiled narration: the names and their kinds, each role's view, and every message line as a pattern."""
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import os
 import stat
 import unicodedata
-from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from checker.records import replace
 
 from . import ast as A
 from .diagnostics import Diagnostic, ModelError, did_you_mean

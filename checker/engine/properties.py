@@ -12,12 +12,11 @@ measures.py, checker/security/goals.py) is one module with a class that implemen
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, Sequence
 
 from checker.engine.budget import Bounds
 from checker.engine.run import Exploration, Path
-from checker.records import record
+from checker.records import field, record
 
 HOLDS, FAILS, UNKNOWN = "holds", "fails", "unknown"
 
@@ -78,7 +77,7 @@ class Judgement:
     system: Any = None
 
 
-@dataclass
+@record(frozen=False)
 class Run:
     """The context of judging: the explored system, the search result, the user's bounds, and a cache for
     analyses several properties share (the liveness graph index)."""

@@ -7,13 +7,12 @@ the system (`replay`) rebuilds the states, so no state is ever kept for a counte
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass, field
 from typing import Any
 
-from checker.records import record
+from checker.records import field, record
 
 
-@dataclass
+@record(frozen=False)
 class Stats:
     """Figures of a search, updated as it runs (progress lines show them) and final once it ends."""
 
@@ -48,7 +47,7 @@ class Found:
     path: Path
 
 
-@dataclass
+@record(frozen=False)
 class Graph:
     """The reachable graph in flat arrays (graph mode only). State ids are in breadth-first discovery order.
 
@@ -76,7 +75,7 @@ class Graph:
         return Path(self.initial_ids.index(sid), tuple(reversed(acts)))
 
 
-@dataclass
+@record(frozen=False)
 class Exploration:
     """The outcome of one search. `complete` is True when every reachable state (within the depth bound, when
     there is none: all of them) was explored; `stop_reason` says which bound ended it otherwise."""

@@ -16,13 +16,12 @@ and places the labels; checker/output/render_msc.py writes it for Graphviz. All 
 from __future__ import annotations
 
 import re
-from dataclasses import field, replace
 from types import MappingProxyType
 from typing import Mapping
 
 from checker.output.textblock import Block, Line, TextRun, block_size, wrap_items, wrapped
 from checker.output.trace import ATTACKER_KINDS, ATTACKER_LANE, Message, Step, Trace
-from checker.records import record
+from checker.records import field, record, replace
 
 # ------------------------------------------------------------------------------------------- colours
 

@@ -14,13 +14,12 @@ the placement runs again (the round that fitted best is kept). Tests check the r
 """
 from __future__ import annotations
 
-from dataclasses import field
 from typing import Mapping
 
 from checker.output.msc_chart import CAPABILITY_WORDS, CYCLE_TEXT, Arrow, Chart, Link, chart_of
 from checker.output.textblock import Block, TextRun, block_size, run_width
 from checker.output.trace import ATTACKER_KINDS, Trace
-from checker.records import record
+from checker.records import field, record
 
 
 # ------------------------------------------------------------------------------------------ geometry

@@ -5,10 +5,9 @@ Renderers (text, JSON, DOT, SVG) are pure functions of a `Trace`; none of them s
 """
 from __future__ import annotations
 
-from dataclasses import field, asdict
 from typing import Any
 
-from checker.records import record
+from checker.records import asdict, field, record
 
 #: Step kinds. Honest behaviour first, then the network's own faults, then the attacker's capabilities.
 HONEST_KINDS = ("internal", "send", "receive")

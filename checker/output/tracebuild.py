@@ -12,12 +12,12 @@ preferably one that believes it talks to the sender), or at the agent's own lane
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any, Sequence
 
 from checker.engine.run import Path, replay
 from checker.engine.system import RunInfo, RunSource
 from checker.output.trace import ATTACKER_LANE, Change, Claim, Message, Run, Step, Trace
+from checker.records import replace
 
 
 def build_trace(system: Any, path: Path, model: str, prop: str, reason: str,

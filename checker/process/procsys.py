@@ -22,7 +22,6 @@ transitions, then deliveries; then crashes, losses and the attacker's steps.
 from __future__ import annotations
 
 import marshal
-from dataclasses import field
 from typing import Any, Callable, NamedTuple
 
 from checker.engine.budget import BoundHit
@@ -30,7 +29,7 @@ from checker.engine.fingerprint import MASK64, digest64
 from checker.engine.system import ModelFault, StepInfo
 from checker.process.network import Channel, Network, distinct, without
 from checker.process.values import FrozenMap, Renderer, canonical, vkey
-from checker.records import record
+from checker.records import field, record
 
 State = tuple  # (fingerprint, component ids...), see the module doc
 

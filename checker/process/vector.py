@@ -19,7 +19,6 @@ more than 15 instances use the scalar explorer.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -30,12 +29,13 @@ from checker.engine.batch import BatchLimit
 from checker.engine.intmap import IntMap
 from checker.process.network import distinct, without
 from checker.process.procsys import CRASHED, LiftedPredicate, ProcessSystem
+from checker.records import record
 
 MAX_INSTANCES = 15  # column numbers must fit 8 bits in the packed keys of the append map
 ID_LIMIT = 1 << 28  # channel and message ids in packed keys
 
 
-@dataclass
+@record(frozen=False)
 class Successors:
     """The successors of a batch, state-major in scalar order: the parent's row in the batch, the successor's
     index in its parent's scalar successor list, the instance that moved (-1: a crash or a loss), how many

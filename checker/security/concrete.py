@@ -16,11 +16,11 @@ forged message.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from checker.engine.fingerprint import fingerprint
 from checker.engine.system import ClaimInfo, RunInfo, StepInfo
+from checker.records import record
 from checker.security.knowledge import Knowledge, derivable, explain
 from checker.security.roles import SecretGoal
 from checker.security.secsys import (Entry, Run, _add, _changes, _initial_values, _run_infos, _sent, _step_text,
@@ -62,7 +62,7 @@ class CAction(NamedTuple):
     note: str | None
 
 
-@dataclass
+@record(frozen=False)
 class ConcreteRun:
     """The scripted concrete run of an attack (see the module doc). `fresh` are the constants the attacker
     invents in it (one per variable the search left open, and the time values it chose)."""

@@ -36,11 +36,10 @@ from __future__ import annotations
 
 import itertools
 from bisect import bisect_left
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-from checker.records import record
+from checker.records import field, record
 from checker.security.terms import (PRIMITIVES, App, Atom, Pattern, Term, Var, exp_peels, is_agent_sort,
                                     is_ground, sort_key, term_vars)
 from checker.security.unify import Subst, apply, unify
@@ -489,7 +488,7 @@ class Work:
 # the solver
 
 
-@dataclass
+@record(frozen=False)
 class Intruder:
     """The constraint solver, with the attacker's own atoms (`own`) per sort for concretisation."""
 

@@ -7,10 +7,10 @@ supersets of sets already known to violate the goal; each try is one ordinary an
 from __future__ import annotations
 
 import itertools
-from dataclasses import replace
 
 from checker.analysis import FAILS, Analysis, Options, analyze
 from checker.process.capabilities import CAPABILITIES
+from checker.records import replace
 
 
 def weakest_attackers(path: str, analysis: Analysis, options: Options) -> dict[str, list[list[str]]]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import enum
 import math
 import time
-from dataclasses import dataclass
 from math import gcd
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Literal, Mapping
 
@@ -681,7 +680,7 @@ class SolverError(RuntimeError):
     """A witness failed the plain-Python check: a solver (or DBM) bug. Never turned into a report."""
 
 
-@dataclass
+@record(frozen=False)
 class SolverStats:
     """Counters of one Solver: how often it was asked, which path answered, time spent inside Z3."""
 

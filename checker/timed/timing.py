@@ -25,10 +25,9 @@ is reported, and the witness becomes the trace's schedule (`t=12`) and notes (`1
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from checker.records import record
+from checker.records import field, record, replace
 from checker.timed.constraints import (Constraint, ConstraintSet, Lin, Solver, SolverError, Verdict, const, eq, explain, ge,
                           le, var)
 from checker.security.roles import StepTiming
@@ -98,7 +97,7 @@ class NoSchedule:
     reason: str
 
 
-@dataclass
+@record(frozen=False)
 class Timing:
     """The time model of one scenario plus its solver; shared by the attacked and the honest system.
 
