@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import weakref
+from operator import is_
 from types import MappingProxyType
 from typing import Callable, Iterable, Iterator, Mapping, Sequence, Union
 
@@ -115,11 +116,12 @@ class App:
     thousands of applications, nearly all of them equal to one made before: 401 distinct ones of 286,514 made
     in X.509 at `sessions 3`). The table holds them weakly: a term nothing refers to any more is dropped."""
 
-    __slots__ = ("op", "args", "_ground", "_vars", "__weakref__")
+    __slots__ = ("op", "args", "_ground", "_vars", "_names", "__weakref__")
     op: str
     args: tuple[Pattern, ...]
     _ground: bool
     _vars: frozenset  # the variables inside, for substitutions
+    _names: frozenset[str]  # their names: whether a substitution touches the term is one test in C
 
     def __new__(cls, op: str, args: Iterable[Pattern]) -> App:
         prim = PRIMITIVES.get(op)
@@ -187,7 +189,9 @@ def _made(op: str, prim: Primitive, args: tuple[Pattern, ...]) -> App:
         elif type(a) is App and a._vars:
             found_vars = found_vars | a._vars if found_vars else a._vars
     made = object.__new__(App)
-    for name, value in (("op", op), ("args", args), ("_vars", found_vars), ("_ground", not found_vars)):
+    names = frozenset(v.name for v in found_vars) if found_vars else _NO_VARS
+    for name, value in (("op", op), ("args", args), ("_vars", found_vars), ("_names", names),
+                        ("_ground", not found_vars)):
         object.__setattr__(made, name, value)
     _APPS[key] = weakref.KeyedRef(made, _dropped, key)
     return made
@@ -612,15 +616,19 @@ def _match_exp(p: App, t: App, b: dict[str, Pattern], typed: bool) -> Iterator[d
 
 
 def instantiate(pattern: Pattern, bindings: Bindings) -> Pattern:
-    """Replace the bound variables of `pattern` (others stay), renormalising."""
-    if isinstance(pattern, Var):
-        return bindings.get(pattern.name, pattern)
-    if isinstance(pattern, Atom) or pattern._ground:
+    """Replace the bound variables of `pattern` (others stay), renormalising. The hottest function of the
+    symbolic search: ground arguments are kept without a call, and the test that nothing changed runs in C."""
+    kind = type(pattern)
+    if kind is Var:
+        return bindings.get(pattern.name, pattern)  # type: ignore[union-attr]
+    if kind is Atom or pattern._ground:  # type: ignore[union-attr]
         return pattern
-    args = tuple(instantiate(a, bindings) for a in pattern.args)
-    if all(a is b for a, b in zip(args, pattern.args)):
+    old = pattern.args  # type: ignore[union-attr]
+    new = [a if type(a) is Atom or (type(a) is App and a._ground) else instantiate(a, bindings)
+           for a in old]
+    if all(map(is_, new, old)):
         return pattern  # nothing bound inside: the same term, no rebuilding
-    return App.rebuilt(pattern.op, args)
+    return App.rebuilt(pattern.op, tuple(new))  # type: ignore[union-attr]
 
 
 def rename_atoms(term: Pattern, mapping: Mapping[Atom, Atom]) -> Pattern:
@@ -629,10 +637,12 @@ def rename_atoms(term: Pattern, mapping: Mapping[Atom, Atom]) -> Pattern:
         return mapping.get(term, term)
     if isinstance(term, Var):
         return term
-    args = tuple(rename_atoms(a, mapping) for a in term.args)
-    if all(a is b for a, b in zip(args, term.args)):
+    old = term.args
+    new = [mapping.get(a, a) if type(a) is Atom else a if type(a) is Var else rename_atoms(a, mapping)
+           for a in old]
+    if all(map(is_, new, old)):
         return term  # no renamed atom inside: the same term, no rebuilding
-    return App.rebuilt(term.op, args)
+    return App.rebuilt(term.op, tuple(new))
 
 
 def substitute(pattern: Pattern, bindings: Bindings) -> Term:

@@ -34,7 +34,7 @@ def apply(term: Pattern, sigma: Mapping[str, Pattern]) -> Pattern:
     if not sigma or isinstance(term, Atom):
         return term
     if isinstance(term, App):
-        if term._ground or not any(v.name in sigma for v in term._vars):
+        if term._ground or sigma.keys().isdisjoint(term._names):
             return term
     return instantiate(term, sigma)
 
