@@ -1,11 +1,11 @@
 """`record`: wolf's value classes, built without the `dataclasses` module.
 
-Every `wolf` process defines some 150 classes with annotated fields (values, syntax tree nodes, statistics)
-before it reads a model. `dataclass` compiles three to six methods for each, one `exec` per method, and imports
-`inspect`: 35 ms and 8 ms of the 0.24 s a check of NSPK took, more than the search of most library models.
-`record` builds the same classes for a fraction of that: equality and hashing are two shared closures over an
-`operator.attrgetter` of the compared fields (no compiling), and only `__init__`, which must have the fields'
-signature to stay fast, is compiled, once per class.
+Every `wolf` process defines a hundred or more classes with annotated fields (values, syntax tree nodes,
+statistics) before it reads a model. `dataclass` compiles three to six methods for each, one `exec` per method: 35 ms of the
+0.24 s a check of NSPK took, more than a third of its search.
+`record` builds the same classes for a fraction of that: equality and hashing are closures over an
+`operator.attrgetter` of the compared fields (nothing to compile), and only `__init__`, which must have the
+fields' signature to stay fast, is compiled, once per class.
 
 What a record is (the semantics of `@dataclass(unsafe_hash=True, repr=False)`, `frozen` for mypy only):
 - fields are the class's own annotations in order after those of record base classes (a field redeclared in a
@@ -60,6 +60,7 @@ class Field:
         self.kw_only = kw_only
 
     def named(self, name: str) -> Field:
+        """The field, named after the annotation it was written for (a `field(...)` call does not know it)."""
         self.name = name
         return self
 
@@ -127,6 +128,8 @@ def asdict(obj: Any) -> Any:
     type, dictionaries are rebuilt; other values are taken as they are (not copied, unlike `dataclasses`)."""
     if hasattr(type(obj), "__record_fields__"):
         return {f.name: asdict(getattr(obj, f.name)) for f in obj.__record_fields__}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a named tuple takes its fields one by one
+        return type(obj)(*(asdict(v) for v in obj))
     if isinstance(obj, (list, tuple)):
         return type(obj)(asdict(v) for v in obj)
     if isinstance(obj, dict):
@@ -143,6 +146,8 @@ def fields_repr(self: object) -> str:
 
 # ------------------------------------------------------------------ building a class
 def _build(cls: type[_Record], *, slots: bool, hashable: bool, eq: bool) -> type[_Record]:
+    """`cls` with its fields recorded and the methods it does not write itself: `__init__`, `__repr__` and, with
+    `eq`, `__eq__` and (`hashable`) `__hash__`, or `__hash__ = None` for a mutable record."""
     all_fields = _collect(cls)
     if slots:
         cls = _slotted(cls, all_fields)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pytest
 
@@ -174,6 +175,13 @@ def test_methods_the_class_writes_are_kept():
     assert hash(OwnEq(5)) == hash((5,))
 
 
+class Point(NamedTuple):
+    """A named tuple inside data given to `asdict`."""
+
+    x: int
+    where: object
+
+
 @record
 class Nest:
     """Records inside a record."""
@@ -188,6 +196,8 @@ def test_replace_and_asdict():
         replace(d, nope=1)
     assert asdict(d) == {"span": 2, "name": "x", "items": (1,)}
     assert asdict(Nest((Pair(2),))) == {"inner": ({"left": 2, "right": (), "cache": {}},)}
+    assert asdict(Span(1, 2, 3, 4)) == {"line": 1, "column": 2, "end_line": 3, "end_column": 4}
+    assert asdict([Point(1, Span(1, 2, 3, 4))]) == [Point(1, {"line": 1, "column": 2, "end_line": 3, "end_column": 4})]
 
 
 def test_mistakes_in_a_record_class_are_reported():
