@@ -214,3 +214,21 @@ def test_mistakes_in_a_record_class_are_reported():
 
             a: int = 0
             b: int  # type: ignore[misc]
+
+
+def test_init_is_compiled_for_the_first_instance_and_serves_plain_subclasses():
+    @record
+    class Lazy:
+        """A record not instantiated before this test."""
+
+        a: int
+        b: int = 2
+
+    class Plain(Lazy):
+        """A plain subclass: it inherits the record's fields and `__init__`."""
+
+    stand_in = Lazy.__init__
+    p = Plain(1)  # the first instance of all is a subclass's: the record's own `__init__` is compiled
+    assert (p.a, p.b) == (1, 2) and Lazy.__init__ is not stand_in and Lazy(3, 4) == Lazy(3, 4)
+    with pytest.raises(TypeError):
+        Lazy()  # type: ignore[call-arg]
