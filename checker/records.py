@@ -115,11 +115,10 @@ def fields(obj: Any) -> tuple[Field, ...]:
 
 def replace(obj: _T, /, **changes: Any) -> _T:
     """A copy of the record `obj` with the named fields changed (through `__init__`, so `__post_init__` runs)."""
-    known = fields(obj)
-    unknown = set(changes) - {f.name for f in known}
-    if unknown:
-        raise TypeError(f"{type(obj).__qualname__} has no field {sorted(unknown)[0]!r}")
-    values = {f.name: changes[f.name] if f.name in changes else getattr(obj, f.name) for f in known}
+    values = {f.name: getattr(obj, f.name) for f in fields(obj)}
+    if not changes.keys() <= values.keys():
+        raise TypeError(f"{type(obj).__qualname__} has no field {sorted(changes.keys() - values.keys())[0]!r}")
+    values.update(changes)
     return type(obj)(**values)
 
 
