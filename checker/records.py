@@ -27,7 +27,7 @@ as a mutable dataclass), `eq=False` (compared and hashed by identity: the syntax
 from __future__ import annotations
 
 from operator import attrgetter
-from typing import Any, Callable, TypeVar, dataclass_transform, overload
+from typing import Any, Callable, ClassVar, TypeVar, dataclass_transform, get_origin, overload
 
 _Record = TypeVar("_Record")
 _T = TypeVar("_T")
@@ -172,8 +172,9 @@ def _collect(cls: type) -> tuple[Field, ...]:
         for f in base.__dict__.get("__record_fields__", ()):
             found[f.name] = f
     for name, annotation in cls.__dict__.get("__annotations__", {}).items():
-        if isinstance(annotation, str) and annotation.split("[", 1)[0] in ("ClassVar", "typing.ClassVar"):
-            continue
+        if annotation is ClassVar or get_origin(annotation) is ClassVar or (
+                isinstance(annotation, str) and annotation.split("[", 1)[0] in ("ClassVar", "typing.ClassVar")):
+            continue  # a class attribute, not a field (written as a string under `from __future__ import annotations`)
         value = cls.__dict__.get(name, MISSING)
         f = value if isinstance(value, Field) else Field(value, MISSING, True, True, None, False)
         if type(f.default).__hash__ is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import pytest
 
@@ -168,6 +168,18 @@ class OwnEq:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, OwnEq) and self.a == other.a
+
+
+@record
+class Counted:
+    """A record with a class attribute beside its field."""
+
+    made: ClassVar[int] = 0
+    name: str = ""
+
+
+def test_class_variables_are_not_fields():
+    assert [f.name for f in fields(Counted)] == ["name"] and Counted("x").name == "x" and Counted.made == 0
 
 
 def test_methods_the_class_writes_are_kept():
