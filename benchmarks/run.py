@@ -54,6 +54,18 @@ class Row:
     extra: dict = field(default_factory=dict)
 
 
+def machine_speed(moment: str) -> Row:
+    """How fast this machine runs Python at `moment` ("before", "after"): the best of three runs of a fixed
+    loop, in a process of its own. Its speed drifts by up to 1.5 times within an hour here, so figures from two
+    runs of the benchmarks compare only together with this row."""
+    loop = "import time\nt = time.perf_counter()\ns = 0\nfor i in range(10 ** 7):\n    s += i\n" \
+           "print(time.perf_counter() - t)"
+    best = min(float(subprocess.run([sys.executable, "-c", loop], capture_output=True, text=True,
+                                    check=True).stdout) for _ in range(3))
+    return Row(f"machine speed ({moment})", "10^7 additions in a Python loop, best of 3", 0, None, None, None,
+               round(best, 3), None, 0.0, None, "")
+
+
 def compile_wolf() -> None:
     """Byte-compile wolf's packages (as `make` does when it installs wolf), so that whole-process times measure
     a start from cached bytecode even where PYTHONDONTWRITEBYTECODE is set."""
@@ -262,15 +274,16 @@ def main() -> int:
                         help="measure the security section's 'before' figures with the wolf at CHECKOUT")
     args = parser.parse_args()
     compile_wolf()
-    rows: list[Row] = []
+    speed = machine_speed("before")
+    print(f"machine speed: 10^7 additions in a Python loop take {speed.wall:.2f} s (best of 3)", flush=True)
+    rows: list[Row] = [speed]
     base = run_wolf("baseline (trivial model)", ["models/mutex/central.wolf", "-D", "N=2", "-p", "mutex"],
                     60.0, 0.0)
     baseline_mb = base.peak_mb
     print(f"baseline: {baseline_mb:.1f} MB peak for a trivial run (subtracted for bytes per state)")
     if args.security or args.security_before:
-        rows = security_section(baseline_mb, args.security_before)
-        Path(args.out).write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
-        return 0
+        rows += security_section(baseline_mb, args.security_before)
+        return _finish(rows, args.out)
     for model, path, n, rounds, timeout in mutex_configs(args.quick):
         common = [path, "-D", f"N={n}", "-D", f"ROUNDS={rounds}", "-p", "mutex", "-p", "deadlock_free",
                   "--timeout", str(timeout)]
@@ -306,8 +319,15 @@ def main() -> int:
             print(_line(row), flush=True)
         total = sum(r.wall for r in rows if r.name.startswith(f"models/{folder}"))
         print(f"{folder} library: {total:.2f} s wall in total")
-    Path(args.out).write_text(json.dumps([asdict(r) for r in rows], indent=2) + "\n")
-    print(f"wrote {args.out}")
+    return _finish(rows, args.out)
+
+
+def _finish(rows: list[Row], out: str) -> int:
+    """Measure the machine's speed again (it drifts), then write every row as JSON."""
+    speed = machine_speed("after")
+    print(f"machine speed: 10^7 additions in a Python loop take {speed.wall:.2f} s (best of 3)")
+    Path(out).write_text(json.dumps([asdict(r) for r in rows + [speed]], indent=2) + "\n")
+    print(f"wrote {out}")
     return 0
 
 
