@@ -113,7 +113,7 @@ def _parts(c: App) -> tuple[Pattern, ...]:
     return destructor.parts(c.args)
 
 
-def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: Mapping[str, int],
+def close(items: dict[Pattern, int] | Sequence[tuple[Pattern, int]], simple: Mapping[str, int],
           base: Mapping[Pattern, int] | None = None, done: dict[Pattern, int] | None = None) -> dict[Pattern, int]:
     """The analysed closure of `items` (plus the already closed `base`), each term with its lowest level.
     Tuples are split and dropped, variables dropped (a variable the attacker holds is one it chose: its
@@ -121,7 +121,7 @@ def close(items: Mapping[Pattern, int] | Sequence[tuple[Pattern, int]], simple: 
     whose parts are all held at that level (or that have none): they are not analysed again while their level
     stays."""
     known: dict[Pattern, int] = dict(base) if base else {}
-    pairs = items.items() if isinstance(items, Mapping) else items
+    pairs = items.items() if isinstance(items, dict) else items  # a dict or a list (not an ABC check: hot)
     changed = False
     for t, lv in pairs:
         for u in _flat(t):
