@@ -132,29 +132,37 @@ def close(items: dict[Pattern, int] | Sequence[tuple[Pattern, int]], simple: Map
         return known
     if done is None:
         done = {}
+    # The items to look at: those not analysed at their level. After the first round only those can be, that the
+    # round left so or added or lowered; a stale entry (its item lowered since) is passed over. The closure is the
+    # same whatever the order (the least fixpoint of the levels), as it must be: stores are sets.
+    todo = [(c, lc) for c, lc in known.items() if done.get(c, INF) != lc]
     while changed:
         changed = False
         memo: dict = {}
-        for c, lc in list(known.items()):
-            if done.get(c, INF) == lc:
-                continue
+        again: list[tuple[Pattern, int]] = []
+        for c, lc in todo:
+            if known[c] != lc:
+                continue  # lowered by this round or the last: its new level is on the list
             needs = _needs(c)
             if needs is None:
                 done[c] = lc  # nothing to open: not looked at again
                 continue
             need = max((level_of(n, known, simple, memo) for n in needs), default=0)
             if need >= INF:
+                again.append((c, lc))
                 continue
             lp = max(lc, need)
             if lp == lc:
                 done[c] = lc
+            else:
+                again.append((c, lc))
             for p in _parts(c):  # type: ignore[arg-type]
                 for u in _flat(p):
                     if not isinstance(u, Var) and known.get(u, INF) > lp:
                         known[u] = lp
+                        again.append((u, lp))
                         changed = True
-        if changed:
-            memo.clear()
+        todo = again
     return known
 
 
