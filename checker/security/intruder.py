@@ -132,9 +132,10 @@ def close(items: dict[Pattern, int] | Sequence[tuple[Pattern, int]], simple: Map
         return known
     if done is None:
         done = {}
-    # The items to look at: those not analysed at their level. After the first round only those can be, that the
-    # round left so or added or lowered; a stale entry (its item lowered since) is passed over. The closure is the
-    # same whatever the order (the least fixpoint of the levels), as it must be: stores are sets.
+    # The items not analysed at their level: the first round looks at all of them, each later one only at those
+    # the round before left unanalysed, added or lowered (an entry whose item was lowered since is stale and
+    # passed over). The closure does not depend on the order (it is the least fixpoint of the levels), as it
+    # must not: stores are sets.
     todo = [(c, lc) for c, lc in known.items() if done.get(c, INF) != lc]
     while changed:
         changed = False
