@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple
 
 import pytest
 
-from checker.records import asdict, field, fields, record, replace
+from checker.records import field, fields, record
 from dsl.ast import Call, Name, Span
 
 
@@ -98,21 +97,6 @@ def test_inherited_fields_come_first_and_keyword_only_fields_last_in_init():
     assert Derived("x") != Base() and Derived("x") == Derived("x")
 
 
-@record(slots=True)
-class SlottedDefaults:
-    """Slots and defaults: the defaults move into `__init__`."""
-
-    a: int
-    b: tuple[int, ...] = (1,)
-    c: list[int] = field(default_factory=list)
-
-
-def test_slots_keep_defaults_and_make_a_fresh_value_per_factory_call():
-    x, y = SlottedDefaults(1), SlottedDefaults(1)
-    assert x.b == (1,) and x.c == [] and x.c is not y.c and not hasattr(x, "__dict__")
-    assert SlottedDefaults.__slots__ == ("a", "b", "c")
-
-
 @record(frozen=False)
 class Counter:
     """A mutable record: equality by value, no hash (as a mutable dataclass)."""
@@ -170,77 +154,6 @@ class OwnEq:
         return isinstance(other, OwnEq) and self.a == other.a
 
 
-@record
-class Counted:
-    """A record with a class attribute beside its field."""
-
-    made: ClassVar[int] = 0
-    name: str = ""
-
-
-def test_class_variables_are_not_fields():
-    assert [f.name for f in fields(Counted)] == ["name"] and Counted("x").name == "x" and Counted.made == 0
-
-
 def test_methods_the_class_writes_are_kept():
     assert Own(1, 2) == Own(1, 3) and hash(Own(1, 2)) == 1
     assert hash(OwnEq(5)) == hash((5,))
-
-
-class Point(NamedTuple):
-    """A named tuple inside data given to `asdict`."""
-
-    x: int
-    where: object
-
-
-@record
-class Nest:
-    """Records inside a record."""
-
-    inner: tuple[Pair, ...]
-
-
-def test_replace_and_asdict():
-    d = Derived("x", (1,), span=2)
-    assert replace(d, name="y") == Derived("y", (1,), span=2)
-    with pytest.raises(TypeError):
-        replace(d, nope=1)
-    assert asdict(d) == {"span": 2, "name": "x", "items": (1,)}
-    assert asdict(Nest((Pair(2),))) == {"inner": ({"left": 2, "right": (), "cache": {}},)}
-    assert asdict(Span(1, 2, 3, 4)) == {"line": 1, "column": 2, "end_line": 3, "end_column": 4}
-    assert asdict([Point(1, Span(1, 2, 3, 4))]) == [Point(1, {"line": 1, "column": 2, "end_line": 3, "end_column": 4})]
-
-
-def test_mistakes_in_a_record_class_are_reported():
-    with pytest.raises(ValueError, match="mutable default"):
-        @record
-        class Shared:
-            """A list default would be shared by every instance."""
-
-            items: list[int] = []  # noqa: RUF012
-    with pytest.raises(TypeError, match="without a default"):
-        @record
-        class Order:
-            """A field without a default after one with a default."""
-
-            a: int = 0
-            b: int  # type: ignore[misc]
-
-
-def test_init_is_compiled_for_the_first_instance_and_serves_plain_subclasses():
-    @record
-    class Lazy:
-        """A record not instantiated before this test."""
-
-        a: int
-        b: int = 2
-
-    class Plain(Lazy):
-        """A plain subclass: it inherits the record's fields and `__init__`."""
-
-    stand_in = Lazy.__init__
-    p = Plain(1)  # the first instance of all is a subclass's: the record's own `__init__` is compiled
-    assert (p.a, p.b) == (1, 2) and Lazy.__init__ is not stand_in and Lazy(3, 4) == Lazy(3, 4)
-    with pytest.raises(TypeError):
-        Lazy()  # type: ignore[call-arg]
