@@ -29,6 +29,7 @@ from typing import Any, Callable, TypeVar, dataclass_transform, overload
 __all__ = ["asdict", "field", "fields", "fields_repr", "record", "replace"]
 
 _Record = TypeVar("_Record")
+_ABSENT = object()  # no `__hash__` in the class body
 
 
 @overload
@@ -72,9 +73,6 @@ def _build(cls: type[_Record], *, slots: bool, hashable: bool, eq: bool) -> type
             hashing = _hashing(_key([f.name for f in all_fields if (f.compare if f.hash is None else f.hash)]))
             setattr(made, "__hash__", hashing if hashable else None)
     return made
-
-
-_ABSENT = object()
 
 
 def _set_default(cls: type, name: str, value: Any) -> None:
